@@ -1,0 +1,268 @@
+"""The one interface every generator speaks: :class:`Generator`.
+
+Only modules under ``latentlab.generators`` know an architecture; everything else
+speaks this interface and plain tensors:
+
+* latents are ``torch.Tensor`` of shape ``(N, *space.shape)``; a single latent of
+  shape ``space.shape`` is accepted and the batch dim is dropped again on output;
+* images are ``float (N, 3, H, W)`` in ``[0, 1]``;
+* outputs follow the input's device and floating dtype (numpy input gives tensors
+  on the generator's device).
+
+Subclasses implement :meth:`Generator._decode` (and optionally ``_encode``,
+``_map``) on already-checked, batched float32 tensors on ``self.device``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from .._checks import as_batched_images, as_batched_latents, check_finite
+from ..errors import CapabilityError, InvalidValueError, UnknownSpaceError
+from ..spaces import LatentSpace
+
+__all__ = ["Generator", "CAPABILITIES"]
+
+#: Optional capabilities a generator may declare; ask with ``gen.can(name)``.
+CAPABILITIES = frozenset({"encode", "map", "codes", "labels", "sefa", "preview"})
+
+
+class Generator(abc.ABC):
+    """A pretrained generator behind one interface.
+
+    Attributes:
+        name: model id (``"digits"``, ``"glyphs"``, ``"sd-vae"`` ...).
+        spaces: the latent spaces, the default first.
+        image_size: ``(H, W)`` of decoded images.
+        capabilities: which optional methods work (see :data:`CAPABILITIES`).
+
+    Example:
+        >>> import latentlab as ll
+        >>> gen = ll.load("digits")
+        >>> z = gen.sample(4, seed=0)
+        >>> gen.decode(z).shape
+        torch.Size([4, 3, 32, 32])
+        >>> gen.decode(z[0]).shape            # one latent, no batch dim
+        torch.Size([3, 32, 32])
+        >>> gen.can("encode")
+        True
+    """
+
+    name: str = "generator"
+    capabilities: frozenset[str] = frozenset()
+
+    def __init__(self, spaces: Sequence[LatentSpace], image_size: tuple[int, int]) -> None:
+        if not spaces:
+            raise ValueError("a generator needs at least one latent space")
+        self._spaces = tuple(spaces)
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+        self._device = torch.device("cpu")
+
+    # -- spaces ---------------------------------------------------------------
+    @property
+    def spaces(self) -> tuple[LatentSpace, ...]:
+        """All latent spaces; the first is the default."""
+        return self._spaces
+
+    @property
+    def default_space(self) -> LatentSpace:
+        """The space used when ``space=`` is not given."""
+        return self._spaces[0]
+
+    def space(self, name: str | LatentSpace | None = None) -> LatentSpace:
+        """Look up a space by name (``None`` -> the default space)."""
+        if name is None:
+            return self.default_space
+        if isinstance(name, LatentSpace):
+            if name in self._spaces:
+                return name
+            name_str = name.key
+        else:
+            name_str = name
+            for s in self._spaces:
+                if s.name == name:
+                    return s
+        raise UnknownSpaceError(
+            f"model {self.name!r} has no latent space {name_str!r}",
+            expected=" or ".join(repr(s.name) for s in self._spaces),
+            got=repr(name_str),
+            fix=f"pass space={self.default_space.name!r} or leave it out for the default",
+        )
+
+    # -- capabilities ---------------------------------------------------------
+    def can(self, capability: str) -> bool:
+        """Whether the optional ``capability`` (``"encode"``, ``"map"``, ...) is available."""
+        return capability in self.capabilities
+
+    def _require(self, capability: str, hint: str) -> None:
+        if not self.can(capability):
+            raise CapabilityError(
+                f"model {self.name!r} cannot {capability}",
+                expected=f"a generator with the {capability!r} capability",
+                got=f"capabilities {sorted(self.capabilities) or 'none'}",
+                fix=hint,
+            )
+
+    # -- device ---------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        """Device the model's weights live on."""
+        return self._device
+
+    def to(self, device: str | torch.device) -> Generator:
+        """Move the model to ``device`` and return ``self``."""
+        self._device = torch.device(device)
+        self._move(self._device)
+        return self
+
+    def _move(self, device: torch.device) -> None:
+        """Move weights; subclasses with modules override this."""
+
+    # -- sampling -------------------------------------------------------------
+    def sample(
+        self,
+        n: int,
+        seed: int | torch.Generator | None = None,
+        space: str | LatentSpace | None = None,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
+        """Draw ``n`` latents from the prior of ``space``.
+
+        Args:
+            n: number of latents.
+            seed: an int or a ``torch.Generator``; the same seed gives the same latents.
+                ``None`` draws fresh randomness (without touching torch's global state).
+            space: space name; default space when ``None``.
+            temperature: scale of the prior (``< 1`` gives more typical samples).
+
+        Returns:
+            ``(n, *space.shape)`` float32 tensor on ``self.device``.
+        """
+        s = self.space(space)
+        if int(n) < 1:
+            raise InvalidValueError(
+                "sample() needs at least one latent", expected="n >= 1", got=n, fix="pass n=1 or more"
+            )
+        if not temperature > 0:
+            raise InvalidValueError(
+                "temperature must be positive", expected="temperature > 0", got=temperature,
+                fix="use 1.0 for the prior, smaller for more typical samples",
+            )
+        rng = _as_generator(seed)
+        z = self._sample(int(n), s, rng) * float(temperature)
+        return z.to(self.device)
+
+    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator) -> torch.Tensor:
+        if space.prior != "normal":
+            raise CapabilityError(
+                f"space {space.name!r} of {self.name!r} has no prior to sample from",
+                expected="a space with a normal prior",
+                got=f"prior {space.prior!r}",
+                fix=f"sample in {self.default_space.name!r} and map, or encode real images",
+            )
+        return torch.randn((n, *space.shape), generator=rng)
+
+    # -- decode / encode / map ------------------------------------------------
+    def decode(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """Render latents as images.
+
+        Args:
+            latents: ``(N, *space.shape)`` or ``(*space.shape)``; tensor or numpy.
+            space: the space the latents live in (default space when ``None``).
+
+        Returns:
+            ``(N, 3, H, W)`` (or ``(3, H, W)``) float in ``[0, 1]``, on the input's
+            device and floating dtype.
+        """
+        s = self.space(space)
+        z, batched = as_batched_latents(latents, s)
+        out_device, out_dtype = _output_placement(latents, z, self.device)
+        with torch.no_grad():
+            images = self._decode(z.to(self.device, torch.float32), s)
+        images = images.clamp_(0, 1).to(out_device, out_dtype)
+        return images if batched else images[0]
+
+    @abc.abstractmethod
+    def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        """Decode checked ``(N, *space.shape)`` float32 latents on ``self.device`` to ``(N, 3, H, W)``."""
+
+    def decode_differentiable(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """Like :meth:`decode` but keeps the autograd graph (for encoding by optimisation, Jacobians).
+
+        Args:
+            latents: ``(N, *space.shape)`` float tensor on ``self.device``.
+
+        Returns:
+            ``(N, 3, H, W)`` in ``[0, 1]``.
+        """
+        s = self.space(space)
+        z, _ = as_batched_latents(latents, s)
+        return self._decode(z, s)
+
+    def encode(self, images: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """Encode images with the model's own encoder (where it has one).
+
+        Args:
+            images: ``(N, 3, H, W)`` or ``(3, H, W)`` in ``[0, 1]`` (uint8 is scaled),
+                at ``self.image_size``.
+
+        Returns:
+            ``(N, *space.shape)`` latents (posterior means for VAEs).
+        """
+        self._require("encode", "use latentlab.encode(gen, images, method='optimize') instead")
+        s = self.space(space)
+        x, batched = as_batched_images(images, self.image_size)
+        out_device, out_dtype = _output_placement(images, x, self.device)
+        with torch.no_grad():
+            z = self._encode(x.to(self.device, torch.float32), s)
+        z = check_finite(z, name="encoded latents").to(out_device, out_dtype)
+        return z if batched else z[0]
+
+    def _encode(self, images: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        raise NotImplementedError
+
+    def map(self, latents: Any, src: str | LatentSpace, dst: str | LatentSpace) -> torch.Tensor:
+        """Map latents from one space to another (e.g. StyleGAN ``z -> w``).
+
+        Returns:
+            ``(N, *dst.shape)`` latents.
+        """
+        self._require("map", "this model has a single space; no mapping is needed")
+        s_src, s_dst = self.space(src), self.space(dst)
+        z, batched = as_batched_latents(latents, s_src)
+        out_device, out_dtype = _output_placement(latents, z, self.device)
+        with torch.no_grad():
+            w = self._map(z.to(self.device, torch.float32), s_src, s_dst)
+        w = w.to(out_device, out_dtype)
+        return w if batched else w[0]
+
+    def _map(self, latents: torch.Tensor, src: LatentSpace, dst: LatentSpace) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        spaces = ", ".join(s.describe() for s in self.spaces)
+        h, w = self.image_size
+        return f"<{type(self).__name__} {self.name!r}: {spaces}; images {h}x{w}; device {self.device}>"
+
+
+def _as_generator(seed: int | torch.Generator | None) -> torch.Generator:
+    if isinstance(seed, torch.Generator):
+        return seed
+    rng = torch.Generator()
+    if seed is None:
+        rng.seed()
+    else:
+        rng.manual_seed(int(seed))
+    return rng
+
+
+def _output_placement(original: Any, converted: torch.Tensor, default: torch.device) -> tuple[torch.device, torch.dtype]:
+    """Outputs follow a tensor input's device and floating dtype; numpy goes to ``default``."""
+    if isinstance(original, torch.Tensor):
+        dtype = original.dtype if original.is_floating_point() else torch.float32
+        return original.device, dtype
+    return default, torch.float32
