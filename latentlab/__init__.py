@@ -23,7 +23,7 @@ from .errors import (
     UntrustedPickleError,
 )
 from .generators import Generator, ModelInfo, load, models, register
-from .render import grid, jpeg_bytes, png_bytes, show, to_pil
+from .render import grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
 from .spaces import LatentSpace
 
 __version__ = "0.1.0"
@@ -40,6 +40,7 @@ __all__ = [
     # rendering
     "show",
     "grid",
+    "grid_image",
     "to_pil",
     "png_bytes",
     "jpeg_bytes",

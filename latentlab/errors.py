@@ -68,11 +68,11 @@ class LatentLabError(Exception):
             lines.append(f"  fix:      {self.fix}")
         return "\n".join(lines)
 
-    def __reduce__(self):  # keep errors picklable across processes
+    def __reduce__(self) -> tuple[object, ...]:  # keep errors picklable across processes
         return (_rebuild, (type(self), self.what, self.expected, self.got, self.fix))
 
 
-def _rebuild(cls, what, expected, got, fix):  # type: ignore[no-untyped-def]
+def _rebuild(cls: type[LatentLabError], what: str, expected: object, got: object, fix: str | None) -> LatentLabError:
     return cls(what, expected=expected, got=got, fix=fix)
 
 

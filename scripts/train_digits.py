@@ -46,14 +46,18 @@ def train_variant(name: str, out: Path, epochs: int, seed: int) -> dict:
     spec = VARIANTS[name]
     train, test, _, _ = digits_split(seed)
     torch.manual_seed(seed)
-    model = VAE(VAEConfig(image_size=8, channels=1, latent_dim=spec["latent_dim"], width=32, hidden=256,
-                          display_size=32))
+    model = VAE(
+        VAEConfig(image_size=8, channels=1, latent_dim=spec["latent_dim"], width=32, hidden=256, display_size=32)
+    )
     t0 = time.perf_counter()
 
     def log(epoch: int, rec: dict) -> None:
         if (epoch + 1) % 25 == 0 or epoch == 0:
-            print(f"[{name}] epoch {epoch + 1:4d}  train {rec['train_loss']:.2f}  held-out -ELBO {rec['val_loss']:.2f}"
-                  f"  mse {rec['val_mse']:.4f}", flush=True)
+            print(
+                f"[{name}] epoch {epoch + 1:4d}  train {rec['train_loss']:.2f}  held-out -ELBO {rec['val_loss']:.2f}"
+                f"  mse {rec['val_mse']:.4f}",
+                flush=True,
+            )
 
     history = fit_vae(model, train, test, epochs=epochs, batch_size=64, lr=3e-3, seed=seed, on_epoch=log)
     seconds = time.perf_counter() - t0
@@ -62,21 +66,36 @@ def train_variant(name: str, out: Path, epochs: int, seed: int) -> dict:
     card = {
         "description": spec["description"],
         "license": "MIT (weights); data " + DATA_LICENSE,
-        "data": {"source": "sklearn.datasets.load_digits", "license": DATA_LICENSE, "n_train": len(train),
-                 "n_test": len(test), "split": f"stratified 80/20, random_state={seed}",
-                 "preprocessing": "1 - pixel/16: dark ink on white paper, 8x8"},
+        "data": {
+            "source": "sklearn.datasets.load_digits",
+            "license": DATA_LICENSE,
+            "n_train": len(train),
+            "n_test": len(test),
+            "split": f"stratified 80/20, random_state={seed}",
+            "preprocessing": "1 - pixel/16: dark ink on white paper, 8x8",
+        },
         "architecture": "conv VAE (VAEConfig below); Bernoulli likelihood; decoder logits upsampled bicubically "
-                        "to 32 px before the sigmoid",
+        "to 32 px before the sigmoid",
         "spaces": f"z ({spec['latent_dim']},) normal prior",
         "image_size": [32, 32],
-        "training": {"command": " ".join(["python", *sys.argv]), "epochs": epochs, "batch_size": 64, "lr": 3e-3,
-                     "optimizer": "Adam + OneCycle", "seed": seed, "seconds": round(seconds, 1),
-                     "torch": torch.__version__, "machine": f"{platform.machine()} CPU",
-                     "date": dt.date.today().isoformat()},
-        "metrics": {"heldout_neg_elbo_nats": round(final["val_loss"], 3),
-                    "heldout_recon_mse": round(final["val_mse"], 5),
-                    "mean_image_baseline_mse": round(baseline_mse, 5),
-                    "final_train_loss": round(history[-1]["train_loss"], 3)},
+        "training": {
+            "command": " ".join(["python", *sys.argv]),
+            "epochs": epochs,
+            "batch_size": 64,
+            "lr": 3e-3,
+            "optimizer": "Adam + OneCycle",
+            "seed": seed,
+            "seconds": round(seconds, 1),
+            "torch": torch.__version__,
+            "machine": f"{platform.machine()} CPU",
+            "date": dt.date.today().isoformat(),
+        },
+        "metrics": {
+            "heldout_neg_elbo_nats": round(final["val_loss"], 3),
+            "heldout_recon_mse": round(final["val_mse"], 5),
+            "mean_image_baseline_mse": round(baseline_mse, 5),
+            "final_train_loss": round(history[-1]["train_loss"], 3),
+        },
     }
     gen = VAEGenerator(model, name)
     save_vae(gen, out / name, card)
@@ -89,16 +108,16 @@ def write_markdown_card(path: Path, name: str, card: dict) -> None:
     m, t, d = card["metrics"], card["training"], card["data"]
     path.write_text(f"""# Model card: `{name}`
 
-{card['description']}.
+{card["description"]}.
 
-- **Data**: `{d['source']}`, {d['n_train']} train / {d['n_test']} held-out images ({d['split']});
-  {d['preprocessing']}. License: {d['license']}.
-- **Architecture**: {card['architecture']}. Latent space: {card['spaces']}.
-- **Training**: `{t['command']}`; {t['epochs']} epochs, {t['optimizer']}, seed {t['seed']};
-  {t['seconds']} s on {t['machine']}, torch {t['torch']}, {t['date']}.
-- **Held-out metrics**: negative ELBO {m['heldout_neg_elbo_nats']} nats/image; reconstruction MSE
-  {m['heldout_recon_mse']} per pixel vs {m['mean_image_baseline_mse']} for the mean training image.
-- **License**: {card['license']}.
+- **Data**: `{d["source"]}`, {d["n_train"]} train / {d["n_test"]} held-out images ({d["split"]});
+  {d["preprocessing"]}. License: {d["license"]}.
+- **Architecture**: {card["architecture"]}. Latent space: {card["spaces"]}.
+- **Training**: `{t["command"]}`; {t["epochs"]} epochs, {t["optimizer"]}, seed {t["seed"]};
+  {t["seconds"]} s on {t["machine"]}, torch {t["torch"]}, {t["date"]}.
+- **Held-out metrics**: negative ELBO {m["heldout_neg_elbo_nats"]} nats/image; reconstruction MSE
+  {m["heldout_recon_mse"]} per pixel vs {m["mean_image_baseline_mse"]} for the mean training image.
+- **License**: {card["license"]}.
 - **Intended use**: teaching and tests. 8x8 digits are tiny: expect soft, smooth shapes.
 """)
 

@@ -14,8 +14,15 @@ from safetensors.torch import load_file, save_file
 from .._atomic import atomic_path
 from ..errors import ChecksumError
 
-__all__ = ["sha256_file", "read_manifest", "write_manifest", "verify_file", "load_weights", "save_weights",
-           "MANIFEST_NAME"]
+__all__ = [
+    "sha256_file",
+    "read_manifest",
+    "write_manifest",
+    "verify_file",
+    "load_weights",
+    "save_weights",
+    "MANIFEST_NAME",
+]
 
 MANIFEST_NAME = "MANIFEST.sha256"
 
@@ -58,8 +65,10 @@ def verify_file(path: Path, expected_sha256: str, restore_hint: str) -> None:
     """Raise :class:`ChecksumError` if ``path`` does not hash to ``expected_sha256``."""
     if not path.is_file():
         raise ChecksumError(
-            f"weights file {path} is missing", expected=f"a file with sha256 {expected_sha256[:16]}...",
-            got="no file", fix=restore_hint,
+            f"weights file {path} is missing",
+            expected=f"a file with sha256 {expected_sha256[:16]}...",
+            got="no file",
+            fix=restore_hint,
         )
     got = sha256_file(path)
     if got != expected_sha256:
@@ -76,18 +85,23 @@ def load_weights(folder: Path, name: str, restore_hint: str) -> dict[str, torch.
     manifest = read_manifest(folder)
     if name not in manifest:
         raise ChecksumError(
-            f"{name} is not listed in {folder / MANIFEST_NAME}", expected=f"an entry for {name}",
-            got=f"entries for {sorted(manifest)}", fix=restore_hint,
+            f"{name} is not listed in {folder / MANIFEST_NAME}",
+            expected=f"an entry for {name}",
+            got=f"entries for {sorted(manifest)}",
+            fix=restore_hint,
         )
     verify_file(folder / name, manifest[name], restore_hint)
     try:
         return load_file(folder / name)
     except SafetensorError as exc:  # pragma: no cover - the checksum catches this first
-        raise ChecksumError(f"{folder / name} is not a valid safetensors file", expected="safetensors",
-                            got=str(exc), fix=restore_hint) from exc
+        raise ChecksumError(
+            f"{folder / name} is not a valid safetensors file", expected="safetensors", got=str(exc), fix=restore_hint
+        ) from exc
 
 
-def save_weights(folder: Path, name: str, tensors: dict[str, torch.Tensor], metadata: dict[str, Any] | None = None) -> Path:
+def save_weights(
+    folder: Path, name: str, tensors: dict[str, torch.Tensor], metadata: dict[str, Any] | None = None
+) -> Path:
     """Save tensors as ``folder/name`` (safetensors, atomically)."""
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
     with atomic_path(folder / name) as tmp:

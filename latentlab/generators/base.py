@@ -119,7 +119,7 @@ class Generator(abc.ABC):
         self._move(self._device)
         return self
 
-    def _move(self, device: torch.device) -> None:
+    def _move(self, device: torch.device) -> None:  # noqa: B027 - optional hook, not abstract
         """Move weights; subclasses with modules override this."""
 
     # -- sampling -------------------------------------------------------------
@@ -149,7 +149,9 @@ class Generator(abc.ABC):
             )
         if not temperature > 0:
             raise InvalidValueError(
-                "temperature must be positive", expected="temperature > 0", got=temperature,
+                "temperature must be positive",
+                expected="temperature > 0",
+                got=temperature,
                 fix="use 1.0 for the prior, smaller for more typical samples",
             )
         rng = _as_generator(seed)
@@ -183,7 +185,7 @@ class Generator(abc.ABC):
         out_device, out_dtype = _output_placement(latents, z, self.device)
         with torch.no_grad():
             images = self._decode(z.to(self.device, torch.float32), s)
-        images = images.clamp_(0, 1).to(out_device, out_dtype)
+        images = images.clamp(0, 1).to(out_device, out_dtype)  # not clamp_: _decode may return an expand()ed view
         return images if batched else images[0]
 
     @abc.abstractmethod
@@ -260,7 +262,9 @@ def _as_generator(seed: int | torch.Generator | None) -> torch.Generator:
     return rng
 
 
-def _output_placement(original: Any, converted: torch.Tensor, default: torch.device) -> tuple[torch.device, torch.dtype]:
+def _output_placement(
+    original: Any, converted: torch.Tensor, default: torch.device
+) -> tuple[torch.device, torch.dtype]:
     """Outputs follow a tensor input's device and floating dtype; numpy goes to ``default``."""
     if isinstance(original, torch.Tensor):
         dtype = original.dtype if original.is_floating_point() else torch.float32

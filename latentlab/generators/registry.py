@@ -92,11 +92,19 @@ def register(
         (32, 32)
     """
     if not callable(factory):
-        raise InvalidValueError("register() needs a factory function", expected="a callable returning a Generator",
-                                got=type(factory).__name__, fix="pass lambda: MyGenerator(...)")
+        raise InvalidValueError(
+            "register() needs a factory function",
+            expected="a callable returning a Generator",
+            got=type(factory).__name__,
+            fix="pass lambda: MyGenerator(...)",
+        )
     if name in _REGISTRY and not overwrite:
-        raise InvalidValueError(f"a model named {name!r} is already registered", expected="a new name",
-                                got=repr(name), fix="choose another name or pass overwrite=True")
+        raise InvalidValueError(
+            f"a model named {name!r} is already registered",
+            expected="a new name",
+            got=repr(name),
+            fix="choose another name or pass overwrite=True",
+        )
     _REGISTRY[name] = ModelInfo(name, description, spaces, image_size, license, source, factory)
 
 
@@ -148,8 +156,12 @@ def _load_folder(folder: Path) -> Generator:
         from .vae import load_vae
 
         return load_vae(folder)
-    raise UnknownModelError(f"cannot open the model folder {folder}", expected="family 'vae' in card.json",
-                            got=repr(family), fix="save models with latentlab, or register a factory")
+    raise UnknownModelError(
+        f"cannot open the model folder {folder}",
+        expected="family 'vae' in card.json",
+        got=repr(family),
+        fix="save models with latentlab, or register a factory",
+    )
 
 
 def _register_bundled() -> None:
@@ -170,8 +182,10 @@ def _register_bundled() -> None:
 
 
 def _bundled_factory(folder: Path, card: dict) -> Callable[[], Generator]:
-    hint = (f"the bundled model files in {folder} are damaged; reinstall latentlab "
-            "(pip install --force-reinstall latentlab) or, in a checkout, `git checkout -- latentlab/models`")
+    hint = (
+        f"the bundled model files in {folder} are damaged; reinstall latentlab "
+        "(pip install --force-reinstall latentlab) or, in a checkout, `git checkout -- latentlab/models`"
+    )
     family = card.get("family")
 
     def factory() -> Generator:
@@ -182,6 +196,7 @@ def _bundled_factory(folder: Path, card: dict) -> Callable[[], Generator]:
         from importlib import import_module
 
         module = import_module(f"latentlab.generators.{card['module']}")
-        return module.load_bundled(folder, restore_hint=hint)  # type: ignore[no-any-return]
+        gen: Generator = module.load_bundled(folder, restore_hint=hint)
+        return gen
 
     return factory

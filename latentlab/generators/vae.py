@@ -54,11 +54,19 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
-            raise InvalidValueError("VAE image_size must be a power of two", expected="8, 16, 32, 64, 128 ...",
-                                    got=self.image_size, fix="pick size=64 (or 32, 128)")
+            raise InvalidValueError(
+                "VAE image_size must be a power of two",
+                expected="8, 16, 32, 64, 128 ...",
+                got=self.image_size,
+                fix="pick size=64 (or 32, 128)",
+            )
         if self.channels not in (1, 3):
-            raise InvalidValueError("VAE channels must be 1 or 3", expected="1 or 3", got=self.channels,
-                                    fix="use channels=1 for grayscale, 3 for RGB")
+            raise InvalidValueError(
+                "VAE channels must be 1 or 3",
+                expected="1 or 3",
+                got=self.channels,
+                fix="use channels=1 for grayscale, 3 for RGB",
+            )
 
     @property
     def n_down(self) -> int:
@@ -81,16 +89,25 @@ class VAE(nn.Module):
         w = config.conv_widths()
         enc: list[nn.Module] = [nn.Conv2d(config.channels, w[0], 3, padding=1), nn.SiLU()]
         for i in range(config.n_down):
-            enc += [nn.Conv2d(w[i], w[i + 1], 4, stride=2, padding=1), nn.GroupNorm(_groups(w[i + 1]), w[i + 1]), nn.SiLU()]
+            enc += [
+                nn.Conv2d(w[i], w[i + 1], 4, stride=2, padding=1),
+                nn.GroupNorm(_groups(w[i + 1]), w[i + 1]),
+                nn.SiLU(),
+            ]
         self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(w[-1] * 16, config.hidden), nn.SiLU())
         self.to_mu = nn.Linear(config.hidden, config.latent_dim)
         self.to_logvar = nn.Linear(config.hidden, config.latent_dim)
-        self.from_z = nn.Sequential(nn.Linear(config.latent_dim, config.hidden), nn.SiLU(),
-                                    nn.Linear(config.hidden, w[-1] * 16), nn.SiLU())
+        self.from_z = nn.Sequential(
+            nn.Linear(config.latent_dim, config.hidden), nn.SiLU(), nn.Linear(config.hidden, w[-1] * 16), nn.SiLU()
+        )
         dec: list[nn.Module] = []
         for i in reversed(range(config.n_down)):
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w[i + 1], w[i], 3, padding=1),
-                    nn.GroupNorm(_groups(w[i]), w[i]), nn.SiLU()]
+            dec += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(w[i + 1], w[i], 3, padding=1),
+                nn.GroupNorm(_groups(w[i]), w[i]),
+                nn.SiLU(),
+            ]
         dec += [nn.Conv2d(w[0], w[0], 3, padding=1), nn.SiLU(), nn.Conv2d(w[0], config.channels, 3, padding=1)]
         self.decoder = nn.Sequential(*dec)
 
@@ -189,8 +206,12 @@ def load_vae(folder: str | Path, name: str | None = None, restore_hint: str | No
 
     manifest = read_manifest(folder)
     if CARD_NAME not in manifest:
-        raise ChecksumError(f"{CARD_NAME} is not listed in {folder / MANIFEST_NAME}",
-                            expected=f"an entry for {CARD_NAME}", got=sorted(manifest), fix=hint)
+        raise ChecksumError(
+            f"{CARD_NAME} is not listed in {folder / MANIFEST_NAME}",
+            expected=f"an entry for {CARD_NAME}",
+            got=sorted(manifest),
+            fix=hint,
+        )
     verify_file(folder / CARD_NAME, manifest[CARD_NAME], hint)
     card = json.loads((folder / CARD_NAME).read_text())
     model = VAE(VAEConfig(**card["config"]))

@@ -1,0 +1,1 @@
+"""latentlab benchmarks: scripts that print tables comparing latentlab with a baseline."""

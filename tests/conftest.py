@@ -1,0 +1,171 @@
+"""Shared fixtures: a running JupyterLab driven by Debian Chromium through Playwright.
+
+The ``lab`` fixture (session scope) serves a *copy* of ``notebooks/`` (so running cells in
+the browser never writes outputs into the committed notebooks) and gives tests:
+
+* ``lab.open("notebooks/NAME.ipynb") -> Page``: opens it and waits for an idle kernel;
+* ``lab.run_all(page)``: Run -> Run All Cells, then waits until every cell has run;
+* ``lab.screenshot(page, name)``: saves ``artifacts/NAME.png`` (kept as a CI artifact).
+
+Recipe: ../shared/BROWSER_TESTING.md. Chromium must be Debian's (``apt-get install chromium``);
+browser downloads are impossible here, so a missing browser fails loudly rather than skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM = os.environ.get("LATENTLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _quiet_settings(settings_dir: Path) -> None:
+    path = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+class Lab:
+    """Handle on a running JupyterLab and a Chromium context."""
+
+    def __init__(self, base_url: str, token: str, context: Any, root: Path) -> None:
+        self.base_url, self.token, self.context, self.root = base_url, token, context, root
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/lab/tree/{path}?token={self.token}"
+
+    def open(self, path: str, timeout_s: float = 120) -> Any:
+        page = self.context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(self.url(path))
+        self.wait_idle(page, timeout_s)
+        return page
+
+    def wait_idle(self, page: Any, timeout_s: float = 120) -> None:
+        status = page.locator(".jp-StatusBar-TextItem[title^='Change kernel']").first
+        status.wait_for(timeout=timeout_s * 1000)
+        deadline = time.monotonic() + timeout_s
+        while "Idle" not in (status.text_content() or ""):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kernel not idle after {timeout_s}s: {status.text_content()!r}")
+            page.wait_for_timeout(200)
+
+    def run_all(self, page: Any, timeout_s: float = 300) -> None:
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        deadline = time.monotonic() + timeout_s
+        js = """() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                .map(p => p.textContent.trim());
+            return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+        }"""
+        while not page.evaluate(js):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cells still running after {timeout_s}s")
+            page.wait_for_timeout(250)
+        self.wait_idle(page, timeout_s)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        tracebacks = [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
+        assert not tracebacks, f"a cell raised in the browser: {tracebacks[0][:2000]}"
+
+    def screenshot(self, page: Any, name: str, full_page: bool = True) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"real-browser tests need Debian chromium at {CHROMIUM}: apt-get install -y chromium "
+            "chromium-driver (.ci/run does this), or deselect them with -m 'not browser'"
+        )
+    from playwright.sync_api import sync_playwright
+
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "root"
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    env = {**os.environ, "LATENTLAB_QUICK": "1"}
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTERLAB_SETTINGS_DIR"):
+        env[var] = str(tmp / var.lower())
+        Path(env[var]).mkdir()
+    _quiet_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+    port, token = _free_port(), "latentlab-test-token"
+    jupyter = Path(sys.executable).parent / "jupyter"
+    log = open(tmp / "jupyter.log", "w")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(f"{base}/api/status?token={token}", proc, tmp / "jupyter.log")
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield Lab(base, token, context, root)
+            finally:
+                context.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"jupyter lab did not answer within {timeout_s}s:\n{log.read_text()[-3000:]}")
