@@ -8,6 +8,12 @@ Example:
     (8, 3, 32, 32)
 """
 
+from typing import TYPE_CHECKING, Any
+
+from . import directions, measures
+from .animate import Animation, frames, save_grid_morph, save_morph, show_animation
+from .directions import Direction, DirectionSet
+from .encode import EncodeResult, encode
 from .errors import (
     CapabilityError,
     ChecksumError,
@@ -23,13 +29,39 @@ from .errors import (
     UntrustedPickleError,
 )
 from .generators import Generator, ModelInfo, load, models, register
-from .render import grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
+from .generators.diffusers_vae import from_diffusers_vae
+from .generators.module import from_module
+from .generators.stylegan import from_stylegan
+from .images import load_images
+from .interpolate import Path, analogy, blend, ease, interpolate, lerp, slerp
+from .maps import LatentMap
+from .render import contact_sheet, grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
 from .spaces import LatentSpace
+from .training import train
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from .widgets import BlendPad, Explorer, Scrubber
+
+_LAZY_WIDGETS = frozenset({"Explorer", "Scrubber", "BlendPad"})
+
+
+def __getattr__(name: str) -> Any:
+    """``ll.Explorer`` & co. import :mod:`latentlab.widgets` on first use (keeps ``import latentlab`` fast)."""
+    if name in _LAZY_WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
+    # directions (ll.directions.from_labels, pca, sefa, ...; ll.measures)
+    "directions",
+    "measures",
+    "Direction",
+    "DirectionSet",
     # models
     "Generator",
     "LatentSpace",
@@ -37,6 +69,23 @@ __all__ = [
     "load",
     "models",
     "register",
+    # adapters for models you bring
+    "from_diffusers_vae",
+    "from_stylegan",
+    "from_module",
+    # encoding real images
+    "encode",
+    "EncodeResult",
+    "load_images",
+    # interpolation
+    "lerp",
+    "slerp",
+    "interpolate",
+    "blend",
+    "analogy",
+    "ease",
+    "Path",
+    "train",
     # rendering
     "show",
     "grid",
@@ -44,6 +93,19 @@ __all__ = [
     "to_pil",
     "png_bytes",
     "jpeg_bytes",
+    "contact_sheet",
+    # animation
+    "save_morph",
+    "save_grid_morph",
+    "frames",
+    "show_animation",
+    "Animation",
+    # maps
+    "LatentMap",
+    # live widgets (imported on first use: ipywidgets pulls in IPython)
+    "Explorer",
+    "Scrubber",
+    "BlendPad",
     # errors
     "LatentLabError",
     "ShapeError",

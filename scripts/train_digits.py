@@ -25,7 +25,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from latentlab.generators.vae import VAE, VAEConfig, VAEGenerator, evaluate_vae, fit_vae, save_vae
+from latentlab.generators.vae import VAE, VAEConfig, VAEGenerator, save_vae
+from latentlab.generators.vae_training import evaluate_vae, fit_vae
 
 VARIANTS = {
     "digits": dict(latent_dim=16, description="VAE on scikit-learn's 8x8 digits, 16-D latent, rendered at 32 px"),

@@ -58,9 +58,12 @@ class Lab:
 
     def __init__(self, base_url: str, token: str, context: Any, root: Path) -> None:
         self.base_url, self.token, self.context, self.root = base_url, token, context, root
+        self._pages = 0
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/lab/tree/{path}?token={self.token}"
+        """A URL in a fresh, reset workspace, so earlier tests' tabs are never restored into this page."""
+        self._pages += 1
+        return f"{self.base_url}/lab/workspaces/test{self._pages}/tree/{path}?token={self.token}&reset"
 
     def open(self, path: str, timeout_s: float = 120) -> Any:
         page = self.context.new_page()
@@ -79,8 +82,20 @@ class Lab:
             page.wait_for_timeout(200)
 
     def run_all(self, page: Any, timeout_s: float = 300) -> None:
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        """Run -> Run All Cells; retry the menu click if no cell started (a click lost while the page settles)."""
+        started_js = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+            .some(p => /^\\[(\\*|\\d+)\\]:$/.test(p.textContent.trim()))"""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        for _attempt in range(3):
+            page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            try:
+                page.wait_for_function(started_js, timeout=20_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
         deadline = time.monotonic() + timeout_s
         js = """() => {
             const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
@@ -89,7 +104,9 @@ class Lab:
         }"""
         while not page.evaluate(js):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"cells still running after {timeout_s}s")
+                shot = self.screenshot(page, "run_all-timeout", full_page=False)
+                prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()
+                raise TimeoutError(f"cells still running after {timeout_s}s; prompts {prompts}; see {shot}")
             page.wait_for_timeout(250)
         self.wait_idle(page, timeout_s)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -27,8 +27,10 @@ from ..spaces import LatentSpace
 
 __all__ = ["Generator", "CAPABILITIES"]
 
+G = TypeVar("G", bound="Generator")
+
 #: Optional capabilities a generator may declare; ask with ``gen.can(name)``.
-CAPABILITIES = frozenset({"encode", "map", "codes", "labels", "sefa", "preview"})
+CAPABILITIES = frozenset({"encode", "encode_font", "map", "codes", "labels", "sefa", "preview"})
 
 
 class Generator(abc.ABC):
@@ -113,7 +115,7 @@ class Generator(abc.ABC):
         """Device the model's weights live on."""
         return self._device
 
-    def to(self, device: str | torch.device) -> Generator:
+    def to(self: G, device: str | torch.device) -> G:
         """Move the model to ``device`` and return ``self``."""
         self._device = torch.device(device)
         self._move(self._device)

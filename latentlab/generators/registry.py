@@ -156,6 +156,11 @@ def _load_folder(folder: Path) -> Generator:
         from .vae import load_vae
 
         return load_vae(folder)
+    if card.get("module"):  # a bundled-style folder (e.g. glyphs) opened by path
+        from importlib import import_module
+
+        module = import_module(f"latentlab.generators.{card['module']}")
+        return module.load_bundled(folder, restore_hint=f"re-export the model folder {folder}")
     raise UnknownModelError(
         f"cannot open the model folder {folder}",
         expected="family 'vae' in card.json",

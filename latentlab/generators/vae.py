@@ -26,7 +26,7 @@ from ..spaces import LatentSpace
 from ._weights import MANIFEST_NAME, load_weights, save_weights, write_manifest
 from .base import Generator
 
-__all__ = ["VAEConfig", "VAE", "VAEGenerator", "save_vae", "load_vae"]
+__all__ = ["VAEConfig", "VAE", "VAEGenerator", "vae_loss", "save_vae", "load_vae"]
 
 WEIGHTS_NAME = "weights.safetensors"
 CARD_NAME = "card.json"
@@ -122,18 +122,30 @@ class VAE(nn.Module):
         return self.decoder(self.from_z(z).view(-1, w_top, 4, 4))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Deterministic reconstruction through the posterior mean: ``(logits, mu, logvar)``."""
         mu, logvar = self.encode_stats(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
-        return self.decode_logits(z), mu, logvar
+        return self.decode_logits(mu), mu, logvar
 
 
 def _groups(c: int) -> int:
     return 8 if c % 8 == 0 else 1
 
 
-def vae_loss(model: VAE, x: torch.Tensor, beta: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """Negative ELBO per image (nats): BCE reconstruction + ``beta`` * KL, averaged over the batch."""
-    logits, mu, logvar = model(x)
+def vae_loss(
+    model: VAE, x: torch.Tensor, beta: float = 1.0, rng: torch.Generator | None = None
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Negative ELBO per image (nats): BCE reconstruction + ``beta`` * KL, averaged over the batch.
+
+    In training mode ``z`` is sampled with noise from ``rng`` (global RNG untouched when given);
+    in eval mode ``z`` is the posterior mean.
+    """
+    mu, logvar = model.encode_stats(x)
+    if model.training:
+        noise = torch.randn(mu.shape, generator=rng, device=mu.device if rng is None else rng.device)
+        z = mu + noise.to(mu.device) * (0.5 * logvar).exp()
+    else:
+        z = mu
+    logits = model.decode_logits(z)
     rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
     loss = (rec + beta * kl).mean()
@@ -217,64 +229,3 @@ def load_vae(folder: str | Path, name: str | None = None, restore_hint: str | No
     model = VAE(VAEConfig(**card["config"]))
     model.load_state_dict(load_weights(folder, WEIGHTS_NAME, hint))
     return VAEGenerator(model, name or card.get("name", folder.name), card)
-
-
-def fit_vae(
-    model: VAE,
-    train: torch.Tensor,
-    val: torch.Tensor,
-    *,
-    epochs: int,
-    batch_size: int = 64,
-    lr: float = 2e-3,
-    beta: float = 1.0,
-    seed: int = 0,
-    on_epoch: Any = None,
-) -> list[dict[str, float]]:
-    """Train ``model`` on ``train`` images ``(N, C, S, S)`` in [0, 1]; evaluate on ``val`` each epoch.
-
-    Args:
-        epochs, batch_size, lr, beta: usual meanings (Adam, cosine-decayed learning rate).
-        seed: seeds batch order and reparameterisation noise (local generator; global state is untouched
-            except torch's own default generator used by ``randn_like``, which is forked).
-        on_epoch: optional ``callback(epoch, record)``; return ``False`` to stop early.
-
-    Returns:
-        One record per epoch: ``train_loss``, ``val_loss`` (negative ELBO, nats/image), ``val_mse``.
-    """
-    rng = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps_per_epoch = max(1, math.ceil(len(train) / batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
-    history: list[dict[str, float]] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for epoch in range(epochs):
-            model.train()
-            total = 0.0
-            for idx in torch.randperm(len(train), generator=rng).split(batch_size):
-                loss, _ = vae_loss(model, train[idx], beta)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss) * len(idx)
-            record = {"epoch": epoch + 1, "train_loss": total / len(train), **evaluate_vae(model, val)}
-            history.append(record)
-            if on_epoch is not None and on_epoch(epoch, record) is False:
-                break
-    model.eval()
-    return history
-
-
-@torch.no_grad()
-def evaluate_vae(model: VAE, images: torch.Tensor, batch_size: int = 512) -> dict[str, float]:
-    """Held-out negative ELBO (nats/image, beta=1) and reconstruction MSE (per pixel) of ``images``."""
-    model.eval()
-    loss_sum, mse_sum = 0.0, 0.0
-    for chunk in images.split(batch_size):
-        loss, _ = vae_loss(model, chunk, 1.0)
-        mu, _ = model.encode_stats(chunk)
-        mse_sum += float(((torch.sigmoid(model.decode_logits(mu)) - chunk) ** 2).mean((1, 2, 3)).sum())
-        loss_sum += float(loss) * len(chunk)
-    return {"val_loss": loss_sum / len(images), "val_mse": mse_sum / len(images)}

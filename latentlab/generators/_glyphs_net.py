@@ -1,0 +1,156 @@
+"""The ``glyphs`` network: a set encoder over (glyph, character) pairs and a FiLM decoder.
+
+* Encoder: each given glyph (downsampled to 32 px) goes through a small conv net; its features and
+  the character's embedding make one vector per pair; the vectors are mean-pooled (permutation
+  invariant, any subset size) and mapped to the Gaussian posterior ``(mu, logvar)`` of the style.
+* Decoder: ``(style z, character)`` -> a 4x4 seed, upsampled to 64x64 by conv blocks; every block is
+  modulated (FiLM: per-channel scale and shift) by ``[z, char embedding]``. Output: logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["CHARS", "GlyphsConfig", "GlyphsNet"]
+
+#: The 62 characters every font has, in model order.
+CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass
+class GlyphsConfig:
+    """Architecture of :class:`GlyphsNet` (saved in ``card.json``).
+
+    Args:
+        latent_dim: size of the style latent.
+        char_dim: size of the character embedding.
+        enc_width: channels of the first encoder conv (doubled twice).
+        hidden: width of the set encoder's MLPs.
+        dec_widths: decoder channels at 4, 8, 16, 32, 64 px.
+    """
+
+    latent_dim: int = 64
+    char_dim: int = 32
+    enc_width: int = 32
+    hidden: int = 256
+    dec_widths: tuple[int, ...] = (192, 128, 64, 32, 16)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["dec_widths"] = list(self.dec_widths)
+        return d
+
+
+class _FiLMBlock(nn.Module):
+    """Upsample x2, conv, group-norm, FiLM from the condition, SiLU (``extra`` adds a second conv)."""
+
+    def __init__(self, c_in: int, c_out: int, cond: int, extra: bool) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.norm1 = nn.GroupNorm(min(8, c_out // 4), c_out, affine=False)
+        self.film1 = nn.Linear(cond, 2 * c_out)
+        self.extra = extra
+        if extra:
+            self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+            self.norm2 = nn.GroupNorm(min(8, c_out // 4), c_out, affine=False)
+            self.film2 = nn.Linear(cond, 2 * c_out)
+
+    @staticmethod
+    def _modulate(h: torch.Tensor, film: torch.Tensor) -> torch.Tensor:
+        g, b = film[:, :, None, None].chunk(2, dim=1)
+        return F.silu(h * (1 + g) + b)
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = self._modulate(self.norm1(self.conv1(h)), self.film1(cond))
+        if self.extra:
+            h = h + self._modulate(self.norm2(self.conv2(h)), self.film2(cond))
+        return h
+
+
+class GlyphsNet(nn.Module):
+    """Set-VAE over fonts: ``encode(glyphs, chars)`` -> ``(mu, logvar)``, ``decode(z, chars)`` -> logits.
+
+    Glyph images are ink-on-black ``[0, 1]``, 64x64 (1 = ink).
+    """
+
+    def __init__(self, config: GlyphsConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, w = config, config.enc_width
+        n_chars = len(CHARS)
+        self.enc_char = nn.Embedding(n_chars, c.char_dim)
+        self.dec_char = nn.Embedding(n_chars, c.char_dim)
+        self.enc_conv = nn.Sequential(
+            nn.Conv2d(1, w, 3, stride=2, padding=1), nn.SiLU(),          # 16
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.SiLU(),      # 8
+            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.SiLU(),  # 4
+            nn.Flatten(), nn.Linear(4 * w * 16, c.hidden), nn.SiLU(),
+        )
+        self.enc_pair = nn.Sequential(nn.Linear(c.hidden + c.char_dim, c.hidden), nn.SiLU(),
+                                      nn.Linear(c.hidden, c.hidden))
+        self.enc_head = nn.Sequential(nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU(),
+                                      nn.Linear(c.hidden, 2 * c.latent_dim))
+        cond = c.latent_dim + c.char_dim
+        self.dec_cond = nn.Sequential(nn.Linear(cond, c.hidden), nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU())
+        d = c.dec_widths
+        self.dec_seed = nn.Linear(c.hidden, d[0] * 16)
+        self.blocks = nn.ModuleList(
+            _FiLMBlock(d[i], d[i + 1], c.hidden, extra=i < 2) for i in range(len(d) - 1)
+        )
+        self.out = nn.Conv2d(d[-1], 1, 3, padding=1)
+
+    # -- encoder ------------------------------------------------------------------
+    def encode(self, glyphs: torch.Tensor, chars: torch.Tensor,
+               mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior of the style from a set of glyphs.
+
+        Args:
+            glyphs: ``(B, K, 64, 64)`` (or 32x32) in ``[0, 1]``.
+            chars: ``(B, K)`` or ``(K,)`` character indices into :data:`CHARS`.
+            mask: optional ``(B, K)`` bool, which pairs are present (for ragged sets).
+
+        Returns:
+            ``mu, logvar``, each ``(B, latent_dim)``.
+        """
+        b, k = glyphs.shape[:2]
+        x = glyphs.reshape(b * k, 1, *glyphs.shape[2:])
+        if x.shape[-1] != 32:
+            x = F.interpolate(x, size=(32, 32), mode="area")
+        feats = self.enc_conv(x).reshape(b, k, -1)
+        if chars.dim() == 1:
+            chars = chars.expand(b, k)
+        pair = self.enc_pair(torch.cat([feats, self.enc_char(chars)], dim=-1))
+        if mask is None:
+            pooled = pair.mean(1)
+        else:
+            m = mask.to(pair.dtype)[..., None]
+            pooled = (pair * m).sum(1) / m.sum(1).clamp_min(1)
+        mu, logvar = self.enc_head(pooled).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12, 6)
+
+    # -- decoder ------------------------------------------------------------------
+    def decode(self, z: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
+        """Glyph logits of characters ``chars`` in styles ``z``.
+
+        Args:
+            z: ``(B, latent_dim)``.
+            chars: ``(K,)`` (same characters for every style) or ``(B, K)`` character indices.
+
+        Returns:
+            ``(B, K, 64, 64)`` logits (ink where positive).
+        """
+        b = z.shape[0]
+        if chars.dim() == 1:
+            chars = chars.expand(b, -1)
+        k = chars.shape[1]
+        zz = z[:, None, :].expand(b, k, z.shape[1]).reshape(b * k, -1)
+        cond = self.dec_cond(torch.cat([zz, self.dec_char(chars.reshape(-1))], dim=-1))
+        h = self.dec_seed(cond).reshape(b * k, self.config.dec_widths[0], 4, 4)
+        for block in self.blocks:
+            h = block(h, cond)
+        return self.out(h).reshape(b, k, *h.shape[-2:])

@@ -1,0 +1,376 @@
+"""The ``glyphs`` model: a latent space of typefaces (A-Z, a-z, 0-9 at 64 px).
+
+Every latent is a whole font. :meth:`GlyphsGenerator.decode` renders a specimen line of
+text (dark ink on white paper, one 52-px cell per character), :meth:`GlyphsGenerator.glyphs`
+gives the glyph images themselves, and the set encoder turns *any subset* of a font's glyphs
+(:meth:`~GlyphsGenerator.encode_glyphs`) or a font file (:meth:`~GlyphsGenerator.encode_font`)
+into its latent. ``sample()`` draws from a Gaussian mixture fitted on the training fonts'
+codes when the bundle has one (the VAE's normal prior misses where fonts live).
+
+Glyph arrays use ink coverage in ``[0, 1]`` (1 = ink, 0 = background), shape ``(..., 64, 64)``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._checks import as_batched_latents, check_finite
+from ..errors import InputImageError, InvalidValueError, ShapeError
+from ..spaces import LatentSpace
+from ._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
+from ._weights import load_weights, save_weights, write_manifest
+from .base import Generator, _output_placement
+
+__all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars"]
+
+GLYPH_SIZE = 64
+CELL = 52  # specimen cell width: the glyph canvas minus 6 px margins on both sides
+_TRIM = (GLYPH_SIZE - CELL) // 2
+WEIGHTS_NAME = "weights.safetensors"
+CODES_NAME = "codes.safetensors"
+LABELS_NAME = "labels.json"
+EVAL_NAME = "eval_sample.safetensors"
+
+
+# -- fonts -> glyph images (the same recipe as the training data) -------------------------------
+def font_missing_chars(data: bytes, chars: str = CHARS) -> str:
+    """Characters of ``chars`` that a font's character map lacks (read with fontTools).
+
+    Args:
+        data: the bytes of a ``.ttf`` / ``.otf`` / ``.woff`` / ``.woff2`` file.
+    """
+    from .._optional import require
+
+    require("fontTools", purpose="reading font files")
+    if data[:4] == b"wOF2":
+        require("brotli", purpose="reading .woff2 font files")
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(io.BytesIO(data), lazy=True).getBestCmap() or {}
+    return "".join(c for c in chars if ord(c) not in cmap)
+
+
+def render_font(data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversample: int = 4) -> np.ndarray:
+    """Render ``chars`` of a font as uint8 ``(len(chars), size, size)`` (255 = ink).
+
+    One point size and one baseline for the whole font (fitted so that every glyph of the 62
+    characters fits with a margin); each glyph is centred horizontally on its ink; drawn at
+    ``oversample`` x and box-downsampled. This is how the training data was made.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    big = size * oversample
+    probe = 200
+    font = ImageFont.truetype(io.BytesIO(data), probe)
+    boxes = [font.getbbox(c, anchor="ls") for c in CHARS]
+    top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    width = max(b[2] - b[0] for b in boxes)
+    usable = big * 0.86
+    scale = min(usable / max(bottom - top, 1), usable / max(width, 1))
+    font = ImageFont.truetype(io.BytesIO(data), max(4, int(probe * scale)))
+    boxes = [font.getbbox(c, anchor="ls") for c in CHARS]
+    top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    baseline = (big - (bottom - top)) / 2 - top
+    out = np.zeros((len(chars), size, size), np.uint8)
+    for i, c in enumerate(chars):
+        b = font.getbbox(c, anchor="ls")
+        img = Image.new("L", (big, big), 0)
+        ImageDraw.Draw(img).text((big / 2 - (b[0] + b[2]) / 2, baseline), c, fill=255, font=font, anchor="ls")
+        out[i] = np.asarray(img.resize((size, size), Image.Resampling.BOX))
+    return out
+
+
+def _char_indices(chars: str, *, what: str = "chars") -> torch.Tensor:
+    if not isinstance(chars, str) or not chars:
+        raise InvalidValueError(f"{what} must be a non-empty string", expected="e.g. 'Hamburg'", got=repr(chars),
+                                fix="pass a string of letters and digits")
+    bad = sorted({c for c in chars if c not in CHARS})
+    if bad:
+        raise InvalidValueError(f"the glyphs model has no glyph for {''.join(bad)!r}", expected="A-Z, a-z, 0-9",
+                                got=repr(chars), fix="use only letters and digits (spaces are not glyphs)")
+    return torch.tensor([CHARS.index(c) for c in chars])
+
+
+def _glyph_to_tensor(char: str, img: Any) -> torch.Tensor:
+    """One user glyph image -> float ``(64, 64)`` ink coverage (dark-on-light is inverted)."""
+    arr = img
+    if hasattr(img, "convert") and hasattr(img, "size"):  # a PIL image
+        arr = np.asarray(img.convert("L"))
+    t = torch.as_tensor(np.asarray(arr) if not isinstance(arr, torch.Tensor) else arr)
+    if t.dtype == torch.uint8:
+        t = t.float() / 255
+    t = t.detach().float().cpu()
+    if t.ndim == 3 and t.shape[0] in (1, 3, 4):
+        t = t[:3].mean(0)
+    elif t.ndim == 3 and t.shape[-1] in (1, 3, 4):
+        t = t[..., :3].mean(-1)
+    if t.ndim != 2:
+        raise ShapeError(f"the image for {char!r} is not a single glyph image",
+                         expected="(H, W), (1|3, H, W) or (H, W, 3)",
+                         got=str(tuple(t.shape)), fix="pass one grayscale or RGB image per character")
+    check_finite(t, name=f"glyph image {char!r}")
+    if float(t.min()) < -1e-3 or float(t.max()) > 1 + 1e-3:
+        raise InvalidValueError(f"the image for {char!r} is out of range", expected="floats in [0, 1] or uint8",
+                                got=f"[{float(t.min()):.3g}, {float(t.max()):.3g}]", fix="divide by 255")
+    if float(t.mean()) > 0.5:  # dark ink on light paper -> ink coverage
+        t = 1 - t
+    if tuple(t.shape) != (GLYPH_SIZE, GLYPH_SIZE):
+        side = max(t.shape)
+        pad_h, pad_w = side - t.shape[0], side - t.shape[1]
+        t = F.pad(t, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+        mode = "area" if side > GLYPH_SIZE else "bilinear"
+        t = F.interpolate(t[None, None], size=(GLYPH_SIZE, GLYPH_SIZE), mode=mode)[0, 0]
+    return t.clamp(0, 1)
+
+
+class GlyphsGenerator(Generator):
+    """Fonts as latents: a set encoder over (glyph, character) pairs and a FiLM glyph decoder.
+
+    Args:
+        net: the trained :class:`GlyphsNet`.
+        card: the model card (``card.json``) as a dict.
+        codes: ``(F, latent_dim)`` posterior means of the training fonts (or ``None``).
+        labels: per-font labels, a dict of numpy arrays of length ``F`` (or ``None``).
+        mixture: Gaussian mixture for ``sample()``: ``weights (K,)``, ``means (K, D)``,
+            ``chol (K, D, D)`` (lower Cholesky factors of the covariances); ``None`` uses the normal prior.
+        text: the specimen text :meth:`decode` renders.
+        sharpness: logits are multiplied by this before the sigmoid (> 1 sharpens edges).
+
+    Example:
+        >>> gen = GlyphsGenerator(GlyphsNet(GlyphsConfig(latent_dim=8)), text="Ag")
+        >>> z = gen.sample(2, seed=0)
+        >>> gen.decode(z).shape, gen.glyphs(z, "Hamburg").shape
+        (torch.Size([2, 3, 64, 104]), torch.Size([2, 7, 64, 64]))
+    """
+
+    capabilities = frozenset({"encode", "encode_font", "codes", "labels"})
+
+    def __init__(self, net: GlyphsNet, card: dict[str, Any] | None = None, codes: np.ndarray | None = None,
+                 labels: dict[str, np.ndarray] | None = None, mixture: dict[str, torch.Tensor] | None = None,
+                 text: str = "Hamburg", sharpness: float = 1.0, name: str = "glyphs") -> None:
+        self.net = net.eval()
+        self.config = net.config
+        self.name = name
+        self.card = card or {}
+        self._codes = codes
+        self._labels = labels
+        self._mixture = mixture
+        self._temperature = 1.0
+        self.folder: Path | None = None  # the bundle folder, when loaded from one
+        self.sharpness = float(sharpness)
+        _char_indices(text, what="text")
+        self._text = text
+        space = LatentSpace("style", (net.config.latent_dim,), "normal", model=name,
+                            description="one point per typeface (set-VAE posterior mean)")
+        super().__init__([space], (GLYPH_SIZE, CELL * len(text)))
+        if self._codes is None or self._labels is None:
+            self.capabilities = frozenset(self.capabilities - {"codes", "labels"})
+
+    # -- text -----------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The specimen text that :meth:`decode` renders (set it to change ``image_size``)."""
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        _char_indices(value, what="text")
+        self._text = value
+        self.image_size = (GLYPH_SIZE, CELL * len(value))
+
+    def _move(self, device: torch.device) -> None:
+        self.net.to(device)
+        if self._mixture is not None:
+            self._mixture = {k: v.to(device) for k, v in self._mixture.items()}
+
+    # -- sampling ---------------------------------------------------------------------
+    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator) -> torch.Tensor:
+        if self._mixture is None:
+            return super()._sample(n, space, rng)
+        m = {k: v.cpu() for k, v in self._mixture.items()}
+        comp = torch.multinomial(m["weights"], n, replacement=True, generator=rng)
+        eps = torch.randn((n, m["means"].shape[1]), generator=rng)
+        t = self._temperature
+        # the base class multiplies by the temperature; scale the spread, not the centre
+        return (m["means"][comp] + t * torch.einsum("nij,nj->ni", m["chol"][comp], eps)) / t
+
+    def sample(self, n: int, seed: int | torch.Generator | None = None, space: str | LatentSpace | None = None,
+               temperature: float = 1.0) -> torch.Tensor:
+        """Draw ``n`` new fonts, ``(n, latent_dim)``; see :meth:`Generator.sample`.
+
+        With the fitted mixture, ``temperature`` scales each draw's spread around its
+        component mean (``< 1``: more typical fonts); without it, the normal prior is scaled.
+        """
+        self._temperature = float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else 1.0
+        return super().sample(n, seed=seed, space=space, temperature=temperature)
+
+    # -- decoding ---------------------------------------------------------------------
+    def _glyph_probs(self, z: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        logits = self.net.decode(z, idx.to(z.device))
+        return torch.sigmoid(logits * self.sharpness)
+
+    def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        ink = self._glyph_probs(latents, _char_indices(self._text))[..., _TRIM:_TRIM + CELL]
+        line = ink.permute(0, 2, 1, 3).reshape(ink.shape[0], GLYPH_SIZE, -1)  # (N, 64, CELL * len)
+        return (1 - line)[:, None].expand(-1, 3, -1, -1)
+
+    def glyphs(self, latents: Any, chars: str = CHARS, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """Glyph images of ``chars`` in the fonts ``latents``.
+
+        Args:
+            latents: ``(N, latent_dim)`` or ``(latent_dim,)``.
+            chars: characters to draw (letters and digits).
+
+        Returns:
+            ``(N, len(chars), 64, 64)`` ink coverage in ``[0, 1]`` (``(len(chars), 64, 64)`` for one latent).
+        """
+        idx = _char_indices(chars)
+        s = self.space(space)
+        z, batched = as_batched_latents(latents, s)
+        out_device, out_dtype = _output_placement(latents, z, self.device)
+        with torch.no_grad():
+            out = self._glyph_probs(z.to(self.device, torch.float32), idx)
+        out = out.to(out_device, out_dtype)
+        return out if batched else out[0]
+
+    # -- encoding ---------------------------------------------------------------------
+    def _encode_set(self, glyphs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            mu, _ = self.net.encode(glyphs.to(self.device, torch.float32), idx.to(self.device))
+        return check_finite(mu, name="encoded latents")
+
+    def _encode(self, images: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        """Specimen images (as :meth:`decode` makes them) -> latents, cutting one cell per character."""
+        ink = 1 - images.mean(1)  # (N, 64, CELL * len)
+        n, k = ink.shape[0], len(self._text)
+        cells = ink.reshape(n, GLYPH_SIZE, k, CELL).permute(0, 2, 1, 3)
+        cells = F.pad(cells, (_TRIM, GLYPH_SIZE - CELL - _TRIM))
+        return self.net.encode(cells, _char_indices(self._text).to(ink.device))[0]
+
+    def encode_glyphs(self, glyphs: dict[str, Any]) -> torch.Tensor:
+        """Encode some glyphs of one font (any subset, even one letter) to its latent.
+
+        Args:
+            glyphs: ``{"H": image, "a": image, ...}``; each image ``(H, W)``, ``(1|3, H, W)``,
+                ``(H, W, 3)`` or a PIL image, float in ``[0, 1]`` or uint8. White-on-black ink
+                coverage and dark-ink-on-paper both work; other sizes are padded square and resized
+                to 64 px. Glyphs should sit like the training data: one scale for the font, centred.
+
+        Returns:
+            ``(latent_dim,)`` latent (posterior mean), on ``self.device``.
+        """
+        if not isinstance(glyphs, dict) or not glyphs:
+            raise InvalidValueError("encode_glyphs() needs a dict of glyph images", expected="{'H': image, ...}",
+                                    got=type(glyphs).__name__ if not isinstance(glyphs, dict) else "an empty dict",
+                                    fix="pass at least one character and its image")
+        chars = "".join(glyphs)
+        idx = _char_indices(chars, what="the dict keys")
+        stack = torch.stack([_glyph_to_tensor(c, glyphs[c]) for c in chars])
+        return self._encode_set(stack[None], idx)[0]
+
+    def encode_font(self, path: str | Path, chars: str = CHARS) -> torch.Tensor:
+        """Render a font file the way the training data was made and encode it.
+
+        Args:
+            path: a ``.ttf``, ``.otf``, ``.woff`` or ``.woff2`` file.
+            chars: the characters to use (all 62 by default; pass fewer when a font lacks some).
+
+        Returns:
+            ``(latent_dim,)`` latent.
+        """
+        p = Path(path)
+        idx = _char_indices(chars)
+        if not p.is_file():
+            raise InputImageError(f"font file {p} does not exist", expected="a .ttf/.otf/.woff/.woff2 file",
+                                  got=str(p), fix="check the path")
+        data = p.read_bytes()
+        try:
+            missing = font_missing_chars(data, chars)
+            glyphs = render_font(data, chars)
+        except Exception as exc:
+            if type(exc).__name__ == "MissingDependencyError":
+                raise
+            raise InputImageError(f"cannot read the font file {p}", expected="a valid TrueType/OpenType/WOFF font",
+                                  got=f"{type(exc).__name__}: {exc}", fix="pass a .ttf, .otf, .woff or .woff2 file"
+                                  ) from exc
+        if missing:
+            have = "".join(c for c in chars if c not in missing)
+            raise InputImageError(f"the font {p.name} lacks {len(missing)} of the requested characters",
+                                  expected=f"glyphs for {chars!r}", got=f"missing {missing!r}",
+                                  fix=f"encode_font(path, chars={have!r}) uses only the characters it has")
+        x = torch.from_numpy(glyphs).float() / 255
+        return self._encode_set(x[None], idx)[0]
+
+    # -- shipped codes and labels -------------------------------------------------------
+    def codes(self) -> torch.Tensor:
+        """Posterior-mean latents of the training fonts, ``(F, latent_dim)`` (row ``i`` <-> ``labels()[k][i]``)."""
+        self._require("codes", "this glyphs bundle was saved without codes")
+        assert self._codes is not None
+        return torch.from_numpy(self._codes).to(self.device)
+
+    def labels(self) -> dict[str, np.ndarray]:
+        """Labels of the training fonts: a dict of numpy arrays of length ``F``.
+
+        Keys: ``family``, ``category``, ``weight``, ``italic``, ``license`` and the measured
+        ``ink``, ``slant``, ``width``, ``contrast``.
+        """
+        self._require("labels", "this glyphs bundle was saved without labels")
+        assert self._labels is not None
+        return {k: v.copy() for k, v in self._labels.items()}
+
+
+# -- bundles on disk ------------------------------------------------------------------------
+def save_bundle(folder: str | Path, net: GlyphsNet, card: dict[str, Any], codes: np.ndarray,
+                labels: dict[str, np.ndarray], mixture: dict[str, torch.Tensor] | None = None,
+                eval_sample: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write a glyphs model folder: weights, codes (+ mixture), labels, eval sample, card, manifest."""
+    from .._atomic import atomic_path
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    save_weights(out, WEIGHTS_NAME, {k: v.half() if v.is_floating_point() else v
+                                     for k, v in net.state_dict().items()}, {"config": net.config.to_dict()})
+    tensors = {"codes": torch.from_numpy(np.asarray(codes, np.float32))}
+    for k, v in (mixture or {}).items():
+        tensors[f"mixture.{k}"] = v.float()
+    save_weights(out, CODES_NAME, tensors)
+    names = [WEIGHTS_NAME, CODES_NAME, LABELS_NAME]
+    if eval_sample is not None:
+        save_weights(out, EVAL_NAME, eval_sample)
+        names.append(EVAL_NAME)
+    with atomic_path(out / LABELS_NAME) as tmp:
+        tmp.write_text(json.dumps({k: np.asarray(v).tolist() for k, v in labels.items()}))
+    with atomic_path(out / "card.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    write_manifest(out, names)
+    return out
+
+
+def load_bundled(folder: str | Path, restore_hint: str = "reinstall latentlab") -> GlyphsGenerator:
+    """Open a glyphs model folder (sha256-verified); the registry calls this for ``ll.load("glyphs")``."""
+    folder = Path(folder)
+    card = json.loads((folder / "card.json").read_text())
+    cfg = card["config"]
+    net = GlyphsNet(GlyphsConfig(**{**cfg, "dec_widths": tuple(cfg["dec_widths"])}))
+    state = load_weights(folder, WEIGHTS_NAME, restore_hint)
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    extra = load_weights(folder, CODES_NAME, restore_hint)
+    mixture = {k.split(".", 1)[1]: v for k, v in extra.items() if k.startswith("mixture.")} or None
+    raw = json.loads((folder / LABELS_NAME).read_text())
+    labels = {k: np.asarray(v) for k, v in raw.items()}
+    gen = GlyphsGenerator(net, card=card, codes=extra["codes"].numpy(), labels=labels, mixture=mixture,
+                          text=card.get("text", "Hamburg"), sharpness=card.get("sharpness", 1.0), name=folder.name)
+    gen.folder = folder
+    return gen
+
+
+def load_eval_sample(folder: str | Path, restore_hint: str = "reinstall latentlab") -> dict[str, torch.Tensor]:
+    """The held-out evaluation sample shipped with a bundle: ``glyphs`` uint8 ``(M, 62, 64, 64)`` and more."""
+    return load_weights(Path(folder), EVAL_NAME, restore_hint)

@@ -1,0 +1,225 @@
+"""``BlendPad``: drag a point between 3 or 4 corner latents to blend them (anywidget pad + live image)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from typing import Any, Literal
+
+import ipywidgets as W
+import torch
+import traitlets
+
+from ..render import fit_size, png_bytes
+from ._image import LiveImage
+from ._render import ImageFormat, check_latents, decode_one, pad_corners, pad_weights
+
+__all__ = ["BlendPad", "pad_class"]
+
+_PAD_JS = r"""
+function render({ model, el }) {
+  const size = model.get("size");
+  const root = document.createElement("div");
+  root.className = "latentlab-pad";
+  root.tabIndex = 0;
+  root.setAttribute("role", "slider");
+  root.setAttribute("aria-label", "blend position (arrow keys move it)");
+  Object.assign(root.style, {position: "relative", width: size + "px", height: size + "px",
+    background: "#f4f4f4", border: "1px solid #bbb", borderRadius: "6px", touchAction: "none",
+    cursor: "crosshair", outline: "none", margin: "48px"});
+  const shape = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  shape.setAttribute("width", size); shape.setAttribute("height", size);
+  shape.style.position = "absolute"; shape.style.left = "0"; shape.style.top = "0";
+  root.appendChild(shape);
+  const dot = document.createElement("div");
+  Object.assign(dot.style, {position: "absolute", width: "14px", height: "14px", marginLeft: "-7px",
+    marginTop: "-7px", borderRadius: "50%", background: "#d33", border: "2px solid white",
+    boxShadow: "0 0 2px #000", pointerEvents: "none"});
+  root.appendChild(dot);
+  const thumbs = [];
+  function drawCorners() {
+    thumbs.forEach(t => t.remove()); thumbs.length = 0;
+    const corners = model.get("corners"), images = model.get("thumbnails");
+    shape.innerHTML = "";
+    if (corners.length === 3) {
+      const pts = corners.map(c => (c[0] * size) + "," + (c[1] * size)).join(" ");
+      const poly = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+      poly.setAttribute("points", pts); poly.setAttribute("fill", "white"); poly.setAttribute("stroke", "#999");
+      shape.appendChild(poly);
+    }
+    corners.forEach((c, i) => {
+      const img = document.createElement("img");
+      img.src = images[i] || ""; img.title = "corner " + (i + 1);
+      Object.assign(img.style, {position: "absolute", width: "40px", height: "40px",
+        left: (c[0] * size - 20 + (c[0] < 0.5 ? -24 : c[0] > 0.5 ? 24 : 0)) + "px",
+        top: (c[1] * size - 20 + (c[1] < 0.5 ? -24 : 24)) + "px", objectFit: "contain",
+        border: "1px solid #999", background: "white", pointerEvents: "none"});
+      root.appendChild(img); thumbs.push(img);
+    });
+  }
+  function place() {
+    dot.style.left = (model.get("x") * size) + "px";
+    dot.style.top = (model.get("y") * size) + "px";
+  }
+  function send(x, y) {
+    x = Math.min(1, Math.max(0, x)); y = Math.min(1, Math.max(0, y));
+    model.set("x", x); model.set("y", y); model.save_changes(); place();
+  }
+  let dragging = false;
+  function fromEvent(e) {
+    const r = root.getBoundingClientRect();
+    send((e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height);
+  }
+  root.addEventListener("pointerdown", e => { dragging = true; root.setPointerCapture(e.pointerId);
+    root.focus(); fromEvent(e); });
+  root.addEventListener("pointermove", e => { if (dragging) fromEvent(e); });
+  root.addEventListener("pointerup", e => { dragging = false; root.releasePointerCapture(e.pointerId); });
+  root.addEventListener("keydown", e => {
+    const step = e.shiftKey ? 0.1 : 0.02;
+    const moves = {ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step]};
+    if (!(e.key in moves)) return;
+    e.preventDefault(); e.stopPropagation();
+    send(model.get("x") + moves[e.key][0], model.get("y") + moves[e.key][1]);
+  });
+  model.on("change:x", place); model.on("change:y", place);
+  model.on("change:thumbnails", drawCorners); model.on("change:corners", drawCorners);
+  drawCorners(); place();
+  el.appendChild(root);
+}
+export default { render };
+"""
+
+
+@functools.cache
+def pad_class() -> type:
+    """The pad widget class (built on first use, so ``import latentlab`` does not pay for anywidget)."""
+    import anywidget
+
+    class Pad(anywidget.AnyWidget):
+        """A square pad with a draggable point ``(x, y)`` in ``[0, 1]^2`` and corner thumbnails.
+
+        Click or drag to move the point; with the pad focused, arrow keys move it (Shift: bigger steps).
+        """
+
+        _esm = _PAD_JS
+        x = traitlets.Float(0.5).tag(sync=True)
+        y = traitlets.Float(0.5).tag(sync=True)
+        size = traitlets.Int(200).tag(sync=True)
+        corners = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+        thumbnails = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    return Pad
+
+
+class BlendPad(W.HBox):
+    """Blend 3 or 4 latents by dragging a point between them; the blended image updates live.
+
+    The corners of the pad hold the latents (three: a triangle, four: the square's corners);
+    the point's position gives the blend weights (:func:`latentlab.widgets._render.pad_weights`),
+    and :func:`latentlab.interpolate.blend` mixes the latents (spherical for Gaussian spaces).
+
+    Args:
+        gen: a :class:`~latentlab.Generator`.
+        latents: ``(3 or 4, *space.shape)`` corner latents.
+        space: their latent space (default: the generator's default space).
+        method: ``"auto"`` (``"spherical"`` for normal priors, ``"linear"`` otherwise) or a
+            :func:`~latentlab.interpolate.blend` method.
+        size: longest display side of the image in px.
+        fmt: image transport, ``"jpeg"`` or ``"png"``.
+
+    Attributes:
+        pad: the pad, an anywidget (its ``x``/``y`` traits can be observed or set).
+        weights: current blend weights ``(K,)``.
+
+    Example:
+        >>> import latentlab as ll
+        >>> gen = ll.load("digits")
+        >>> bp = BlendPad(gen, gen.sample(3, seed=0))
+        >>> bp.pad.x, bp.pad.y = 0.0, 0.0          # the first corner
+        >>> _ = bp.wait()
+        >>> [round(w, 3) for w in bp.weights.tolist()]
+        [1.0, 0.0, 0.0]
+        >>> bp.close()
+    """
+
+    def __init__(
+        self,
+        gen: Any,
+        latents: Any,
+        *,
+        space: str | Any = None,
+        method: Literal["auto", "spherical", "linear", "norm"] = "auto",
+        size: int | None = None,
+        fmt: ImageFormat = "jpeg",
+    ) -> None:
+        self.gen = gen
+        self.space = gen.space(space)
+        self.latents = check_latents(latents, self.space, count=(3, 4), name="corner latents")
+        k = int(self.latents.shape[0])
+        self.method = ("spherical" if self.space.prior == "normal" else "linear") if method == "auto" else method
+        self.view = LiveImage(gen, self.space, size=size, fmt=fmt, preview=False, to_latent=self._blend_at)
+        centre = pad_corners(k).mean(0).tolist()
+        self.pad: Any = pad_class()(x=centre[0], y=centre[1], corners=pad_corners(k).tolist(),
+                                    thumbnails=self._thumbnails())
+        self.readout = W.HTML("")
+        self.pad.observe(self._on_move, names=["x", "y"])
+        super().__init__([W.VBox([self.pad, self.readout]), W.VBox([self.view.widget, self.view.error])],
+                         layout=W.Layout(align_items="center"))
+        self.add_class("latentlab-blendpad")
+        self._show_weights()
+        self.view.show_now((self.pad.x, self.pad.y))
+
+    @property
+    def image(self) -> W.Image:
+        """The ``ipywidgets.Image`` showing the blend."""
+        return self.view.widget
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """Blend weights ``(K,)`` at the pad's point (non-negative, summing to 1)."""
+        return pad_weights(self.pad.x, self.pad.y, int(self.latents.shape[0]))
+
+    @property
+    def latent(self) -> torch.Tensor:
+        """The blended latent ``(*space.shape)`` at the pad's point."""
+        return self._blend_at((self.pad.x, self.pad.y))
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Block until the image shows the current blend."""
+        return self.view.wait(timeout)
+
+    def show(self) -> None:
+        """Display the blend pad in the notebook."""
+        from IPython.display import display
+
+        display(self)
+
+    def close(self) -> None:
+        """Stop the render thread and close the widget."""
+        view = getattr(self, "view", None)  # absent when __init__ raised
+        if view is not None:
+            view.close()
+        if hasattr(self, "pad"):
+            self.pad.close()
+        super().close()
+
+    def _blend_at(self, xy: tuple[float, float]) -> torch.Tensor:
+        from ..interpolate import blend
+
+        w = pad_weights(xy[0], xy[1], int(self.latents.shape[0]))
+        return blend(self.latents, w, method=self.method)
+
+    def _on_move(self, change: dict[str, Any]) -> None:
+        self._show_weights()
+        self.view.request((self.pad.x, self.pad.y))
+
+    def _show_weights(self) -> None:
+        parts = " · ".join(f"{i + 1}: {w:.0%}" for i, w in enumerate(self.weights.tolist()))
+        self.readout.value = f"<span style='font-size:12px;color:#555'>weights {parts}</span>"
+
+    def _thumbnails(self) -> list[str]:
+        out = []
+        for z in self.latents:
+            data = png_bytes(decode_one(self.gen, z, self.space), size=fit_size(self.gen.image_size, 40))
+            out.append("data:image/png;base64," + base64.b64encode(data).decode("ascii"))
+        return out

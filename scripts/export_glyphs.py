@@ -1,0 +1,399 @@
+"""Evaluate the trained ``glyphs`` checkpoint on held-out families and export the bundle.
+
+Computes the quality bars of issue 9 (reconstruction IoU per category and weight band,
+5-glyph completion vs nearest-training-font retrieval, crispness, style kept, sampling variety
+and legibility with classifiers trained on real fonts, ink-vs-weight Spearman), fits the
+Gaussian mixture used by ``sample()``, and writes ``latentlab/models/glyphs/`` (weights, codes,
+labels, eval sample, card.json, card.md, MANIFEST.sha256).
+
+Usage::
+
+    python scripts/export_glyphs.py                       # evaluate + export to latentlab/models/glyphs
+    python scripts/export_glyphs.py --out /tmp/glyphs      # somewhere else
+    python scripts/export_glyphs.py --metrics-only         # print the bars, write nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from latentlab.generators._glyphs_net import CHARS, GlyphsConfig, GlyphsNet  # noqa: E402
+from latentlab.generators.glyphs import GlyphsGenerator, save_bundle  # noqa: E402
+
+DATA = ROOT / "data" / "build" / "glyphs64.npz"
+CKPT = ROOT / "data" / "build" / "glyphs_ckpt.pt"
+OUT = ROOT / "latentlab" / "models" / "glyphs"
+FIVE = "Hambg"
+TRAIN_KEYS = ("batch", "targets", "lr", "lr_min", "decay_minutes", "beta", "free_bits", "edge", "threads")
+CATEGORIES = ("serif", "sans-serif", "display", "handwriting", "monospace")
+BASELINE = {"iou": 0.656, "sans-serif": 0.77, "monospace": 0.75, "serif": 0.58, "display": 0.46,
+            "handwriting": 0.45, "weight<=300": 0.44, "completion5": 0.646, "retrieval5": 0.622}
+
+
+def iou(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Per-glyph IoU of ink masks (both thresholded at 0.5); reduces the last two dims."""
+    p, r = pred > 0.5, real > 0.5
+    return (p & r).sum((-2, -1)) / (p | r).sum((-2, -1)).clamp_min(1)
+
+
+def grey_fraction(x: torch.Tensor) -> float:
+    """Fraction of pixels strictly between 0.2 and 0.8 (anti-aliased or blurry)."""
+    return float(((x > 0.2) & (x < 0.8)).float().mean())
+
+
+@torch.no_grad()
+def encode_all(net: GlyphsNet, x: torch.Tensor, chars: str = CHARS, chunk: int = 32) -> torch.Tensor:
+    """Posterior means of fonts ``x`` (uint8 ``(F, 62, 64, 64)``) from the glyphs of ``chars``."""
+    idx = torch.tensor([CHARS.index(c) for c in chars])
+    out = []
+    for i in range(0, len(x), chunk):
+        g = x[i:i + chunk][:, idx].float() / 255
+        out.append(net.encode(F.avg_pool2d(g.flatten(0, 1)[:, None], 2).reshape(len(g), len(idx), 32, 32), idx)[0])
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def decode_all(net: GlyphsNet, z: torch.Tensor, chars: str = CHARS, sharpness: float = 1.0,
+               chunk: int = 16) -> torch.Tensor:
+    """Glyph probabilities ``(N, len(chars), 64, 64)``."""
+    idx = torch.tensor([CHARS.index(c) for c in chars])
+    return torch.cat([torch.sigmoid(net.decode(z[i:i + chunk], idx) * sharpness) for i in range(0, len(z), chunk)])
+
+
+def fit_linear_classifier(x: np.ndarray, y: np.ndarray, n_pca: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """PCA + multinomial logistic regression; returns plain arrays (applied by :func:`predict`)."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+
+    pca = PCA(n_components=n_pca, random_state=seed).fit(x)
+    h = pca.transform(x)
+    scale = h.std(0) + 1e-6
+    clf = LogisticRegression(max_iter=400, C=1.0).fit(h / scale, y)
+    return {"mean": pca.mean_.astype(np.float32), "components": pca.components_.astype(np.float32),
+            "scale": scale.astype(np.float32), "coef": clf.coef_.astype(np.float32),
+            "intercept": clf.intercept_.astype(np.float32), "classes": np.asarray(clf.classes_)}
+
+
+def predict(clf: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Class indices (into ``clf['classes']``) from features ``x``."""
+    h = (x - clf["mean"]) @ clf["components"].T / clf["scale"]
+    return np.argmax(h @ clf["coef"].T + clf["intercept"], axis=1)
+
+
+def char_features(g: torch.Tensor) -> np.ndarray:
+    """Glyphs ``(M, 64, 64)`` in [0, 1] -> ``(M, 1024)`` features (32 px)."""
+    return F.avg_pool2d(g[:, None].float(), 2).flatten(1).numpy()
+
+
+def font_features(g: torch.Tensor) -> np.ndarray:
+    """Fonts ``(N, 62, 64, 64)`` in [0, 1] -> ``(N, 62 * 64)`` features (8 px per glyph)."""
+    return F.avg_pool2d(g.flatten(0, 1)[:, None].float(), 8).reshape(len(g), -1).numpy()
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation of row vectors."""
+    na, nb = a.norm(dim=1, keepdim=True), b.norm(dim=1, keepdim=True)
+    cos = ((a / na) * (b / nb)).sum(1, keepdim=True).clamp(-1 + 1e-6, 1 - 1e-6)
+    om = torch.acos(cos)
+    return (torch.sin((1 - t) * om) * a + torch.sin(t * om) * b) / torch.sin(om)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation."""
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def weight_band(w: np.ndarray) -> np.ndarray:
+    """'weight<=300', 'weight400-500', 'weight>=600'."""
+    return np.where(w <= 300, "weight<=300", np.where(w <= 500, "weight400-500", "weight>=600"))
+
+
+def fit_mixture(codes: np.ndarray, k: int, seed: int) -> dict[str, torch.Tensor]:
+    """Gaussian mixture (full covariances) on the training codes, as tensors for ``sample()``."""
+    from sklearn.mixture import GaussianMixture
+
+    gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-3, random_state=seed, max_iter=200).fit(codes)
+    chol = np.linalg.cholesky(gm.covariances_)
+    return {"weights": torch.tensor(gm.weights_, dtype=torch.float32),
+            "means": torch.tensor(gm.means_, dtype=torch.float32), "chol": torch.tensor(chol, dtype=torch.float32)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--ckpt", type=Path, default=CKPT)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--metrics-only", action="store_true")
+    ap.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the moving average")
+    ap.add_argument("--mixture", type=int, default=16, help="Gaussian mixture components for sample()")
+    ap.add_argument("--eval-fonts", type=int, default=24, help="held-out fonts shipped for offline tests")
+    ap.add_argument("--quick", action="store_true",
+                    help="a small subset, to check the script (writes only to a non-default --out)")
+    ap.add_argument("--pictures", type=Path, default=ROOT / "data" / "build" / "glyphs_pictures",
+                    help="folder for the README pictures (sampled fonts grid, morph strip)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    rng = np.random.default_rng(args.seed)
+
+    st = torch.load(args.ckpt, weights_only=False)
+    cfg = st["config"]
+    net = GlyphsNet(GlyphsConfig(**{**cfg, "dec_widths": tuple(cfg["dec_widths"])}))
+    net.load_state_dict(st["model"] if args.no_ema else st["ema"])
+    net.eval()
+    d = dict(np.load(args.data))
+    x = torch.from_numpy(d["glyphs"])
+    train = d["split"] == "train"
+    tr, te = np.flatnonzero(train), np.flatnonzero(~train)
+    n_samples = 300
+    if args.quick:  # never overwrite the shipped bundle with a quick one
+        args.metrics_only = args.metrics_only or args.out.resolve() == OUT.resolve()
+        tr, te, n_samples = rng.choice(tr, 300, replace=False), rng.choice(te, 40, replace=False), 40
+    xte = x[te].float() / 255
+    print(f"checkpoint step {st['step']}, {st['elapsed'] / 60:.1f} min; train {len(tr)}, held-out {len(te)}",
+          flush=True)
+
+    # 1. reconstruction from all 62 glyphs
+    z_te = encode_all(net, x[te])
+    rec = decode_all(net, z_te)
+    iou_font = iou(rec, xte).mean(1).numpy()
+    cat_te, w_te = d["category"][te], d["weight"][te]
+    m: dict[str, object] = {"recon_iou": float(iou_font.mean())}
+    m["recon_iou_by_category"] = {c: float(iou_font[cat_te == c].mean()) for c in CATEGORIES if (cat_te == c).any()}
+    bands = weight_band(w_te)
+    m["recon_iou_by_weight"] = {b: float(iou_font[bands == b].mean()) for b in sorted(set(bands))}
+    print("recon", json.dumps(m), flush=True)
+
+    # 2. completion from 5 glyphs vs nearest training font by those 5 glyphs
+    rest = [c for c in CHARS if c not in FIVE]
+    ri = [CHARS.index(c) for c in rest]
+    fi = [CHARS.index(c) for c in FIVE]
+    z5 = encode_all(net, x[te], FIVE)
+    comp = decode_all(net, z5, "".join(rest))
+    comp_font = iou(comp, xte[:, ri]).mean(1).numpy()
+    q = F.avg_pool2d(xte[:, fi].flatten(0, 1)[:, None], 2).reshape(len(te), -1)
+    bank = F.avg_pool2d((x[tr][:, fi].float() / 255).flatten(0, 1)[:, None], 2).reshape(len(tr), -1)
+    nn_idx = torch.cdist(q, bank).argmin(1)
+    retr_font = np.array([float(iou(x[tr[j]][ri].float() / 255, xte[i, ri]).mean()) for i, j in
+                          enumerate(nn_idx.tolist())])
+    m["completion5_iou"] = float(comp_font.mean())
+    m["retrieval5_iou"] = float(retr_font.mean())
+    m["completion5_by_category"] = {c: float(comp_font[cat_te == c].mean()) for c in CATEGORIES
+                                    if (cat_te == c).any()}
+    print("completion", m["completion5_iou"], "retrieval", m["retrieval5_iou"], flush=True)
+
+    # 3. crispness: choose the logit sharpness so the grey fraction matches the real glyphs (IoU unchanged)
+    grey_real = grey_fraction(xte)
+    logits_sample = torch.logit(rec[:64].clamp(1e-6, 1 - 1e-6))
+    sharp_table = {s: grey_fraction(torch.sigmoid(logits_sample * s)) / grey_real
+                   for s in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)}
+    sharpness = next((s for s, r in sharp_table.items() if r <= 1.15), 8.0)
+    m["grey_fraction_real"] = grey_real
+    m["grey_ratio_by_sharpness"] = {str(k): v for k, v in sharp_table.items()}
+    m["sharpness"] = sharpness
+    m["grey_ratio"] = sharp_table[sharpness]
+
+    # 4. style kept: nearest real held-out font of each reconstruction is itself
+    fr = rec.flatten(1)
+    dist = torch.cdist(fr[None], xte.flatten(1)[None])[0] if len(te) <= 400 else None
+    assert dist is not None
+    m["style_kept"] = float((dist.argmin(1) == torch.arange(len(te))).float().mean())
+    print("grey", m["grey_ratio"], "sharpness", sharpness, "style kept", m["style_kept"], flush=True)
+
+    # codes of every training font + mixture for sample()
+    z_tr = encode_all(net, x[tr])
+    mixture = fit_mixture(z_tr.numpy(), args.mixture, args.seed)
+    m["code_norm_mean"] = float(z_tr.norm(dim=1).mean())
+
+    # 5. variety and legibility, judged by classifiers trained on real training fonts
+    sub = rng.choice(tr, size=min(1000, len(tr)), replace=False)
+    gx = x[sub].float() / 255
+    chars_y = np.tile(np.arange(62), len(sub))
+    char_clf = fit_linear_classifier(char_features(gx.flatten(0, 1)), chars_y, 120, args.seed)
+    real_char_acc = float((predict(char_clf, char_features(xte.flatten(0, 1))) == np.tile(np.arange(62), len(te)))
+                          .mean())
+    cat_index = {c: i for i, c in enumerate(CATEGORIES)}
+    cat_y = np.array([cat_index[c] for c in d["category"][tr]])
+    cat_clf = fit_linear_classifier(font_features(x[tr].float() / 255), cat_y, 60, args.seed)
+    real_cat_acc = float((predict(cat_clf, font_features(xte)) == np.array([cat_index[c] for c in cat_te])).mean())
+    gen = GlyphsGenerator(net, codes=z_tr.numpy(), labels={}, mixture=mixture, sharpness=sharpness)
+    zs = gen.sample(n_samples, seed=args.seed)
+    samp = decode_all(net, zs, sharpness=sharpness)
+    samp_char_acc = float((predict(char_clf, char_features(samp.flatten(0, 1))) == np.tile(np.arange(62), len(zs)))
+                          .mean())
+    samp_cat = np.bincount(cat_clf["classes"][predict(cat_clf, font_features(samp))], minlength=5) / len(zs)
+    train_cat = np.bincount(cat_y, minlength=5) / len(cat_y)
+    pa, pb = rng.choice(len(tr), n_samples // 2), rng.choice(len(tr), n_samples // 2)
+    mid = decode_all(net, slerp(z_tr[pa], z_tr[pb], 0.5), sharpness=sharpness)
+    mid_pred = predict(char_clf, char_features(mid.flatten(0, 1)))
+    mid_char_acc = float((mid_pred == np.tile(np.arange(62), len(pa))).mean())
+    zprior = torch.randn(n_samples, net.config.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+    prior_char_acc = float((predict(char_clf, char_features(decode_all(net, zprior).flatten(0, 1)))
+                            == np.tile(np.arange(62), n_samples)).mean())
+    m["char_classifier_acc_real_heldout"] = real_char_acc
+    m["legibility_samples"] = samp_char_acc
+    m["legibility_samples_rel"] = samp_char_acc / real_char_acc
+    m["legibility_slerp_mid"] = mid_char_acc
+    m["legibility_slerp_mid_rel"] = mid_char_acc / real_char_acc
+    m["legibility_normal_prior_samples"] = prior_char_acc
+    m["category_classifier_acc_real_heldout"] = real_cat_acc
+    m["sample_category_share"] = dict(zip(CATEGORIES, samp_cat.round(3).tolist()))
+    m["train_category_share"] = dict(zip(CATEGORIES, train_cat.round(3).tolist()))
+    m["category_share_tv_distance"] = float(0.5 * np.abs(samp_cat - train_cat).sum())
+    print("legibility", samp_char_acc, mid_char_acc, "real", real_char_acc, "cats", m["sample_category_share"],
+          flush=True)
+
+    # 6. attribute sanity: walk along the labelled weight direction
+    wt = d["weight"][tr].astype(np.float64)
+    zc = z_tr.numpy() - z_tr.numpy().mean(0)
+    direction = zc.T @ (wt - wt.mean())  # covariance of codes with weight (no ill-posed inverse)
+    direction /= np.linalg.norm(direction)
+    spread = float((zc @ direction).std())
+    steps = np.linspace(-2, 2, 9) * spread
+    pick = rng.choice(len(te), size=min(24, len(te)), replace=False)
+    rhos = []
+    for i in pick:
+        zz = z_te[i][None] + torch.tensor(steps, dtype=torch.float32)[:, None] * torch.tensor(direction,
+                                                                                             dtype=torch.float32)
+        ink = decode_all(net, zz, sharpness=sharpness).mean((1, 2, 3)).numpy()
+        rhos.append(spearman(steps, ink))
+    m["weight_walk_spearman_mean"] = float(np.mean(rhos))
+    m["weight_walk_spearman_min"] = float(np.min(rhos))
+    m["weight_walk_fonts_rho_ge_0.9"] = float(np.mean(np.array(rhos) >= 0.9))
+    m["data_weight_vs_ink_spearman"] = spearman(d["weight"], d["ink"])
+    m["eval_seconds"] = round(time.time() - t0, 1)
+    m["baseline"] = BASELINE
+    print(json.dumps(m, indent=1), flush=True)
+    if args.metrics_only:
+        return
+
+    # eval sample for offline tests: held-out fonts + retrieval IoU + classifiers
+    ev = np.sort(rng.choice(len(te), size=min(args.eval_fonts, len(te)), replace=False))
+    eval_sample = {"glyphs": x[te[ev]].contiguous(), "retrieval5_iou": torch.tensor(retr_font[ev]),
+                   "category": torch.tensor([cat_index[c] for c in cat_te[ev]]),
+                   "train_category_share": torch.tensor(train_cat, dtype=torch.float32)}
+    for name, clf in (("char_clf", char_clf), ("cat_clf", cat_clf)):
+        for k, v in clf.items():
+            eval_sample[f"{name}.{k}"] = torch.from_numpy(np.ascontiguousarray(v))
+    labels = {k: d[k][tr] for k in ("family", "category", "weight", "italic", "license", "ink", "slant", "width",
+                                     "contrast")}
+    manifest = json.loads((ROOT / "data" / "fonts" / "manifest.json").read_text())
+    licenses = sorted(set(d["license"][tr]))
+    card = {
+        "name": "glyphs", "family": "glyphs", "module": "glyphs",
+        "description": "typefaces: set-VAE over 62 glyphs (A-Z a-z 0-9) of open Google Fonts, 64 px",
+        "spaces": f"style ({net.config.latent_dim},) normal prior + fitted Gaussian mixture",
+        "image_size": [64, 52 * 7], "text": "Hamburg", "sharpness": sharpness,
+        "license": f"weights MIT; trained on fonts under {', '.join(licenses)} (see data.families in data/fonts/"
+                   "manifest.json)",
+        "config": net.config.to_dict(),
+        "architecture": (
+            "set encoder: per-glyph conv (32 px input) + char embedding -> MLP, mean-pooled over any subset of "
+            "(glyph, char) pairs -> Gaussian posterior; decoder: MLP(z, char embedding) -> 4x4 seed -> 4 upsampling "
+            "conv blocks to 64 px, each FiLM-modulated by (z, char); Bernoulli likelihood with edge-weighted BCE "
+            "(edge pixels x3), KL with free bits; EMA weights; sample() from a Gaussian mixture fitted on the "
+            "training codes; logits scaled by `sharpness` before the sigmoid (chosen so decoded grey fraction "
+            "matches real glyphs; does not change the 0.5 ink mask)"),
+        "data": {"source": manifest["source"], "counts": manifest["counts"], "licenses": licenses,
+                 "split": "by family group (shared first word), held-out groups seeded",
+                 "recipe": manifest["recipe"]},
+        "training": {"command": "python scripts/train_glyphs.py " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in st["args"].items() if k in TRAIN_KEYS),
+                     "steps": st["step"], "minutes": round(st["elapsed"] / 60, 1), "machine": "2 shared CPU cores",
+                     "history_tail": st["history"][-6:], "date": dt.date.today().isoformat()},
+        "metrics": m,
+    }
+    save_bundle(args.out, net, card, z_tr.numpy(), labels, mixture, eval_sample)
+    save_pictures(args.pictures, GlyphsGenerator(net, mixture=mixture, sharpness=sharpness), z_tr, labels)
+    (args.out / "card.md").write_text(card_markdown(card))
+    sizes = {p.name: p.stat().st_size for p in args.out.iterdir()}
+    print(f"wrote {args.out}: {sum(sizes.values()) / 1e6:.1f} MB {sizes}", flush=True)
+
+
+def save_pictures(folder: Path, gen: GlyphsGenerator, codes: torch.Tensor, labels: dict[str, np.ndarray]) -> None:
+    """README pictures: 12 sampled fonts and a 7-step morph from a bold serif to a script font."""
+    import latentlab as ll
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ll.grid_image(gen.decode(gen.sample(12, seed=7)), nrow=2, scale=0.5).save(folder / "glyphs_samples.png")
+    serif = np.flatnonzero((labels["category"] == "serif") & (labels["weight"] >= 700))
+    script = np.flatnonzero(labels["category"] == "handwriting")
+    a, b = codes[serif[0]], codes[script[0]]
+    gen.text = "Type"
+    path = torch.stack([a + (b - a) * t for t in np.linspace(0, 1, 7)])
+    ll.grid_image(gen.decode(path), nrow=1, scale=0.5).save(folder / "glyphs_morph.png")
+
+
+def card_markdown(card: dict) -> str:
+    """A readable model card from ``card.json``."""
+    m = card["metrics"]
+    b = m["baseline"]
+    rows = [("reconstruction IoU (all 62 glyphs)", f"{m['recon_iou']:.3f}", f"{b['iou']:.3f}", ">= 0.75")]
+    for c, v in m["recon_iou_by_category"].items():
+        rows.append((f"  {c}", f"{v:.3f}", str(b.get(c, "")), ">= 0.60"))
+    for k, v in m["recon_iou_by_weight"].items():
+        rows.append((f"  {k}", f"{v:.3f}", str(b.get(k, "")), ""))
+    rows += [
+        ("completion from H a m b g (other 57)", f"{m['completion5_iou']:.3f}", f"{b['completion5']:.3f}",
+         f">= retrieval + 0.05 = {m['retrieval5_iou'] + 0.05:.3f}"),
+        ("nearest-training-font retrieval", f"{m['retrieval5_iou']:.3f}", f"{b['retrieval5']:.3f}", ""),
+        ("grey-pixel ratio decoded / real", f"{m['grey_ratio']:.2f}", "", "<= 1.5"),
+        ("style kept (NN of reconstruction is itself)", f"{m['style_kept']:.3f}", "", ">= 0.80"),
+        ("legibility of samples (char classifier, / real)", f"{m['legibility_samples']:.3f} "
+         f"({m['legibility_samples_rel']:.2f})", "", ">= 0.95"),
+        ("legibility of slerp midpoints (/ real)", f"{m['legibility_slerp_mid']:.3f} "
+         f"({m['legibility_slerp_mid_rel']:.2f})", "", ">= 0.95"),
+        ("category share distance samples vs train (TV)", f"{m['category_share_tv_distance']:.3f}", "", "small"),
+        ("ink along weight direction, Spearman (mean/min)", f"{m['weight_walk_spearman_mean']:.2f} / "
+         f"{m['weight_walk_spearman_min']:.2f}", "", ">= 0.9"),
+    ]
+    table = "\n".join(f"| {a} | {v} | {bl} | {bar} |" for a, v, bl, bar in rows)
+    return f"""# glyphs
+
+{card['description']}
+
+## Data
+{json.dumps(card['data']['counts'])}; licenses {', '.join(card['data']['licenses'])}; split {card['data']['split']}.
+Built with `python scripts/build_font_data.py` (manifest: `data/fonts/manifest.json`).
+
+## Architecture
+{card['architecture']}
+
+Config: `{json.dumps(card['config'])}`
+
+## Training
+`{card['training']['command']}`: {card['training']['steps']} steps, {card['training']['minutes']} minutes on
+{card['training']['machine']} ({card['training']['date']}).
+
+## Metrics (held-out families)
+
+| metric | glyphs | baseline (issue 9) | bar |
+|---|---|---|---|
+{table}
+
+Character classifier accuracy on real held-out glyphs: {m['char_classifier_acc_real_heldout']:.3f};
+category classifier on real held-out fonts: {m['category_classifier_acc_real_heldout']:.3f}.
+Sample category shares {m['sample_category_share']} vs training {m['train_category_share']}.
+
+## License
+{card['license']}
+"""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Write notebooks/04_encode.ipynb: get your own images into a latent space (encoder, optimisation, hybrid)."""
+
+from __future__ import annotations
+
+from _build import code, md, write
+
+CELLS = [
+    md("""
+# Encode real images
+
+Sampling shows what a model *can* draw. To edit **your** image you first need its latent: the
+point in latent space whose decoded image looks like it. This is called *encoding* (or
+*inversion*, or *projection*). `ll.encode` does it three ways:
+
+| method | how | speed | quality |
+|---|---|---|---|
+| `"encoder"` | the model's own encoder network, one forward pass | fastest | only as good as the encoder |
+| `"optimize"` | gradient descent on the latent until the decoded image matches | slow | good, can stall |
+| `"hybrid"` | the encoder's guess, then a short optimisation | fast | best |
+
+`method="auto"` (the default) picks `hybrid` whenever the model has both an encoder and gradients.
+We use the bundled `digits` model (a small VAE trained on scikit-learn's 8x8 hand-written digits).
+"""),
+    code("""
+import os
+import torch
+from PIL import Image
+import latentlab as ll
+
+QUICK = os.environ.get("LATENTLAB_QUICK") == "1"   # CI runs shorter optimisations
+STEPS = 40 if QUICK else 150
+gen = ll.load("digits")
+gen
+"""),
+    md("""
+## A photo of hand-written digits
+latentlab ships a test image: the digits 0-9 written with a ballpoint pen on slightly warm,
+unevenly lit paper (drawn by `scripts/make_assets.py`, public domain, CC0). It is a single
+960x112 RGB picture: ten 96x112 cells side by side.
+"""),
+    code("""
+photo = Image.open("assets/handwritten_digits.png")
+print(photo.size, photo.mode, photo.info.get("License"))
+photo
+"""),
+    md("""
+## From anything to model-ready tensors
+`ll.load_images` turns paths, PIL images, numpy arrays and tensors (alone or in a list) into
+`(N, 3, H, W)` floats in `[0, 1]`. With `size=gen.image_size` it resizes by a stated policy:
+
+* `fit="contain"` (default) keeps the aspect ratio and pads with paper, nothing is cut off;
+* `fit="cover"` keeps the aspect ratio and crops the centre;
+* `fit="stretch"` squashes to the exact size.
+
+Transparent pixels (RGBA, gray+alpha) are composited on `background`, white paper here.
+`ll.encode` calls it for you; we call it once to see what the model will be asked to match.
+"""),
+    code("""
+cells = [photo.crop((i * 96, 0, (i + 1) * 96, 112)) for i in range(10)]
+for fit in ("contain", "cover", "stretch"):
+    print(fit)
+    ll.show(ll.load_images(cells[:5], size=gen.image_size, fit=fit), nrow=5, scale=2)
+"""),
+    md("""
+## Encode
+`ll.encode(gen, images)` returns an `EncodeResult`. `result.latents` is `(N, 16)`, ready for
+`gen.decode`, interpolation or directions. It also keeps the targets it matched
+(`result.images`), their `reconstructions`, the final `loss` and `psnr` per image, and the loss
+`history` of every step. A progress bar shows the optimisation; press the stop button (or Ctrl-C)
+and you get the best latents found so far, with `result.interrupted` set.
+"""),
+    code("""
+result = ll.encode(gen, cells, steps=STEPS)
+print(result)
+print("PSNR per digit (dB):", [round(p, 1) for p in result.psnr.tolist()])
+ll.show(torch.cat([result.images, result.reconstructions]), nrow=10)
+"""),
+    md("""
+Top: the photo's digits as the model sees them. Bottom: what the model can draw closest to
+them. The model only ever saw 1,797 tiny 8x8 scans, so its reconstructions are blurry and
+some pen styles are pulled towards digits it knows better (look at the 1 and the 8): that gap is
+a property of the model, not of the encoding.
+
+## Encoder, optimisation, or both?
+The same digits, three ways, same step budget. The encoder is instant but rough; optimisation
+from the centre of the space is slow to get going; the hybrid starts from the encoder's guess
+and polishes it.
+"""),
+    code("""
+runs = {m: ll.encode(gen, cells, method=m, steps=STEPS, tol=None, progress=False)
+        for m in ("encoder", "optimize", "hybrid")}
+for m, r in runs.items():
+    print(f"{m:9s} mean loss {r.loss.mean():.4f}   mean PSNR {r.psnr.mean():5.1f} dB   {r.seconds:.2f} s")
+target = runs["optimize"].loss   # how many hybrid steps to match optimisation's final loss?
+steps_needed = runs["hybrid"].steps_to(target)
+print("hybrid steps to reach optimize's final loss, per digit:", steps_needed.tolist())
+print("(0: the encoder's guess was already as good; -1: not reached)")
+ll.show(torch.cat([runs[m].reconstructions for m in runs]), nrow=10)
+"""),
+    code("""
+%matplotlib inline
+try:
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for m in ("optimize", "hybrid"):
+        ax.plot(runs[m].history.mean(1), label=m)
+    ax.axhline(float(runs["encoder"].loss.mean()), color="gray", ls="--", label="encoder")
+    ax.set(xlabel="step", ylabel="mean loss", yscale="log", title="loss per step (10 digits)")
+    ax.legend()
+    fig.tight_layout()
+    plt.show()
+except ImportError:
+    print('pip install "latentlab[plot]" for the plot')
+"""),
+    md("""
+## Only part of the image can be trusted: masks
+`mask` says which pixels are observed (1) and which to ignore (0); values in between weigh
+pixels. The loss never looks at ignored pixels, and the encoder's first guess sees paper there,
+so whatever those pixels hold changes nothing. Here a coffee stain lands on five scanned digits
+from scikit-learn's dataset (the style this model knows best; as 8x8 arrays of ink 0-16 they
+are one `1 - ink / 16` away from images). Encoded as is, the model tries to draw the stain;
+with the stain masked out it draws the digit that the visible strokes belong to.
+"""),
+    code("""
+from sklearn.datasets import load_digits
+
+ink = torch.tensor(load_digits().images[[0, 2, 4, 5, 9]], dtype=torch.float32)[:, None] / 16  # (5, 1, 8, 8)
+scans = ll.load_images(1 - ink, size=gen.image_size, fit="stretch")       # (5, 3, 32, 32)
+yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+stain = ((yy - 20) ** 2 + (xx - 19) ** 2 < 40).float()                  # (32, 32), 1 = stain
+stained = scans * (1 - stain) + torch.tensor([0.45, 0.3, 0.15])[:, None, None] * stain
+as_is = ll.encode(gen, stained, steps=STEPS, progress=False)
+masked = ll.encode(gen, stained, mask=1 - stain, steps=STEPS, progress=False)
+print("rows: the scans, stained, encoded as is, encoded with the stain masked out")
+ll.show(torch.cat([scans, stained, as_is.reconstructions, masked.reconstructions]), nrow=5)
+"""),
+    md("""
+## Edit the latent
+Once a digit is a latent, editing is arithmetic. Here we walk in a straight line (a *lerp*) from
+the encoded hand-written **0** towards the encoded **6**, and from the **4** towards the **9**:
+`z = (1 - t) * z_a + t * z_b`. Every point along the way decodes to a plausible digit.
+(`ll.lerp` / `ll.slerp` and learned directions do the same with more care; see the interpolation
+and directions notebooks.)
+"""),
+    code("""
+t = torch.linspace(0, 1, 8)[:, None]                         # (8, 1)
+z = result.latents                                           # (10, 16): one latent per digit 0-9
+paths = [(1 - t) * z[a] + t * z[b] for a, b in [(0, 6), (4, 9)]]   # each (8, 16)
+ll.show(gen.decode(torch.cat(paths)), nrow=8)
+"""),
+    md("""
+## Your own pictures
+Anything `ll.load_images` reads works: `ll.encode(gen, "my_scan.png")`, a folder, a list of PIL
+images, a numpy array from OpenCV (`(H, W, C)`, channel-last) or a torch tensor (`(N, C, H, W)`,
+channel-first). Mistakes fail early with a message saying what was expected and how to fix it:
+"""),
+    code("""
+import numpy as np
+try:
+    ll.encode(gen, np.zeros((32, 32, 5), np.uint8))
+except ll.InputImageError as err:
+    print(err)
+"""),
+]
+
+if __name__ == "__main__":
+    print(write("04_encode", CELLS))

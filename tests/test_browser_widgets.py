@@ -1,0 +1,95 @@
+"""The live widgets in a real JupyterLab + Chromium: what a person sees when they press a key or click.
+
+Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: ../shared/BROWSER_TESTING.md).
+Screenshots land in ``artifacts/`` (look at them: the layout must read well at 1280 px).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "notebooks/06_explorer.ipynb"
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def page(lab: Any) -> Any:
+    page = lab.open(NOTEBOOK)
+    lab.run_all(page)
+    yield page
+    page.close()
+
+
+def _loaded_src_change(page: Any, img: Any, old_src: str) -> str:
+    """Wait until ``img`` shows a new, fully decoded image; return its new src."""
+    handle = img.element_handle()
+    page.wait_for_function(
+        "([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0", arg=[handle, old_src],
+        timeout=WAIT_MS,
+    )
+    return str(img.get_attribute("src"))
+
+
+def test_explorer_arrow_key_repaints_the_image(page: Any, lab: Any) -> None:
+    from playwright.sync_api import expect
+
+    explorer = page.locator(".latentlab-explorer").first
+    explorer.scroll_into_view_if_needed()
+    img = explorer.locator("img.latentlab-image").first
+    expect(img).to_have_js_property("naturalWidth", 256, timeout=WAIT_MS)
+    before = str(img.get_attribute("src"))
+    handle = explorer.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    after = _loaded_src_change(page, img, before)
+    assert after != before and after.startswith("blob:")
+    expect(img).to_have_js_property("naturalWidth", 256, timeout=WAIT_MS)
+    # the slider moved: its readout is no longer 0
+    readout = explorer.locator(".widget-readout").first
+    assert readout.text_content().strip() not in ("0.00", "-0.00")
+    explorer.screenshot(path=str(lab.screenshot(page, "explorer-page", full_page=False).with_name("explorer.png")))
+
+
+def test_explorer_buttons_bookmark_into_the_gallery(page: Any) -> None:
+    explorer = page.locator(".latentlab-explorer").first
+    gallery = explorer.locator(".latentlab-gallery")
+    before = gallery.locator("img").count()
+    explorer.get_by_role("button", name="bookmark").click()
+    page.wait_for_function(
+        "([g, n]) => g.querySelectorAll('img').length > n", arg=[gallery.element_handle(), before], timeout=WAIT_MS
+    )
+
+
+def test_scrubber_slider_moves_the_morph(page: Any, lab: Any) -> None:
+    scrubber = page.locator(".latentlab-scrubber").first
+    scrubber.scroll_into_view_if_needed()
+    img = scrubber.locator("img.latentlab-image").first
+    before = str(img.get_attribute("src"))
+    handle = scrubber.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    handle.press("End")
+    _loaded_src_change(page, img, before)
+    assert scrubber.locator(".widget-readout").first.text_content().strip() == "23"
+    scrubber.screenshot(path=str(lab.screenshot(page, "scrubber-page", full_page=False).with_name("scrubber.png")))
+
+
+def test_blendpad_click_blends(page: Any, lab: Any) -> None:
+    pad_widget = page.locator(".latentlab-blendpad").first
+    pad_widget.scroll_into_view_if_needed()
+    img = pad_widget.locator("img.latentlab-image").first
+    before = str(img.get_attribute("src"))
+    pad = pad_widget.locator(".latentlab-pad").first
+    box = pad.bounding_box()
+    assert box is not None and box["width"] > 100
+    pad.click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.1})   # near the 2nd corner
+    _loaded_src_change(page, img, before)
+    assert "2: " in pad_widget.text_content()
+    before = str(img.get_attribute("src"))
+    pad.press("ArrowDown")
+    _loaded_src_change(page, img, before)
+    pad_widget.screenshot(path=str(lab.screenshot(page, "blendpad-page", full_page=False).with_name("blendpad.png")))

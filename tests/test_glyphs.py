@@ -1,0 +1,175 @@
+"""The glyphs generator: loading, shapes, determinism, encoding glyph sets and font files, errors.
+
+These run on a tiny untrained bundle written to a temp folder (so they pass without the shipped
+weights); ``tests/test_glyphs_quality.py`` checks the shipped model's quality bars.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.errors import CapabilityError, ChecksumError, InputImageError, InvalidValueError, ShapeError
+from latentlab.generators._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
+from latentlab.generators.glyphs import GlyphsGenerator, load_bundled, render_font, save_bundle
+
+SMALL = GlyphsConfig(latent_dim=8, char_dim=8, enc_width=8, hidden=32, dec_widths=(32, 16, 8, 8, 8))
+
+
+def _mpl_font(name: str) -> Path:
+    mpl = pytest.importorskip("matplotlib")
+    path = Path(mpl.get_data_path()) / "fonts" / "ttf" / name
+    if not path.is_file():
+        pytest.skip(f"matplotlib font {name} not available")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    net = GlyphsNet(SMALL)
+    folder = tmp_path_factory.mktemp("glyphs")
+    codes = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
+    labels = {"family": np.array(list("abcde")), "weight": np.array([100, 300, 400, 700, 900])}
+    mixture = {"weights": torch.tensor([0.5, 0.5]), "means": torch.zeros(2, 8) + torch.tensor([[3.0], [-3.0]]),
+               "chol": torch.eye(8).expand(2, 8, 8) * 0.1}
+    card = {"name": "glyphs", "family": "glyphs", "module": "glyphs", "config": SMALL.to_dict(), "text": "Hamburg",
+            "sharpness": 2.0}
+    return save_bundle(folder, net, card, codes, labels, mixture)
+
+
+@pytest.fixture(scope="module")
+def gen(bundle: Path) -> GlyphsGenerator:
+    return load_bundled(bundle)
+
+
+def test_load_and_shapes(gen: GlyphsGenerator) -> None:
+    z = gen.sample(3, seed=0)
+    assert z.shape == (3, 8)
+    img = gen.decode(z)
+    assert img.shape == (3, 3, 64, 52 * 7) and gen.image_size == (64, 364)
+    assert float(img.min()) >= 0 and float(img.max()) <= 1
+    assert gen.glyphs(z, "Hamburg").shape == (3, 7, 64, 64)
+    assert gen.glyphs(z[0]).shape == (62, 64, 64)
+    assert gen.can("encode") and gen.can("encode_font") and gen.can("codes") and gen.can("labels")
+
+
+def test_text_changes_image_size(bundle: Path) -> None:
+    g = load_bundled(bundle)
+    g.text = "Ab1"
+    assert g.image_size == (64, 156)
+    assert g.decode(g.sample(2, seed=1)).shape == (2, 3, 64, 156)
+    with pytest.raises(InvalidValueError, match="no glyph for"):
+        g.text = "a b"
+
+
+def test_sample_is_deterministic_and_uses_mixture(gen: GlyphsGenerator) -> None:
+    a, b = gen.sample(50, seed=3), gen.sample(50, seed=3)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, gen.sample(50, seed=4))
+    # mixture components sit at +-3 with spread 0.1: every draw is near one of them
+    assert torch.allclose(a.abs(), torch.full_like(a, 3.0), atol=0.6)
+    cold = gen.sample(50, seed=3, temperature=0.1)
+    assert float((cold.abs() - 3).abs().max()) < float((a.abs() - 3).abs().max())
+
+
+def test_decode_is_deterministic_and_differentiable(gen: GlyphsGenerator) -> None:
+    z = gen.sample(2, seed=0)
+    assert torch.equal(gen.decode(z), gen.decode(z))
+    zz = z.clone().requires_grad_(True)
+    gen.decode_differentiable(zz).mean().backward()
+    assert zz.grad is not None and float(zz.grad.abs().sum()) > 0
+
+
+def test_encode_roundtrip_shapes(gen: GlyphsGenerator) -> None:
+    z = gen.sample(2, seed=0)
+    assert gen.encode(gen.decode(z)).shape == (2, 8)
+    g = gen.glyphs(z[0], "Hambg")
+    one = gen.encode_glyphs({"H": g[0]})
+    five = gen.encode_glyphs({c: g[i] for i, c in enumerate("Hambg")})
+    assert one.shape == five.shape == (8,)
+    # dark-on-light images, uint8 and other sizes are accepted
+    paper = (255 * (1 - g[1])).to(torch.uint8).numpy()
+    assert gen.encode_glyphs({"a": paper}).shape == (8,)
+    assert gen.encode_glyphs({"a": torch.nn.functional.interpolate(g[1][None, None], size=(40, 30))[0, 0]}
+                             ).shape == (8,)
+
+
+def test_encode_glyphs_is_permutation_invariant(gen: GlyphsGenerator) -> None:
+    g = gen.glyphs(gen.sample(1, seed=5)[0], "Hamb")
+    a = gen.encode_glyphs({c: g[i] for i, c in enumerate("Hamb")})
+    b = gen.encode_glyphs({c: g[i] for i, c in reversed(list(enumerate("Hamb")))})
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_encode_glyphs_errors(gen: GlyphsGenerator) -> None:
+    with pytest.raises(InvalidValueError, match="dict"):
+        gen.encode_glyphs({})
+    with pytest.raises(InvalidValueError, match="no glyph for") as e:
+        gen.encode_glyphs({"?": np.zeros((64, 64))})
+    assert "A-Z" in str(e.value)
+    with pytest.raises(ShapeError, match="single glyph"):
+        gen.encode_glyphs({"H": np.zeros((2, 5, 64, 64))})
+    with pytest.raises(InvalidValueError, match="out of range"):
+        gen.encode_glyphs({"H": np.full((64, 64), 3.0)})
+
+
+def test_codes_and_labels(gen: GlyphsGenerator) -> None:
+    assert gen.codes().shape == (5, 8)
+    labels = gen.labels()
+    assert isinstance(labels, dict) and list(labels["weight"]) == [100, 300, 400, 700, 900]
+    labels["weight"][0] = -1
+    assert gen.labels()["weight"][0] == 100  # a copy
+
+
+def test_no_codes_means_no_capability() -> None:
+    g = GlyphsGenerator(GlyphsNet(SMALL))
+    assert not g.can("codes")
+    with pytest.raises(CapabilityError, match="codes"):
+        g.codes()
+
+
+def test_render_font_matches_data_recipe() -> None:
+    glyphs = render_font(_mpl_font("DejaVuSans.ttf").read_bytes())
+    assert glyphs.shape == (62, 64, 64) and glyphs.dtype == np.uint8
+    ink = glyphs > 127
+    assert ink.sum((1, 2)).min() > 10  # every glyph drawn
+    assert not ink[:, :2].any() and not ink[:, -2:].any()  # one scale that fits every glyph
+    i_o, i_l = CHARS.index("o"), CHARS.index("l")
+    assert ink[i_o].sum() > ink[i_l].sum()
+
+
+def test_encode_font(gen: GlyphsGenerator) -> None:
+    z = gen.encode_font(_mpl_font("DejaVuSerif.ttf"))
+    assert z.shape == (8,) and torch.isfinite(z).all()
+    z5 = gen.encode_font(_mpl_font("DejaVuSerif.ttf"), chars="Hambg")
+    assert z5.shape == (8,)
+
+
+def test_encode_font_errors(gen: GlyphsGenerator, tmp_path: Path) -> None:
+    with pytest.raises(InputImageError, match="does not exist"):
+        gen.encode_font(tmp_path / "nope.ttf")
+    junk = tmp_path / "junk.ttf"
+    junk.write_bytes(b"not a font at all" * 10)
+    with pytest.raises(InputImageError, match="cannot read") as e:
+        gen.encode_font(junk)
+    assert "fix" in str(e.value)
+    with pytest.raises(InputImageError, match="lacks") as e2:
+        gen.encode_font(_mpl_font("STIXSizOneSymReg.ttf"))
+    assert "missing" in str(e2.value) and "chars=" in str(e2.value)
+
+
+def test_damaged_weights_are_detected(bundle: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "glyphs"
+    shutil.copytree(bundle, copy)
+    with open(copy / "weights.safetensors", "r+b") as f:
+        f.seek(-8, os.SEEK_END)
+        f.write(b"\0" * 8)
+    with pytest.raises(ChecksumError, match="changed or truncated"):
+        load_bundled(copy, restore_hint="reinstall")

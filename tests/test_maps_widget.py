@@ -1,0 +1,141 @@
+"""MapWidget in-process: browser messages -> latents, renders, selections, Explorer link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import traitlets
+
+import latentlab as ll
+from latentlab.errors import InvalidValueError, ShapeError
+from latentlab.maps import LatentMap
+from latentlab.widgets import MapWidget
+
+
+@pytest.fixture(scope="module")
+def gen() -> ll.Generator:
+    return ll.load("digits")
+
+
+@pytest.fixture(scope="module")
+def fitted(gen: ll.Generator) -> LatentMap:
+    z = gen.sample(200, seed=0)
+    return LatentMap(method="pca").fit(z, labels={"side": (z[:, 0] > 0).long()})
+
+
+class StandIn(traitlets.HasTraits):
+    """The smallest Explorer-like object: a ``latent`` trait and ``observe``."""
+
+    latent = traitlets.Any(None)
+
+
+def _jpeg(data: bytes) -> bool:
+    return data[:3] == b"\xff\xd8\xff"
+
+
+def test_widget_sends_points_and_colours(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    assert isinstance(w, MapWidget)
+    uv = np.frombuffer(w.xy, dtype=np.float32).reshape(-1, 2)
+    assert uv.shape == (200, 2) and uv.min() >= 0 and uv.max() <= 1
+    np.testing.assert_allclose(w.from_uv(uv), fitted.embedding_, atol=1e-4)
+    codes = np.frombuffer(w.colors, dtype=np.uint8)
+    assert sorted(set(codes.tolist())) == [0, 1] and w.legend == ["0", "1"] and len(w.palette) == 2
+
+
+def test_click_message_calls_back_with_the_right_latent(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    seen: list[tuple[torch.Tensor, int | None]] = []
+    w.on_click(lambda z, i: seen.append((z, i)))
+    w.handle_message({"type": "click", "index": 17})
+    assert len(seen) == 1 and seen[0][1] == 17
+    torch.testing.assert_close(seen[0][0], fitted.latents_[17])
+    assert _jpeg(w.image) and "point 17" in w.caption
+    # the marker sits on the clicked point
+    np.testing.assert_allclose(w.from_uv([w.marker])[0], fitted.embedding_[17], atol=1e-4)
+
+
+def test_click_empty_space_renders_the_inverse_mapped_latent(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    seen: list[tuple[torch.Tensor, int | None]] = []
+    w.on_click(lambda z, i: seen.append((z, i)))
+    w.handle_message({"type": "click_empty", "u": 0.25, "v": 0.75})
+    x, y = w.from_uv([[0.25, 0.75]])[0]
+    z, index = seen[0]
+    assert index is None
+    torch.testing.assert_close(z, fitted.inverse_transform(np.array([x, y], dtype=np.float32)))
+    assert _jpeg(w.image)
+
+
+def test_selection_message_returns_indices(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    got: list[np.ndarray] = []
+    w.on_select(got.append)
+    box = [[-0.1, -0.1], [0.5, -0.1], [0.5, 1.1], [-0.1, 1.1]]  # left half of the widget
+    w.handle_message({"type": "select", "polygon": box})
+    left = np.flatnonzero(fitted.embedding_[:, 0] < w.from_uv([[0.5, 0.5]])[0][0])
+    assert w.selection.tolist() == left.tolist() == got[0].tolist()
+    assert 0 < len(left) < 200 and f"{len(left)} points" in w.caption
+
+
+def test_hover_sends_a_thumbnail(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    w.handle_message({"type": "hover", "index": 5})
+    assert w.hover_index == 5 and w.hover_image[:4] == b"\x89PNG"
+    w.handle_message({"type": "hover", "index": -1})
+    assert w.hover_index == -1
+
+
+def test_link_with_a_stand_in_explorer(fitted: LatentMap, gen: ll.Generator) -> None:
+    ex = StandIn()
+    w = fitted.widget(gen, explorer=ex)
+    w.click_point(3)
+    torch.testing.assert_close(ex.latent, fitted.latents_[3])
+    # the explorer moves -> the marker follows
+    ex.latent = fitted.latents_[9].clone()
+    np.testing.assert_allclose(w.from_uv([w.marker])[0], fitted.embedding_[9], atol=1e-4)
+
+
+def test_link_with_the_real_explorer(fitted: LatentMap, gen: ll.Generator) -> None:
+    ex = ll.widgets.Explorer(gen) if hasattr(ll, "widgets") else None
+    if ex is None:
+        from latentlab.widgets import Explorer
+
+        ex = Explorer(gen)
+    w = fitted.widget(gen, explorer=ex)
+    w.click_point(11)
+    torch.testing.assert_close(ex.latent, fitted.latents_[11])
+    np.testing.assert_allclose(w.from_uv([w.marker])[0], fitted.embedding_[11], atol=1e-3)
+
+
+def test_path_and_marker(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    path = ll.slerp(fitted.latents_[0], fitted.latents_[1], steps=9)
+    w.show_path(path)
+    assert len(w.path) == 9
+    np.testing.assert_allclose(w.from_uv([w.path[0]])[0], fitted.embedding_[0], atol=1e-4)
+    w.show_marker(None)
+    assert w.marker == []
+
+
+def test_widget_errors(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    with pytest.raises(InvalidValueError) as err:
+        w.click_point(200)
+    assert "0 <= index < 200" in str(err.value)
+    other = LatentMap(method="pca").fit(torch.randn(20, 5))
+    with pytest.raises(ShapeError) as err2:
+        other.widget(gen)
+    assert "(20, 16)" in str(err2.value) and "(20, 5)" in str(err2.value)
+    with pytest.raises(InvalidValueError, match="cannot link"):
+        w.link(object())
+
+
+def test_numeric_colours(fitted: LatentMap, gen: ll.Generator) -> None:
+    values: Any = np.linspace(0, 1, 200)
+    w = MapWidget(fitted, gen, color_by=values)
+    codes = np.frombuffer(w.colors, dtype=np.uint8)
+    assert codes[0] == 0 and codes[-1] == len(w.palette) - 1
