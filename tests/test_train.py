@@ -128,7 +128,7 @@ def test_default_settings_scale_with_data() -> None:
     small, large = default_settings(50, 64), default_settings(5000, 64)
     assert small["latent_dim"] < large["latent_dim"]
     assert small["epochs"] > large["epochs"]
-    assert 20 <= large["epochs"] <= small["epochs"] <= 500
+    assert 20 <= large["epochs"] <= small["epochs"] <= 1000
 
 
 def test_command_line_train(shapes_folder: Path, tmp_path: Path) -> None:

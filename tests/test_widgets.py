@@ -247,10 +247,22 @@ def test_explorer_refuses_a_direction_from_another_model(gen: ll.Generator) -> N
         Explorer(gen, directions=list(pca(two_d, n_samples=200, n_components=1)))
 
 
-def test_explorer_default_sliders_are_pca(gen: ll.Generator) -> None:
+def test_explorer_default_sliders_use_sefa_on_isotropic_priors(gen: ll.Generator) -> None:
+    """PCA of isotropic prior samples would be arbitrary on a VAE; SeFa finds what the decoder uses."""
     ex = Explorer(gen, n_components=4)
-    assert [s.description for s in ex.sliders] == ["pc0", "pc1", "pc2", "pc3"]
+    assert [s.description for s in ex.sliders] == ["sefa0", "sefa1", "sefa2", "sefa3"]
     assert ex.vectors.shape == (4, 16)
+    ex.close()
+
+
+def test_explorer_default_sliders_fall_back_to_pca(gen: ll.Generator) -> None:
+    from latentlab.generators.vae import VAEGenerator
+
+    class NoSefa(VAEGenerator):
+        capabilities = frozenset({"encode"})
+
+    ex = Explorer(NoSefa(gen.model, "digits"), n_components=4)  # type: ignore[attr-defined]
+    assert [s.description for s in ex.sliders] == ["pc0", "pc1", "pc2", "pc3"]
     ex.close()
 
 

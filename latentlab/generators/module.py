@@ -63,13 +63,13 @@ def to_unit_rgb(images: Any, output_range: OutputRange = (-1.0, 1.0), *, source:
             got=shape_str(tuple(images.shape)),
             fix=_layout_fix(tuple(images.shape)),
         )
-    x = images.float()
+    x = images if images.is_floating_point() else images.float()
     if output_range == "logits":
         x = torch.sigmoid(x)
     else:
         lo, hi = _check_range(output_range)
-        x = (x - lo) / (hi - lo)
-    x = x.clamp(0, 1)
+        x = (x - lo) / (hi - lo)  # in the decoder's own precision, before any cast: float64 stays exact
+    x = x.float().clamp(0, 1)
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
 

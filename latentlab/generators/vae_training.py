@@ -32,6 +32,8 @@ class VAETrainer:
         batch_size, lr, beta: Adam learning rate (one-cycle schedule), KL weight.
         seed: seeds batch order and reparameterisation noise (a local generator: global RNG untouched).
         augment: optional ``f(batch, generator) -> batch`` applied to training batches.
+        free_bits: per-dimension KL floor in nats (0 = plain ELBO); see :func:`vae_loss`.
+        kl_warmup: fraction of the planned steps over which the KL weight ramps from 0 to ``beta``.
     """
 
     def __init__(
@@ -46,14 +48,18 @@ class VAETrainer:
         beta: float = 1.0,
         seed: int = 0,
         augment: Augment | None = None,
+        free_bits: float = 0.0,
+        kl_warmup: float = 0.0,
     ) -> None:
         self.model = model.to(train.device)
         self.train, self.val = train, val
         self.epochs, self.batch_size, self.beta, self.augment = epochs, batch_size, beta, augment
+        self.free_bits, self.kl_warmup = free_bits, kl_warmup
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.opt = torch.optim.Adam(model.parameters(), lr=lr)
-        self.total_steps = epochs * max(1, math.ceil(len(train) / batch_size))
-        self.sched = _one_cycle(self.opt, lr, epochs * max(1, math.ceil(len(train) / batch_size)))
+        self.steps_per_epoch = max(1, math.ceil(len(train) / batch_size))
+        self.total_steps = epochs * self.steps_per_epoch
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, self._lr_factor)
         self.epoch = 0
         self.history: list[dict[str, float]] = []
         self.best_val = math.inf
@@ -63,6 +69,24 @@ class VAETrainer:
     def done(self) -> bool:
         return self.epoch >= self.epochs
 
+    def _lr_factor(self, step: int) -> float:
+        """Warm-up over at most 50 steps, then cosine decay to 2% at the planned last step."""
+        warm = max(1, min(50, self.total_steps // 10))
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, self.total_steps - warm))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def _beta_now(self) -> float:
+        warm_steps = self.kl_warmup * self.total_steps
+        step = self.sched.last_epoch
+        return self.beta if step >= warm_steps else self.beta * step / warm_steps
+
+    def replan(self, epochs: int) -> None:
+        """Change the planned number of epochs (the learning-rate decay follows), e.g. to fit a time budget."""
+        self.epochs = max(self.epoch + 1, int(epochs))
+        self.total_steps = self.epochs * self.steps_per_epoch
+
     def run_epoch(self) -> dict[str, float]:
         """Train one epoch, evaluate, keep the best weights; return the epoch's record."""
         self.model.train()
@@ -71,12 +95,11 @@ class VAETrainer:
             batch = self.train[idx.to(self.train.device)]
             if self.augment is not None:
                 batch = self.augment(batch, self.rng)
-            loss, _ = vae_loss(self.model, batch, self.beta, self.rng)
+            loss, _ = vae_loss(self.model, batch, self._beta_now(), self.rng, self.free_bits)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
-            if self.sched.last_epoch + 1 < self.total_steps:
-                self.sched.step()
+            self.sched.step()
             total += float(loss.detach()) * len(idx)
         self.epoch += 1
         record = {
@@ -105,6 +128,7 @@ class VAETrainer:
             "rng": self.rng.get_state(),
             "epoch": self.epoch,
             "epochs": self.epochs,
+            "total_steps": self.total_steps,
             "history": self.history,
             "best_val": self.best_val,
             "best_state": self.best_state,
@@ -116,14 +140,8 @@ class VAETrainer:
         self.sched.load_state_dict(state["sched"])
         self.rng.set_state(state["rng"])
         self.epoch, self.history = int(state["epoch"]), list(state["history"])
+        self.epochs, self.total_steps = int(state["epochs"]), int(state["total_steps"])
         self.best_val, self.best_state = float(state["best_val"]), state["best_state"]
-
-
-def _one_cycle(opt: torch.optim.Optimizer, lr: float, total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
-    """One-cycle schedule (10% warm-up); a constant rate for runs too short to have a warm-up."""
-    if total_steps < 20:
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.1)
 
 
 def fit_vae(

@@ -23,7 +23,7 @@ import latentlab as ll
 
 FOLDER = "assets/doodle_faces"
 QUICK = os.environ.get("LATENTLAB_QUICK") == "1"   # CI runs a short version of this notebook
-ll.show(ll.load_images(sorted(os.path.join(FOLDER, f) for f in os.listdir(FOLDER) if f.endswith(".png"))[:16]), nrow=8)
+ll.show(ll.load_images(FOLDER)[:16], nrow=8)
 """),
     md("""
 ## Train
@@ -59,14 +59,18 @@ a, b = gen.encode(pics)
 ll.show(gen.decode(ll.slerp(a, b, steps=8)), nrow=8)
 """),
     md("""
-## What varies most? PCA directions
-The first principal components of the latent space are the main ways your pictures vary.
-Each row walks one component from -2 to +2.
+## What varies most? PCA of your pictures
+Encode every picture and take the principal components of their latents: the main ways *your*
+pictures vary (PCA of random prior samples would not tell you this: a VAE's prior is the same in
+every direction). Each row walks one component from -2 to +2 standard deviations.
 """),
     code("""
-components = ll.directions.pca(gen, n_samples=2000, n_components=3, seed=0)
-z0 = gen.sample(1, seed=3)[0]
-rows = [d.apply(z0, torch.linspace(-2, 2, 7).tolist()) for d in components]
+pictures = ll.load_images(FOLDER, size=gen.image_size)
+codes = gen.encode(pictures)
+components = ll.directions.pca(gen, codes=codes, n_components=3)
+z0 = codes[0]
+spread = [float((codes @ d.vector).std()) for d in components]      # std of the pictures along each one
+rows = [d.apply(z0, (torch.linspace(-2, 2, 7) * s).tolist()) for d, s in zip(components, spread)]
 ll.show(gen.decode(torch.cat(rows)), nrow=7)
 """),
     md("""
