@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,6 @@ from PIL import Image
 
 from benchmarks._timing import median_of, ms
 
-REPO = Path(__file__).resolve().parent.parent
 GOAL_P50_S, GOAL_P95_S = 0.080, 0.150
 
 
@@ -138,40 +136,14 @@ _INSTRUMENT = """([img, handle]) => {
 
 @contextlib.contextmanager
 def _jupyterlab(root: Path) -> Iterator[Any]:
-    """A JupyterLab serving ``root`` and a Chromium context (the tests' harness: tests/conftest.py)."""
-    sys.path.insert(0, str(REPO))
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Lab, _free_port, _quiet_settings, _wait_for_server
+    """A JupyterLab serving ``root`` and a Chromium context: the tests' harness (run from the repo root)."""
+    from tests.conftest import running_lab
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-widgets-"))
-    env = {**os.environ}
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[var] = str(tmp / var.lower())
-        Path(env[var]).mkdir()
-    _quiet_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
-    port, token = _free_port(), "latentlab-bench-token"
-    log = open(tmp / "jupyter.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--ServerApp.token={token}", "--allow-root", f"--ServerApp.root_dir={root}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", proc, tmp / "jupyter.log")
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(str(tmp / "chromium"), executable_path=CHROMIUM,
-                                                            headless=True, args=CHROMIUM_ARGS)
-            try:
-                yield Lab(f"http://127.0.0.1:{port}", token, context, root)
-            finally:
-                context.close()
+        with running_lab(root, tmp) as lab:
+            yield lab
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ browser downloads are impossible here, so a missing browser fails loudly rather 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -120,48 +121,36 @@ class Lab:
         return path
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@contextlib.contextmanager
+def running_lab(root: Path, tmp: Path, env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """Start JupyterLab serving ``root`` (its state under ``tmp``) and a headless Chromium; stop both after.
+
+    Shared by the ``lab`` fixture and ``benchmarks/bench_widgets.py``.
+    """
     if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"real-browser tests need Debian chromium at {CHROMIUM}: apt-get install -y chromium "
-            "chromium-driver (.ci/run does this), or deselect them with -m 'not browser'"
-        )
+        pytest.fail(f"real-browser tests need Debian chromium at {CHROMIUM}: apt-get install -y chromium "
+                    "chromium-driver (.ci/run does this), or deselect them with -m 'not browser'")
     from playwright.sync_api import sync_playwright
 
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "root"
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    env = {**os.environ, "LATENTLAB_QUICK": "1"}
+    env = {**os.environ, **(env or {})}
     for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTERLAB_SETTINGS_DIR"):
         env[var] = str(tmp / var.lower())
-        Path(env[var]).mkdir()
+        Path(env[var]).mkdir(parents=True, exist_ok=True)
     _quiet_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
     port, token = _free_port(), "latentlab-test-token"
     jupyter = Path(sys.executable).parent / "jupyter"
-    log = open(tmp / "jupyter.log", "w")  # noqa: SIM115 - closed in teardown
+    log = open(tmp / "jupyter.log", "w")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
-        [
-            str(jupyter),
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            f"--ServerApp.token={token}",
-            "--allow-root",
-            f"--ServerApp.root_dir={root}",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
+         "--allow-root", f"--ServerApp.root_dir={root}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc, tmp / "jupyter.log")
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+                str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 yield Lab(base, token, context, root)
             finally:
@@ -173,6 +162,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "root"
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    with running_lab(root, tmp, {"LATENTLAB_QUICK": "1"}) as handle:
+        yield handle
 
 
 def _wait_for_server(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
