@@ -69,7 +69,7 @@ def test_single_latent_numpy_and_multidim_latents() -> None:
     z = gen.sample(2, seed=0)
     assert gen.decode(z[0]).shape == (3, 4, 4)
     assert gen.decode(z.numpy()).shape == (2, 3, 4, 4)
-    assert torch.allclose(gen.decode(z[0]), gen.decode(z)[0])
+    assert torch.allclose(gen.decode(z[0]), gen.decode(z)[0], atol=1e-6)  # batch size changes BLAS rounding
 
 
 @pytest.mark.parametrize(("layout", "hint"), [("nhwc", "permute(0, 3, 1, 2)"), ("flat", "view(-1, C, H, W)"),
