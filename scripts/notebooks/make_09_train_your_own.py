@@ -32,6 +32,10 @@ cores, faster on a GPU, which is used automatically). Watch the loss curve and t
 top row held-out pictures, middle their reconstructions, bottom new samples. Press the stop
 button at any time: you keep the best model so far. `out=` saves it (and checkpoints to resume
 with `resume=True`).
+
+*Known limitation (latentlab 0.1):* on thin line drawings such as these doodles, the current small
+VAE still tends to collapse onto one average face within a few minutes of CPU training, so expect
+blurry, similar samples; pictures with filled shapes learn much better. The fix is being worked on.
 """),
     code("""
 gen = ll.train(FOLDER, size=64, seed=0, out="my_doodles",
