@@ -184,7 +184,7 @@ class Generator(abc.ABC):
         """
         s = self.space(space)
         z, batched = as_batched_latents(latents, s)
-        out_device, out_dtype = _output_placement(latents, z, self.device)
+        out_device, out_dtype = _output_placement(latents, self.device)
         with torch.no_grad():
             images = self._decode(z.to(self.device, torch.float32), s)
         images = images.clamp(0, 1).to(out_device, out_dtype)  # not clamp_: _decode may return an expand()ed view
@@ -220,7 +220,7 @@ class Generator(abc.ABC):
         self._require("encode", "use latentlab.encode(gen, images, method='optimize') instead")
         s = self.space(space)
         x, batched = as_batched_images(images, self.image_size)
-        out_device, out_dtype = _output_placement(images, x, self.device)
+        out_device, out_dtype = _output_placement(images, self.device)
         with torch.no_grad():
             z = self._encode(x.to(self.device, torch.float32), s)
         z = check_finite(z, name="encoded latents").to(out_device, out_dtype)
@@ -238,7 +238,7 @@ class Generator(abc.ABC):
         self._require("map", "this model has a single space; no mapping is needed")
         s_src, s_dst = self.space(src), self.space(dst)
         z, batched = as_batched_latents(latents, s_src)
-        out_device, out_dtype = _output_placement(latents, z, self.device)
+        out_device, out_dtype = _output_placement(latents, self.device)
         with torch.no_grad():
             w = self._map(z.to(self.device, torch.float32), s_src, s_dst)
         w = w.to(out_device, out_dtype)
@@ -264,9 +264,7 @@ def _as_generator(seed: int | torch.Generator | None) -> torch.Generator:
     return rng
 
 
-def _output_placement(
-    original: Any, converted: torch.Tensor, default: torch.device
-) -> tuple[torch.device, torch.dtype]:
+def _output_placement(original: Any, default: torch.device) -> tuple[torch.device, torch.dtype]:
     """Outputs follow a tensor input's device and floating dtype; numpy goes to ``default``."""
     if isinstance(original, torch.Tensor):
         dtype = original.dtype if original.is_floating_point() else torch.float32

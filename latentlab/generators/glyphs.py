@@ -234,7 +234,7 @@ class GlyphsGenerator(Generator):
         idx = _char_indices(chars)
         s = self.space(space)
         z, batched = as_batched_latents(latents, s)
-        out_device, out_dtype = _output_placement(latents, z, self.device)
+        out_device, out_dtype = _output_placement(latents, self.device)
         with torch.no_grad():
             out = self._glyph_probs(z.to(self.device, torch.float32), idx)
         out = out.to(out_device, out_dtype)

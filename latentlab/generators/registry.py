@@ -151,21 +151,27 @@ def load(name: str | Path, device: str | torch.device | None = None) -> Generato
 
 def _load_folder(folder: Path) -> Generator:
     card = json.loads((folder / "card.json").read_text())
-    family = card.get("family")
-    if family == "vae":
+    hint = f"the files in {folder} were changed; save the model again or restore them from a backup"
+    return _open_folder(folder, card, card.get("name", folder.name), hint)
+
+
+def _open_folder(folder: Path, card: dict, name: str, restore_hint: str) -> Generator:
+    """Open a model folder from its card: the VAE family directly, others through their ``module``."""
+    if card.get("family") == "vae":
         from .vae import load_vae
 
-        return load_vae(folder)
-    if card.get("module"):  # a bundled-style folder (e.g. glyphs) opened by path
+        return load_vae(folder, name=name, restore_hint=restore_hint)
+    if card.get("module"):
         from importlib import import_module
 
         module = import_module(f"latentlab.generators.{card['module']}")
-        return module.load_bundled(folder, restore_hint=f"re-export the model folder {folder}")
+        gen: Generator = module.load_bundled(folder, restore_hint=restore_hint)
+        return gen
     raise UnknownModelError(
         f"cannot open the model folder {folder}",
-        expected="family 'vae' in card.json",
-        got=repr(family),
-        fix="save models with latentlab, or register a factory",
+        expected="a card.json with family 'vae' or a generator 'module'",
+        got=f"family {card.get('family')!r}, no module",
+        fix="save models with latentlab (ll.train(..., out=...)), or register a factory",
     )
 
 
@@ -191,17 +197,8 @@ def _bundled_factory(folder: Path, card: dict) -> Callable[[], Generator]:
         f"the bundled model files in {folder} are damaged; reinstall latentlab "
         "(pip install --force-reinstall latentlab) or, in a checkout, `git checkout -- latentlab/models`"
     )
-    family = card.get("family")
 
     def factory() -> Generator:
-        if family == "vae":
-            from .vae import load_vae
-
-            return load_vae(folder, name=folder.name, restore_hint=hint)
-        from importlib import import_module
-
-        module = import_module(f"latentlab.generators.{card['module']}")
-        gen: Generator = module.load_bundled(folder, restore_hint=hint)
-        return gen
+        return _open_folder(folder, card, folder.name, hint)
 
     return factory
