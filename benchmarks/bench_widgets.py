@@ -4,6 +4,8 @@ Rows (all measured in this run, on the bundled ``digits`` model at 256 px):
 
 * render per slider event (decode + resize + encode) as JPEG q90 and as fast PNG
   (``compress_level=1``), against PNG at Pillow's default level (what ad-hoc widget code does);
+* render per slider event of the ``glyphs`` specimen (64 x 364 px) while dragging (its half-resolution
+  ``preview``) against the full render shown once the drag settles;
 * a 1,000-event slider burst: time until the last value is shown and number of renders, latest
   value wins vs. rendering inside the ``observe`` handler (every event, in order);
 * keypress on a slider -> new image loaded and painted in Chromium (JupyterLab driven by
@@ -72,8 +74,33 @@ def _in_process_rows(quick: bool) -> list[dict[str, str]]:
         {"benchmark": "render per slider event, PNG level 1 (256 px)", "latentlab": ms(t_png1),
          "baseline": ms(t_base), "ratio": f"{t_base / t_png1:.1f}x faster", "note": f"{kb_png:.1f} KiB"},
     ]
+    rows += _glyphs_rows(quick)
     rows += _burst_rows(gen, quick)
     return rows
+
+
+def _glyphs_rows(quick: bool) -> list[dict[str, str]]:
+    """The glyphs specimen per slider event: preview (while dragging) vs full quality (once settled)."""
+    import latentlab as ll
+    from latentlab.render import fit_size
+    from latentlab.widgets._render import render_bytes
+
+    gen = ll.load("glyphs")
+    space, size = gen.default_space, fit_size(gen.image_size, None)
+    n = 100 if quick else 300
+    base, step = gen.sample(1, seed=0)[0], gen.sample(1, seed=1)[0] - gen.sample(1, seed=2)[0]
+    drag = [base + (i / n) * step for i in range(n)]  # the latents of one slider drag
+    it = iter(range(10**9))
+
+    def event(preview: bool) -> bytes:
+        return render_bytes(gen, drag[next(it) % n], space, size=size, fmt="jpeg", preview=preview)
+
+    t_prev = median_of(lambda: event(True), n)
+    t_full = median_of(lambda: event(False), n)
+    h, w = size
+    return [{"benchmark": f"glyphs render per slider event while dragging ({h}x{w} specimen)",
+             "latentlab": ms(t_prev), "baseline": ms(t_full), "ratio": f"{t_full / t_prev:.1f}x faster",
+             "note": f"median of {n}; preview at {h // 2}x{w // 2} vs full render (shown once the drag settles)"}]
 
 
 def _burst_rows(gen: Any, quick: bool) -> list[dict[str, str]]:

@@ -1199,7 +1199,8 @@ def measure_samples(
 
     Args:
         gen: the generator.
-        measure: a measure name or function ``images (N, 3, H, W) -> (N,)`` (e.g. a classifier).
+        measure: a measure name or function ``images (N, 3, H, W) -> (N,)`` (e.g. a classifier);
+            it sees :meth:`~latentlab.Generator.measure_views` (for ``glyphs``: each glyph, averaged).
         n: number of samples.
         seed: sampling seed.
         space: the space to sample (default space when ``None``).
@@ -1218,13 +1219,23 @@ def measure_samples(
     s = gen.space(space)
     _, fn = _measures.get_measure(measure)
     codes = gen.sample(n, seed=seed, space=s)
-    labels = torch.cat([to_tensor(fn(gen.decode(chunk, space=s))).detach().float().cpu().reshape(-1)
-                        for chunk in codes.split(batch_size)])
-    return codes, labels
+    return codes, _measure_batched(gen, [fn], codes, s, batch_size)[0].float()
 
 
 def _decode_batched(gen: Generator, z: torch.Tensor, space: LatentSpace, batch_size: int = 256) -> torch.Tensor:
     return torch.cat([gen.decode(chunk, space=space) for chunk in z.split(batch_size)])
+
+
+def _measure_batched(gen: Generator, fns: Sequence[_measures.Measure], z: torch.Tensor, space: LatentSpace,
+                     batch_size: int = 256) -> list[torch.Tensor]:
+    """Each measure of the images of ``z``, ``(N,)`` float64 per measure (averaged over
+    :meth:`~latentlab.Generator.measure_views`, e.g. the glyphs of a font)."""
+    out: list[list[torch.Tensor]] = [[] for _ in fns]
+    for chunk in z.split(batch_size):
+        views, k = gen.measure_views(chunk, space=space)
+        for values, fn in zip(out, fns):
+            values.append(to_tensor(fn(views)).detach().cpu().double().view(len(chunk), k).mean(1))
+    return [torch.cat(v) for v in out]
 
 
 def _start_latents(gen: Generator, space: LatentSpace, z: Any, seeds: int | Sequence[int]) -> torch.Tensor:
@@ -1354,7 +1365,8 @@ def response(
         gen: the generator (checked against the direction).
         d: the direction.
         measure: a name from :data:`latentlab.measures.MEASURES` or a function
-            ``images (N, 3, H, W) -> (N,)``.
+            ``images (N, 3, H, W) -> (N,)``; it sees :meth:`~latentlab.Generator.measure_views`
+            (for ``glyphs``: each glyph of ``gen.text``, averaged per font).
         strengths: ``S`` strengths.
         seeds: ``N`` seeds (or a count) of the starting latents, one ``gen.sample(1, seed=...)`` each.
         z: starting latents ``(N, *shape)`` instead of seeds.
@@ -1374,9 +1386,8 @@ def response(
     start = _start_latents(gen, space, z, seeds)
     s = np.asarray(_as_strengths(list(strengths)), dtype=np.float64).reshape(-1)
     moved = d.apply(start, s.tolist())  # (S, N, *shape)
-    images = _decode_batched(gen, moved.reshape(-1, *space.shape), space)
-    values = to_tensor(fn(images)).detach().cpu().double().view(len(s), len(start)).numpy()
-    return Response(d.name, measure_name, s, values)
+    values = _measure_batched(gen, [fn], moved.reshape(-1, *space.shape), space)[0]
+    return Response(d.name, measure_name, s, values.view(len(s), len(start)).numpy())
 
 
 @dataclass
@@ -1450,15 +1461,14 @@ def entanglement(
     for d in items[1:]:
         d.check_compatible(gen)
     named = [_measures.get_measure(m) for m in measures]
+    fns = [fn for _, fn in named]
     start = _start_latents(gen, space, z, seeds)
-    base = _decode_batched(gen, start, space)
-    spreads = [float(to_tensor(fn(base)).double().std()) + 1e-8 for _, fn in named]
+    spreads = [float(v.std()) + 1e-8 for v in _measure_batched(gen, fns, start, space)]
     values = np.zeros((len(items), len(named)))
     for i, d in enumerate(items):
         moved = d.apply(start, [-strength, strength])
-        images = _decode_batched(gen, moved.reshape(-1, *space.shape), space)
-        for j, (_, fn) in enumerate(named):
-            m = to_tensor(fn(images)).double().view(2, len(start))
+        for j, m in enumerate(_measure_batched(gen, fns, moved.reshape(-1, *space.shape), space)):
+            m = m.view(2, len(start))
             values[i, j] = float((m[1] - m[0]).mean()) / (2 * strength) / spreads[j]
     flat = torch.stack([d.vector.flatten().double() for d in items])
     return EntanglementTable([d.name for d in items], [n for n, _ in named], values, (flat @ flat.T).numpy())

@@ -58,6 +58,9 @@ __all__ = ["LatentMap", "knn", "select_polygon", "spread_points", "numba_cache_d
 Method = Literal["umap", "pca"]
 _METHODS = ("umap", "pca")
 _T = TypeVar("_T")
+_THUMB_PX = 34.0  # plot thumbnails: height on the canvas, in pixels
+_THUMB_MAX_W = 110.0  # ... and the widest a wide image may get before it shrinks
+_MAX_LEGEND = 20  # categorical labels with more values get no legend (and are no default colour)
 
 
 # -- nearest neighbours ---------------------------------------------------------
@@ -550,9 +553,13 @@ class LatentMap:
 
         Args:
             gen: generator that decodes thumbnails (needed when ``thumbnails > 0``).
-            color_by: a key of ``labels_`` (default: the first label), or a length-``N``
-                sequence of values; categorical values get a legend, numbers a colour bar.
+            color_by: a key of ``labels_`` (default: the first label that is numeric or has
+                at most 20 categories), or a length-``N`` sequence of values; categorical values
+                get a legend (up to 20 categories), numbers a colour bar.
             thumbnails: how many decoded thumbnails to place (spread out, never overlapping).
+                Each is 34 px high and as wide as the image's aspect says, so wide images
+                (a glyphs specimen line) take more room and fewer fit: set a short
+                ``gen.text`` such as ``"Ag"`` for the plot.
             path: save the figure there as PNG (atomically) when given.
             space: latent space of ``gen`` the latents live in (default space when ``None``).
 
@@ -569,17 +576,20 @@ class LatentMap:
         size = point_size if point_size is not None else float(np.clip(20000 / max(1, len(emb)), 2.0, 40.0))
         name, values = self._color_values(color_by)
         _scatter(fig, ax, emb, values, name, size)
-        if thumbnails > 0:
-            if gen is None:
-                raise InvalidValueError(
-                    "thumbnails need a generator to decode them", expected="plot(gen, thumbnails=n)",
-                    got="gen=None", fix="pass the generator: map.plot(gen, thumbnails=30)",
-                )
-            self._add_thumbnails(ax, gen, int(thumbnails), space)
+        if thumbnails > 0 and gen is None:
+            raise InvalidValueError(
+                "thumbnails need a generator to decode them", expected="plot(gen, thumbnails=n)",
+                got="gen=None", fix="pass the generator: map.plot(gen, thumbnails=30)",
+            )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title or f"{self.method.upper()} map of {len(emb)} latents")
+        ax.margins(0.06 if thumbnails > 0 else 0.05)
         fig.tight_layout()
+        if thumbnails > 0:
+            assert gen is not None
+            # placed after the layout, so the spacing uses the axes' real size in pixels
+            self._add_thumbnails(ax, gen, int(thumbnails), space)
         if path is not None:
             with atomic_path(Path(path), suffix=".png") as tmp:
                 fig.savefig(tmp, format="png")
@@ -589,8 +599,10 @@ class LatentMap:
         if color_by is None:
             if not self.labels_:
                 return "", None
-            name = next(iter(self.labels_))
-            return name, self.labels_[name]
+            # the first label that colours well: numbers, or a few categories (not e.g. 2,000 family names)
+            names = [k for k, v in self.labels_.items()
+                     if not _is_categorical(v) or len(np.unique(v)) <= _MAX_LEGEND] or list(self.labels_)
+            return names[0], self.labels_[names[0]]
         if isinstance(color_by, str):
             if color_by not in self.labels_:
                 raise InvalidValueError(
@@ -602,25 +614,37 @@ class LatentMap:
         return "", values
 
     def _add_thumbnails(self, ax: Any, gen: Generator, n: int, space: str | None) -> None:
+        """Decode up to ``n`` thumbnails and place them on spread-out points, never overlapping.
+
+        A thumbnail is ``_THUMB_PX`` pixels high on the canvas and as wide as the image's aspect
+        ratio says (a wide specimen line stays wide, never squashed), capped at ``_THUMB_MAX_W``
+        pixels (then it shrinks, keeping its aspect). Wide thumbnails take more room, so fewer fit.
+        """
         from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
         from .render import to_uint8
 
         fig = ax.figure
         emb = self.embedding_
-        thumb_px = 34.0  # thumbnail side on the canvas
-        w_px, h_px = fig.get_size_inches() * fig.dpi * 0.75  # roughly the axes' share of the figure
-        lo, hi = emb.min(0), emb.max(0)
-        scaled = (emb - lo) / np.maximum(hi - lo, 1e-9) * np.array([w_px, h_px])
-        chosen = spread_points(scaled, n, thumb_px * 1.15)
+        img_h, img_w = (int(t) for t in gen.image_size)
+        box_h = min(_THUMB_PX, _THUMB_MAX_W * img_h / img_w)
+        box_w = box_h * img_w / img_h
+        # map positions -> canvas pixels of the axes (data limits after the margins)
+        bbox = ax.get_window_extent()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        px = np.stack([(emb[:, 0] - x0) / max(x1 - x0, 1e-12) * bbox.width,
+                       (emb[:, 1] - y0) / max(y1 - y0, 1e-12) * bbox.height], axis=1)
+        # Chebyshev spacing in units where a thumbnail is 1 x 1: no two boxes overlap
+        gap = 1.12  # the frame and its padding, plus a little air
+        chosen = spread_points(px / np.array([box_w, box_h]), n, gap)
         pixels = to_uint8(gen.decode(self.latents_[torch.from_numpy(chosen)], space=space))
-        zoom = thumb_px / pixels.shape[1] * 72.0 / fig.dpi
+        zoom = box_h / pixels.shape[1] * 72.0 / fig.dpi  # OffsetImage sizes are in points
         for i, img in zip(chosen, pixels):
             box = OffsetImage(img, zoom=zoom)
             ab = AnnotationBbox(box, (float(emb[i, 0]), float(emb[i, 1])), frameon=True, pad=0.05,
                                 bboxprops={"edgecolor": "0.5", "linewidth": 0.6, "alpha": 0.9})
+            ab.set_in_layout(False)
             ax.add_artist(ab)
-        ax.margins(0.06)
 
     def widget(self, gen: Generator, explorer: Any = None, **options: Any) -> MapWidget:
         """An interactive map in Jupyter linked to ``gen`` (and optionally an Explorer).
@@ -701,6 +725,8 @@ def _scatter(fig: Any, ax: Any, emb: np.ndarray, values: np.ndarray | None, name
         for i, cat in enumerate(cats):
             mask = values == cat
             ax.scatter(emb[mask, 0], emb[mask, 1], s=size, color=cmap[i], alpha=0.8, linewidths=0, label=str(cat))
+        if len(cats) > _MAX_LEGEND:  # a legend of hundreds of names helps nobody: colours only
+            return
         legend = ax.legend(title=name or None, markerscale=max(1.0, 6 / math.sqrt(size)), fontsize=8,
                            loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         for handle in legend.legend_handles:

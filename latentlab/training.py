@@ -177,7 +177,7 @@ def train(
     fit: Fit = "contain",
     augment: str | bool | None = "auto",
     batch_size: int | None = None,
-    lr: float = 2e-3,
+    lr: float = 1e-3,
     beta: float = 1.0,
     free_bits: float = 0.25,
     kl_warmup: float = 0.2,
@@ -201,6 +201,7 @@ def train(
         fit: how images are resized: ``"contain"`` (pad), ``"cover"`` (crop) or ``"stretch"``.
         augment: ``"auto"`` (small shifts when there are fewer than 200 images), ``"shift"``,
             ``"flip"``/``True`` (shifts and mirror images) or ``None``.
+        lr: Adam's peak learning rate (a short warm-up, then cosine decay over the planned epochs).
         beta, free_bits, kl_warmup: the KL term: its weight, a per-dimension floor in nats, and the
             fraction of training over which its weight ramps up from 0. The floor and the ramp keep
             small sets of line drawings from collapsing onto one mean image (every sample alike).
@@ -226,10 +227,48 @@ def train(
         },
     }
     dev = torch.device(device) if device is not None else _auto_device()
+    trainer, aug_kind = make_trainer(data, settings, size=size, seed=seed, device=dev, augment=augment, lr=lr,
+                                     beta=beta, free_bits=free_bits, kl_warmup=kl_warmup, val_fraction=val_fraction)
+    config, train_x, val_x = trainer.model.config, trainer.train, trainer.val
+    out_dir = Path(out) if out is not None else None
+    _maybe_resume(trainer, resume, out_dir)
+    view = _make_view(progress, live, trainer)
+    interrupted = _run(trainer, view, out_dir, config, max_minutes)
+    view.close()
+    gen = VAEGenerator(trainer.best_model().cpu(), name or (out_dir.name if out_dir else "mymodel"))
+    gen.card = _card(gen, summary, settings, trainer, aug_kind, seed, lr, beta, train_x, val_x, interrupted, t0)
+    if out_dir is not None:
+        save_vae(gen, out_dir)
+    return gen.to(dev)
+
+
+def make_trainer(
+    data: torch.Tensor,
+    settings: dict[str, int],
+    *,
+    size: int,
+    seed: int = 0,
+    device: torch.device | None = None,
+    augment: str | bool | None = "auto",
+    lr: float = 1e-3,
+    beta: float = 1.0,
+    free_bits: float = 0.25,
+    kl_warmup: float = 0.2,
+    val_fraction: float = 0.1,
+) -> tuple[VAETrainer, str | bool | None]:
+    """The seeded split, VAE and :class:`VAETrainer` that :func:`train` runs (benchmarks reuse it).
+
+    Returns the trainer and the augmentation actually chosen (``"auto"`` resolved).
+    """
     train_x, val_x = _split(data, val_fraction, seed)
-    train_x, val_x = train_x.to(dev), val_x.to(dev)
+    if device is not None:
+        train_x, val_x = train_x.to(device), val_x.to(device)
     config = VAEConfig(
-        image_size=size, channels=summary.channels, latent_dim=settings["latent_dim"], width=settings["width"]
+        image_size=size,
+        channels=data.shape[1],
+        latent_dim=settings["latent_dim"],
+        width=settings["width"],
+        input_offset=round(float(train_x.mean()), 4),
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -248,16 +287,7 @@ def train(
         free_bits=free_bits,
         kl_warmup=kl_warmup,
     )
-    out_dir = Path(out) if out is not None else None
-    _maybe_resume(trainer, resume, out_dir)
-    view = _make_view(progress, live, trainer)
-    interrupted = _run(trainer, view, out_dir, config, max_minutes)
-    view.close()
-    gen = VAEGenerator(trainer.best_model().cpu(), name or (out_dir.name if out_dir else "mymodel"))
-    gen.card = _card(gen, summary, settings, trainer, aug_kind, seed, lr, beta, train_x, val_x, interrupted, t0)
-    if out_dir is not None:
-        save_vae(gen, out_dir)
-    return gen.to(dev)
+    return trainer, aug_kind
 
 
 def _check_enough(n: int, summary: DataSummary) -> None:
@@ -324,17 +354,24 @@ def _save_checkpoint(trainer: VAETrainer, out_dir: Path, config: VAEConfig) -> N
 
 def _run(trainer: VAETrainer, view: _View, out_dir: Path | None, config: VAEConfig, max_minutes: float | None) -> bool:
     """Train until done, the time budget, or Ctrl-C; return whether it was interrupted."""
-    start, last_ckpt, first_epoch = time.perf_counter(), time.perf_counter(), trainer.epoch
+    start, last_ckpt, first_epoch, planned = time.perf_counter(), time.perf_counter(), trainer.epoch, trainer.epochs
+    budget = None if max_minutes is None else max_minutes * 60
+    first_done = start
     try:
         while not trainer.done:
             record = trainer.run_epoch()
-            if max_minutes is not None and trainer.epoch == first_epoch + 1:
-                _fit_to_budget(trainer, view, time.perf_counter() - start, max_minutes * 60)
+            now = time.perf_counter()
+            ran = trainer.epoch - first_epoch
+            if budget is not None and ran == 1:  # a first guess (the first epoch is slower: warm-up)
+                first_done = now
+                _fit_to_budget(trainer, view, now - start, now - start, budget, planned)
+            elif budget is not None and ran == 4:  # the steady pace of epochs 2-4
+                _fit_to_budget(trainer, view, now - start, (now - first_done) / 3, budget, planned)
             view.update(record)
-            if out_dir is not None and (time.perf_counter() - last_ckpt > 30 or trainer.done):
+            if out_dir is not None and (now - last_ckpt > 30 or trainer.done):
                 _save_checkpoint(trainer, out_dir, config)
                 last_ckpt = time.perf_counter()
-            if max_minutes is not None and time.perf_counter() - start > max_minutes * 60:
+            if budget is not None and time.perf_counter() - start > budget:
                 view.note(f"stopped at the {max_minutes:g}-minute budget after epoch {trainer.epoch}")
                 break
     except KeyboardInterrupt:
@@ -345,12 +382,13 @@ def _run(trainer: VAETrainer, view: _View, out_dir: Path | None, config: VAEConf
     return False
 
 
-def _fit_to_budget(trainer: VAETrainer, view: _View, epoch_seconds: float, budget_seconds: float) -> None:
-    """After one timed epoch, shorten the plan to what fits the budget, so the learning rate decays in time."""
-    fits = trainer.epoch + int(max(0.0, budget_seconds - epoch_seconds) / max(epoch_seconds, 1e-6))
-    if fits < trainer.epochs:
-        view.note(f"{trainer.epochs} epochs would take about {trainer.epochs * epoch_seconds / 60:.0f} min; "
-                  f"planning {fits} to fit the {budget_seconds / 60:g}-minute budget (max_minutes=)")
+def _fit_to_budget(trainer: VAETrainer, view: _View, elapsed: float, epoch_seconds: float, budget: float,
+                   cap: int) -> None:
+    """Re-plan the epochs (at most ``cap``) to what fits the budget, so the learning rate decays in time."""
+    fits = min(cap, trainer.epoch + int(max(0.0, budget - elapsed) / max(epoch_seconds, 1e-6)))
+    if fits != trainer.epochs:
+        view.note(f"{cap} epochs would take about {cap * epoch_seconds / 60:.0f} min; "
+                  f"planning {fits} to fit the {budget / 60:g}-minute budget (max_minutes=)")
         trainer.replan(fits)
         view.bar.total = trainer.epochs
         view.bar.refresh()

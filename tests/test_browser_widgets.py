@@ -34,21 +34,35 @@ def _loaded_src_change(page: Any, img: Any, old_src: str) -> str:
     return str(img.get_attribute("src"))
 
 
+_RECORD_LOADS = """(el) => { window.__widths = [];
+    el.addEventListener('load', () => window.__widths.push(el.naturalWidth)); }"""
+
+
 def test_explorer_arrow_key_repaints_the_image(page: Any, lab: Any) -> None:
     from playwright.sync_api import expect
 
     explorer = page.locator(".latentlab-explorer").first
     explorer.scroll_into_view_if_needed()
     img = explorer.locator("img.latentlab-image").first
-    expect(img).to_have_js_property("naturalWidth", 256, timeout=WAIT_MS)
+    full = int(img.get_attribute("width") or 0)  # the display width; the full render is encoded at it
+    assert full > 100
+    expect(img).to_have_js_property("naturalWidth", full, timeout=WAIT_MS)
+    # the glyphs explorer has bold / italic / serif sliders
+    labels = [t.strip() for t in explorer.locator(".widget-slider .widget-label").all_text_contents()]
+    assert labels[:3] == ["bold", "italic", "serif"], labels
     before = str(img.get_attribute("src"))
+    img.evaluate(_RECORD_LOADS)
     handle = explorer.locator(".widget-slider .noUi-handle").first
     handle.focus()
     for _ in range(3):
         handle.press("ArrowRight")
     after = _loaded_src_change(page, img, before)
     assert after != before and after.startswith("blob:")
-    expect(img).to_have_js_property("naturalWidth", 256, timeout=WAIT_MS)
+    # previews (half width) while keys arrive, then the full render once they stop
+    expect(img).to_have_js_property("naturalWidth", full, timeout=WAIT_MS)
+    page.wait_for_function("(el) => el.complete", arg=img.element_handle(), timeout=WAIT_MS)
+    widths = page.evaluate("window.__widths")
+    assert widths and widths[-1] == full and full // 2 in widths and set(widths) <= {full, full // 2}, widths
     # the slider moved: its readout is no longer 0
     readout = explorer.locator(".widget-readout").first
     assert readout.text_content().strip() not in ("0.00", "-0.00")

@@ -6,6 +6,7 @@ weights); ``tests/test_glyphs_quality.py`` checks the shipped model's quality ba
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torch
 from latentlab.errors import CapabilityError, ChecksumError, InputImageError, InvalidValueError, ShapeError
 from latentlab.generators._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
 from latentlab.generators.glyphs import GlyphsGenerator, load_bundled, render_font, save_bundle
+from latentlab.generators.registry import BUNDLED_DIR
 
 SMALL = GlyphsConfig(latent_dim=8, char_dim=8, enc_width=8, hidden=32, dec_widths=(32, 16, 8, 8, 8))
 
@@ -173,3 +175,77 @@ def test_damaged_weights_are_detected(bundle: Path, tmp_path: Path) -> None:
         f.write(b"\0" * 8)
     with pytest.raises(ChecksumError, match="changed or truncated"):
         load_bundled(copy, restore_hint="reinstall")
+
+
+# -- preview (half-resolution specimen for live widgets) -------------------------------------------
+def test_preview_shapes_and_placement(gen: GlyphsGenerator) -> None:
+    assert gen.can("preview")
+    z = gen.sample(3, seed=0)
+    p = gen.preview(z)
+    assert p.shape == (3, 3, 32, 26 * 7) and p.dtype == torch.float32
+    assert float(p.min()) >= 0 and float(p.max()) <= 1
+    assert torch.equal(p, gen.preview(z))
+    one = gen.preview(z[0].double())
+    assert one.shape == (3, 32, 182) and one.dtype == torch.float64
+    assert torch.allclose(one.float(), p[0], atol=1e-6)
+    with pytest.raises(ShapeError):
+        gen.preview(torch.zeros(2, 5))
+
+
+def test_preview_follows_text(bundle: Path) -> None:
+    g = load_bundled(bundle)
+    g.text = "Ab1"
+    assert g.preview(g.sample(2, seed=1)).shape == (2, 3, 32, 78)
+
+
+def test_preview_runs_the_last_block_at_half_resolution(gen: GlyphsGenerator) -> None:
+    seen: list[tuple[int, ...]] = []
+    hook = gen.net.out.register_forward_hook(lambda m, i, o: seen.append(tuple(i[0].shape[-2:])))
+    try:
+        z = gen.sample(1, seed=0)
+        gen.decode(z)
+        gen.preview(z)
+    finally:
+        hook.remove()
+    assert seen == [(64, 64), (32, 32)]
+
+
+def test_widgets_use_the_glyphs_preview(gen: GlyphsGenerator) -> None:
+    from PIL import Image
+
+    from latentlab.widgets import Explorer
+    from latentlab.widgets._render import render_bytes
+
+    z = gen.sample(1, seed=0)[0]
+    data = render_bytes(gen, z, gen.default_space, size=(64, 364), preview=True)
+    assert Image.open(io.BytesIO(data)).size == (182, 32)
+    ex = Explorer(gen, directions=[torch.eye(8)[0]])
+    try:
+        assert ex.view.previews
+        ex.sliders[0].value = 1.0
+        assert ex.wait(10) and ex.view.latent is not None
+        assert torch.allclose(ex.view.latent, ex.latent)  # settled at full quality
+    finally:
+        ex.close()
+
+
+@pytest.mark.skipif(not (BUNDLED_DIR / "glyphs" / "card.json").is_file(), reason="glyphs bundle not shipped")
+def test_shipped_preview_is_the_full_specimen_shrunk() -> None:
+    import latentlab as ll
+
+    g = ll.load("glyphs")
+    codes = g.codes()
+    z = codes[torch.linspace(0, len(codes) - 1, 40).long()]
+    ref = 1 - torch.nn.functional.avg_pool2d(g.decode(z), 2)[:, 0]  # ink of the full specimen shrunk by two
+    ink = 1 - g.preview(z)[:, 0]
+
+    def close(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+        corr = float(torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1])
+        return corr, float((a - b).abs().mean() / b.mean())
+
+    corr, rel = close(ink, ref)
+    assert corr > 0.85 and rel < 0.4, (corr, rel)
+    # the bar can fail: the preview of other fonts, or the right one shifted by a pixel, misses it
+    other, shifted = close(ink.roll(1, 0), ref), close(ink.roll(1, -1), ref)
+    assert other[0] < 0.85 or other[1] > 0.4
+    assert shifted[0] < 0.85 or shifted[1] > 0.4

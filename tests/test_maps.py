@@ -219,3 +219,48 @@ def test_plot_with_thumbnails_saves_png(tmp_path: pytest.TempPathFactory) -> Non
         m.plot(color_by="nope")
     with pytest.raises(InvalidValueError, match="need a generator"):
         m.plot(thumbnails=3)
+
+
+def _thumbnail_boxes(fig: object) -> list[tuple[object, object]]:
+    """Draw ``fig`` with Agg; return ``(frame, image)`` window extents of each thumbnail, in pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.offsetbox import AnnotationBbox
+
+    canvas = FigureCanvasAgg(fig)  # type: ignore[arg-type]
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]  # type: ignore[attr-defined]
+    return [(a.get_window_extent(renderer), a.offsetbox.get_window_extent(renderer))
+            for a in ax.artists if isinstance(a, AnnotationBbox)]
+
+
+@pytest.mark.parametrize("text", ["Ag", "Hamburg"])
+def test_plot_thumbnails_of_wide_images_keep_their_shape_and_never_overlap(text: str) -> None:
+    from latentlab.generators._glyphs_net import GlyphsConfig, GlyphsNet
+    from latentlab.generators.glyphs import GlyphsGenerator
+
+    gen = GlyphsGenerator(GlyphsNet(GlyphsConfig(latent_dim=8)), text=text)  # a tiny untrained glyphs model
+    h, w = gen.image_size
+    z = torch.randn(400, 8, generator=torch.Generator().manual_seed(0))
+    m = LatentMap(method="pca").fit(z, labels={"cat": np.arange(400) % 5})
+    fig = m.plot(gen, color_by="cat", thumbnails=40, figsize=(8, 7))
+    boxes = _thumbnail_boxes(fig)
+    assert len(boxes) >= 4, "too few thumbnails placed"
+    for _, img in boxes:  # the image keeps its aspect (a specimen line stays a line) and stays legible
+        assert abs(img.width / img.height - w / h) < 0.05 * w / h, (img.width, img.height, w, h)  # type: ignore[attr-defined]
+        assert img.height >= 15  # type: ignore[attr-defined]
+    for i, (a, _) in enumerate(boxes):
+        for b, _ in boxes[i + 1:]:
+            assert not a.overlaps(b), f"thumbnails overlap: {a} and {b}"  # type: ignore[attr-defined]
+    assert fig.axes[0].get_legend() is not None
+
+
+def test_default_colour_skips_labels_with_too_many_categories() -> None:
+    x, lab = blobs(n=60)
+    names = np.array([f"font {i}" for i in range(60)])
+    m = LatentMap(method="pca").fit(x, labels={"family": names, "half": lab})
+    assert m._color_values(None)[0] == "half"  # not the 60 family names
+    fig = m.plot(color_by="family")  # asked for: coloured, but no legend of 60 names
+    assert fig.axes[0].get_legend() is None
+    only_names = LatentMap(method="pca").fit(x, labels={"family": names})
+    assert only_names._color_values(None)[0] == "family"

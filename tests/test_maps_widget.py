@@ -139,3 +139,93 @@ def test_numeric_colours(fitted: LatentMap, gen: ll.Generator) -> None:
     w = MapWidget(fitted, gen, color_by=values)
     codes = np.frombuffer(w.colors, dtype=np.uint8)
     assert codes[0] == 0 and codes[-1] == len(w.palette) - 1
+
+
+def test_view_can_be_read_set_and_reset(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    emb = fitted.embedding_
+    full = [emb[:, 0].min(), emb[:, 0].max(), emb[:, 1].min(), emb[:, 1].max()]
+    np.testing.assert_allclose(w.extent, full, rtol=1e-5)
+    assert w.view == w.extent  # a new widget shows every point
+    x0, x1, y0, y1 = w.extent
+    quarter = [x0, (x0 + x1) / 2, y0, (y0 + y1) / 2]
+    w.view = quarter
+    assert w.view == quarter and w.get_state("view")["view"] == quarter  # synced to the browser
+    w.set_state({"view": [x0, x1, y0, (y0 + y1) / 2]})  # what a zoom in the browser does
+    assert w.view == [x0, x1, y0, (y0 + y1) / 2]
+    w.reset_view()
+    assert w.view == w.extent
+    w.view = (0, 1, 2, 3)  # tuples and ints are fine
+    assert w.view == [0.0, 1.0, 2.0, 3.0]
+    w.view = []  # empty: every point
+    assert w.view == w.extent
+    for bad in ([1, 0, 0, 1], [0, 1, 0], [0, 1, 0, float("nan")], ["a", "b", "c", "d"]):
+        with pytest.raises(InvalidValueError, match="not a window of the map"):
+            w.view = bad
+    assert w.view == w.extent  # a refused view leaves the old one
+
+
+def test_click_empty_space_in_a_zoomed_view(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    seen: list[torch.Tensor] = []
+    w.on_click(lambda z, _i: seen.append(z))
+    x0, x1, y0, y1 = w.extent
+    zoomed = [x0 + 0.2 * (x1 - x0), x0 + 0.4 * (x1 - x0), y0 + 0.6 * (y1 - y0), y0 + 0.9 * (y1 - y0)]
+    w.view = zoomed
+    # the middle of the plot area is the middle of the view, not of the whole map
+    w.handle_message({"type": "click_empty", "u": 0.5, "v": 0.5})
+    centre = np.array([(zoomed[0] + zoomed[1]) / 2, (zoomed[2] + zoomed[3]) / 2], dtype=np.float32)
+    torch.testing.assert_close(seen[-1], fitted.inverse_transform(centre))
+    assert f"({centre[0]:.2f}, {centre[1]:.2f})" in w.caption
+    # the browser sends the view it drew with the click; that one wins over a stale traitlet
+    w.reset_view()
+    w.handle_message({"type": "click_empty", "u": 0.0, "v": 1.0, "view": zoomed})
+    corner = np.array([zoomed[0], zoomed[3]], dtype=np.float32)
+    torch.testing.assert_close(seen[-1], fitted.inverse_transform(corner))
+    # from_screen / to_screen are inverses, and the unzoomed view is the u/v of the points
+    pts = fitted.embedding_[:5].astype(np.float64)
+    np.testing.assert_allclose(w.from_screen(w.to_screen(pts, zoomed), zoomed), pts, atol=1e-9)
+    np.testing.assert_allclose(w.to_screen(pts), w.to_uv(pts), atol=1e-9)
+    with pytest.raises(InvalidValueError):
+        w.from_screen([[0.5, 0.5]], view=[0, 0, 0, 0])
+
+
+def test_selection_in_a_zoomed_view(fitted: LatentMap, gen: ll.Generator) -> None:
+    w = fitted.widget(gen)
+    x0, x1, y0, y1 = w.extent
+    xm, ym, d = (x0 + x1) / 2, (y0 + y1) / 2, 0.05 * (x1 - x0)
+    w.view = [x0 - d, xm, ym, y1 + d]  # the upper-left quarter (and a margin) fills the plot
+    whole_plot = [[0, 0], [1, 0], [1, 1], [0, 1]]
+    w.handle_message({"type": "select", "polygon": whole_plot})
+    emb = fitted.embedding_
+    inside = np.flatnonzero((emb[:, 0] <= xm) & (emb[:, 1] >= ym))
+    assert w.selection.tolist() == inside.tolist()
+    assert 0 < len(inside) < 200
+    # a box round the whole plot, drawn in the full view, selects everything
+    around = [[-0.01, -0.01], [1.01, -0.01], [1.01, 1.01], [-0.01, 1.01]]
+    w.handle_message({"type": "select", "polygon": around, "view": w.extent})
+    assert len(w.selection) == 200
+
+
+def test_caption_names_the_point_with_short_numbers(gen: ll.Generator) -> None:
+    z = gen.sample(30, seed=0)
+    labels = {"family": np.array([f"Font {i}" for i in range(30)]), "ink": np.linspace(0, 1, 30) / 7,
+              "weight": np.arange(30) * 100}
+    m = LatentMap(method="pca").fit(z, labels=labels)
+    w = m.widget(gen)
+    w.click_point(3)
+    assert w.caption.startswith("point 3") and "family Font 3" in w.caption and "weight 300" in w.caption
+    assert f"ink {3 / 29 / 7:.3g}" in w.caption and str(3 / 29 / 7) not in w.caption
+
+
+def test_colours_with_many_categories(gen: ll.Generator) -> None:
+    z = gen.sample(300, seed=0)
+    names = np.array([f"Font {i}" for i in range(300)])
+    m = LatentMap(method="pca").fit(z, labels={"family": names, "side": (z[:, 0] > 0).long()})
+    w = m.widget(gen)  # default colour: the first label with few categories, not 300 family names
+    assert w.legend == ["0", "1"]
+    with pytest.raises(InvalidValueError, match="too many categories") as err:
+        m.widget(gen, color_by="family")
+    assert "300 distinct values" in str(err.value) and "color_by=" in str(err.value)
+    ids = MapWidget(m, gen, color_by=np.arange(300))  # many numbers: a colour ramp
+    assert len(ids.palette) == 16

@@ -35,6 +35,22 @@ def draw_shapes(n: int, size: int = 32, seed: int = 0) -> list[Image.Image]:
     return out
 
 
+def draw_outlines(n: int, size: int = 32, seed: int = 0) -> list[Image.Image]:
+    """Thin dark ellipse outlines (2 px strokes) with a dot inside, on white paper: line drawings."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        img = Image.new("L", (size, size), 255)
+        d = ImageDraw.Draw(img)
+        rx, ry = rng.uniform(0.2, 0.42, 2) * size
+        cx, cy = size / 2 + rng.uniform(-0.08, 0.08, 2) * size
+        d.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], outline=0, width=2)
+        dx, dy = rng.uniform(-0.5, 0.5, 2) * (rx, ry)
+        d.ellipse([cx + dx - 2, cy + dy - 2, cx + dx + 2, cy + dy + 2], fill=0)
+        out.append(img)
+    return out
+
+
 @pytest.fixture(scope="module")
 def shapes_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("shapes")
@@ -92,6 +108,15 @@ def test_training_learns_and_saves_and_reloads(shapes_folder: Path, tmp_path: Pa
         assert ll.slerp(z[0], z[1], steps=5).shape == (5, 8)
 
 
+def test_thin_line_drawings_on_white_do_not_collapse_to_the_mean() -> None:
+    """Strokes on a white background once trained to one mean image (every sample alike)."""
+    images = draw_outlines(128)
+    gen = ll.train(images, size=32, epochs=30, seed=0, augment=None, progress=False)
+    metrics = gen.card["metrics"]
+    assert metrics["heldout_recon_mse"] < 0.6 * metrics["mean_image_baseline_mse"], metrics
+    assert gen.config.input_offset == pytest.approx(0.85, abs=0.1), "the encoder input is centred"
+
+
 def test_interrupted_run_resumes(shapes_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from latentlab.generators.vae_training import VAETrainer
 
@@ -115,6 +140,27 @@ def test_interrupted_run_resumes(shapes_folder: Path, tmp_path: Path, monkeypatc
     straight = ll.train(shapes_folder, size=32, epochs=6, latent_dim=4, progress=False)
     assert resumed.card["training"]["history"][-1]["val_loss"] == pytest.approx(
         straight.card["training"]["history"][-1]["val_loss"], rel=1e-4)
+
+
+def test_time_budget_plans_from_the_steady_epoch_pace(shapes_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first epoch is slow (warm-up); the plan is re-fitted after epoch 4 so the budget is used, not wasted."""
+    import latentlab.training as training
+    from latentlab.generators.vae_training import VAETrainer
+
+    clock = [0.0]
+    real_run_epoch = VAETrainer.run_epoch
+
+    def timed_epoch(self: VAETrainer) -> dict[str, float]:
+        clock[0] += 3.0 if self.epoch == 0 else 1.0  # simulated seconds: 3 for the first epoch, then 1
+        return real_run_epoch(self)
+
+    monkeypatch.setattr(VAETrainer, "run_epoch", timed_epoch)
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock[0])
+    gen = ll.train(shapes_folder, size=32, epochs=100, latent_dim=4, max_minutes=0.5, progress=False)
+    # after epoch 1: 3 s/epoch -> 10 epochs; after epoch 4: 1 s/epoch -> 4 + (30 - 6) = 28 epochs
+    assert gen.card["training"]["epochs_run"] == 28
+    capped = ll.train(shapes_folder, size=32, epochs=12, latent_dim=4, max_minutes=0.5, progress=False)
+    assert capped.card["training"]["epochs_run"] == 12, "never more epochs than asked for"
 
 
 def test_resume_errors(shapes_folder: Path, tmp_path: Path) -> None:

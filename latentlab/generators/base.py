@@ -194,6 +194,18 @@ class Generator(abc.ABC):
     def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
         """Decode checked ``(N, *space.shape)`` float32 latents on ``self.device`` to ``(N, 3, H, W)``."""
 
+    def measure_views(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> tuple[torch.Tensor, int]:
+        """The images that image measures (:mod:`latentlab.measures`) should see, ``K`` per latent.
+
+        Measures such as slant or stroke weight describe one object; a generator whose image
+        shows several (a line of glyphs) returns them one by one, and callers average the ``K``
+        values of each latent. By default this is :meth:`decode` with ``K = 1``.
+
+        Returns:
+            ``(images (N * K, 3, h, w), K)``, the ``K`` views of each latent consecutive.
+        """
+        return self.decode(latents, space=space), 1
+
     def decode_differentiable(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> torch.Tensor:
         """Like :meth:`decode` but keeps the autograd graph (for encoding by optimisation, Jacobians).
 

@@ -6,6 +6,7 @@ gives the glyph images themselves, and the set encoder turns *any subset* of a f
 (:meth:`~GlyphsGenerator.encode_glyphs`) or a font file (:meth:`~GlyphsGenerator.encode_font`)
 into its latent. ``sample()`` draws from a Gaussian mixture fitted on the training fonts'
 codes when the bundle has one (the VAE's normal prior misses where fonts live).
+:meth:`~GlyphsGenerator.preview` renders the specimen at half resolution for live widgets.
 
 Glyph arrays use ink coverage in ``[0, 1]`` (1 = ink, 0 = background), shape ``(..., 64, 64)``.
 """
@@ -150,7 +151,7 @@ class GlyphsGenerator(Generator):
         (torch.Size([2, 3, 64, 104]), torch.Size([2, 7, 64, 64]))
     """
 
-    capabilities = frozenset({"encode", "encode_font", "codes", "labels"})
+    capabilities = frozenset({"encode", "encode_font", "codes", "labels", "preview"})
 
     def __init__(self, net: GlyphsNet, card: dict[str, Any] | None = None, codes: np.ndarray | None = None,
                  labels: dict[str, np.ndarray] | None = None, mixture: dict[str, torch.Tensor] | None = None,
@@ -221,6 +222,46 @@ class GlyphsGenerator(Generator):
         line = ink.permute(0, 2, 1, 3).reshape(ink.shape[0], GLYPH_SIZE, -1)  # (N, 64, CELL * len)
         return (1 - line)[:, None].expand(-1, 3, -1, -1)
 
+    def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """The specimen of :meth:`decode` at half resolution, cheaper to render (for dragging in widgets).
+
+        The decoder's last block runs at 32 px instead of upsampling to 64 px, so a glyph costs
+        about two thirds of a full one; the result is close to the full specimen shrunk by two.
+        Live widgets show it while a slider moves and render :meth:`decode` once it settles.
+
+        Args:
+            latents: ``(N, latent_dim)`` or ``(latent_dim,)``.
+
+        Returns:
+            ``(N, 3, 32, 26 * len(text))`` (or ``(3, 32, 26 * len(text))``) in ``[0, 1]``, on the
+            input's device and floating dtype.
+
+        Example:
+            >>> gen = GlyphsGenerator(GlyphsNet(GlyphsConfig(latent_dim=8)), text="Ag")
+            >>> gen.preview(gen.sample(2, seed=0)).shape
+            torch.Size([2, 3, 32, 52])
+        """
+        s = self.space(space)
+        z, batched = as_batched_latents(latents, s)
+        out_device, out_dtype = _output_placement(latents, self.device)
+        idx = _char_indices(self._text).to(self.device)
+        with torch.no_grad():
+            logits = self.net.decode(z.to(self.device, torch.float32), idx, half=True)
+        half, trim = GLYPH_SIZE // 2, _TRIM // 2
+        ink = torch.sigmoid(logits * self.sharpness)[..., trim:trim + CELL // 2]
+        line = ink.permute(0, 2, 1, 3).reshape(ink.shape[0], half, -1)  # (N, 32, CELL / 2 * len)
+        images = (1 - line)[:, None].expand(-1, 3, -1, -1).clamp(0, 1).to(out_device, out_dtype)
+        return images if batched else images[0]
+
+    def measure_views(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> tuple[torch.Tensor, int]:
+        """Each glyph of :attr:`text` on its own (dark ink on paper, ``(N * len(text), 3, 64, 64)``).
+
+        Measures of a font (slant, stroke weight, width) are averages over its glyphs, not
+        properties of the specimen line's layout.
+        """
+        ink = self.glyphs(latents, self._text, space=space).reshape(-1, 1, GLYPH_SIZE, GLYPH_SIZE)
+        return (1 - ink).expand(-1, 3, -1, -1), len(self._text)
+
     def glyphs(self, latents: Any, chars: str = CHARS, space: str | LatentSpace | None = None) -> torch.Tensor:
         """Glyph images of ``chars`` in the fonts ``latents``.
 
@@ -247,12 +288,51 @@ class GlyphsGenerator(Generator):
         return check_finite(mu, name="encoded latents")
 
     def _encode(self, images: torch.Tensor, space: LatentSpace) -> torch.Tensor:
-        """Specimen images (as :meth:`decode` makes them) -> latents, cutting one cell per character."""
+        """Specimen images (as :meth:`decode` makes them) -> latents, cutting one cell per character.
+
+        A cell without ink (less than one pixel's worth, e.g. a character hidden by a mask and
+        painted as paper) says nothing about the font, so it is left out of the set; an image
+        with no inked cell at all is encoded from all its cells.
+        """
         ink = 1 - images.mean(1)  # (N, 64, CELL * len)
         n, k = ink.shape[0], len(self._text)
         cells = ink.reshape(n, GLYPH_SIZE, k, CELL).permute(0, 2, 1, 3)
+        present = cells.sum((-2, -1)) > 1.0  # (N, K)
+        present = present | ~present.any(1, keepdim=True)
         cells = F.pad(cells, (_TRIM, GLYPH_SIZE - CELL - _TRIM))
-        return self.net.encode(cells, _char_indices(self._text).to(ink.device))[0]
+        return self.net.encode(cells, _char_indices(self._text).to(ink.device), mask=present)[0]
+
+    def pixel_mask(self, mask: Any) -> Any:
+        """Observed characters -> observed pixels of the specimen, for ``ll.encode(gen, images, mask=...)``.
+
+        Args:
+            mask: a string of the specimen's characters that are observed (e.g. ``"Hamb"`` of
+                ``"Hamburg"``), or a list of such strings (one per image); anything else (pixel
+                masks) is returned unchanged.
+
+        Returns:
+            ``(64, W)`` (or ``(N, 64, W)`` for a list) float mask, 1 on the cells of the observed
+            characters, where ``W = 52 * len(text)``.
+
+        Example:
+            >>> gen = GlyphsGenerator(GlyphsNet(GlyphsConfig(latent_dim=8)), text="Ag")
+            >>> m = gen.pixel_mask("g")
+            >>> m.shape, float(m[:, :52].max()), float(m[:, 52:].min())
+            (torch.Size([64, 104]), 0.0, 1.0)
+        """
+        if isinstance(mask, str):
+            observed = set(mask)
+            unknown = sorted(observed - set(self._text))
+            if not mask or unknown:
+                raise InvalidValueError(
+                    "a character mask must name characters of the specimen text",
+                    expected=f"some of {self._text!r}", got=repr(mask),
+                    fix=f"pass the observed characters, e.g. mask={self._text[:3]!r}, or set gen.text first")
+            cells = torch.tensor([float(c in observed) for c in self._text])
+            return cells.repeat_interleave(CELL)[None, :].expand(GLYPH_SIZE, -1).clone()
+        if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, str) for m in mask):
+            return torch.stack([self.pixel_mask(m) for m in mask])
+        return mask
 
     def encode_glyphs(self, glyphs: dict[str, Any]) -> torch.Tensor:
         """Encode some glyphs of one font (any subset, even one letter) to its latent.

@@ -43,6 +43,9 @@ class VAEConfig:
         width: channels of the first conv layer (doubled at each downsampling, capped at 8x).
         hidden: size of the fully connected layer between conv features and ``z``.
         display_size: resolution ``decode`` renders at (logits are upsampled before the sigmoid).
+        input_offset: subtracted from images before the encoder; :func:`latentlab.train` sets it to
+            the training set's mean pixel value, so that the strokes of dark-on-white drawings, not
+            their white background, drive the first layer (uncentred, such data trains to one mean image).
     """
 
     image_size: int
@@ -51,6 +54,7 @@ class VAEConfig:
     width: int = 32
     hidden: int = 256
     display_size: int | None = None
+    input_offset: float = 0.0
 
     def __post_init__(self) -> None:
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
@@ -113,7 +117,7 @@ class VAE(nn.Module):
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (N, C, S, S)`` -> posterior ``(mu, logvar)``, each ``(N, latent_dim)``."""
-        h = self.encoder(x)
+        h = self.encoder(x - self.config.input_offset if self.config.input_offset else x)
         return self.to_mu(h), self.to_logvar(h).clamp(-12, 8)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:

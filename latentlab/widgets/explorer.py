@@ -306,7 +306,7 @@ class Explorer(W.VBox):
     def _thumbnail(self, z: torch.Tensor, index: int) -> W.Widget:
         image = decode_one(self.gen, z, self.space)
         h, w = self.view.size
-        scale = THUMB_PX / max(h, w)
+        scale = min(THUMB_PX / h, 3 * THUMB_PX / w)  # wide specimens (glyphs) stay legible: up to 3x wider
         th, tw = max(1, round(h * scale)), max(1, round(w * scale))
         thumb = W.Image(value=png_bytes(image, size=(th, tw)), format="png", width=tw, height=th)
         button = W.Button(description=f"go {index + 1}", layout=W.Layout(width=f"{max(tw, 56)}px"),

@@ -9,10 +9,14 @@ that tests call without a browser:
 * :meth:`MapWidget.select` (lasso or box) sets :attr:`MapWidget.selection`, the indices of
   the points inside, and calls the ``on_select`` callbacks;
 * :meth:`MapWidget.show_marker` / :meth:`MapWidget.show_path` draw the Explorer's current
-  latent and an interpolation path.
+  latent and an interpolation path;
+* :attr:`MapWidget.view` is the window of the map on show (zoom and pan), in map
+  coordinates; :meth:`MapWidget.reset_view` shows every point again.
 
 Map positions travel to the browser normalised to ``[0, 1]`` (``u`` right, ``v`` up) as
-float32 bytes, so 50k points cost 400 kB and draw on a canvas.
+float32 bytes, so 50k points cost 400 kB and draw on a canvas. The browser draws them through
+the view; gestures come back as fractions of the plot area together with the view they were
+made in, and :meth:`MapWidget.from_screen` turns them into map positions.
 """
 
 from __future__ import annotations
@@ -47,6 +51,23 @@ function blobUrl(dv, type) {
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "ll-map";
+  const main = document.createElement("div");
+  main.className = "ll-map-main";
+  const bar = document.createElement("div");
+  bar.className = "ll-map-bar";
+  const button = (label, title, cls) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = label; b.title = title; b.className = "ll-map-btn " + cls;
+    bar.append(b); return b;
+  };
+  const selectBtn = button("Select", "drag: lasso · shift-drag: box", "ll-map-select-mode");
+  const panBtn = button("Pan", "drag: move the view (middle-drag pans in either mode)", "ll-map-pan-mode");
+  const zoomInBtn = button("+", "zoom in (or: mouse wheel over the map)", "ll-map-zoom-in");
+  const zoomOutBtn = button("\u2212", "zoom out", "ll-map-zoom-out");
+  const resetBtn = button("Reset view", "show every point", "ll-map-reset");
+  const zoomText = document.createElement("span");
+  zoomText.className = "ll-map-zoom";
+  bar.append(zoomText);
   const stage = document.createElement("div");
   stage.className = "ll-map-stage";
   const base = document.createElement("canvas");
@@ -55,6 +76,7 @@ function render({ model, el }) {
   const tip = document.createElement("img");
   tip.className = "ll-map-tip";
   stage.append(base, over, tip);
+  main.append(bar, stage);
   const side = document.createElement("div");
   side.className = "ll-map-side";
   const shown = document.createElement("img");
@@ -65,16 +87,38 @@ function render({ model, el }) {
   legend.className = "ll-map-legend";
   const help = document.createElement("div");
   help.className = "ll-map-help";
-  help.textContent = "click: render · drag: lasso · shift-drag: box";
+  help.textContent = "click: render · drag: lasso · shift-drag: box · wheel: zoom · Pan or middle-drag: move";
   side.append(shown, caption, legend, help);
-  root.append(stage, side);
+  root.append(main, side);
   el.append(root);
 
   let xy = new Float32Array(0), colors = new Uint8Array(0), selected = new Set();
-  let grid = new Map(), cell = 12, size = 0, dpr = window.devicePixelRatio || 1;
+  let grid = new Map(), gridDirty = true, cell = 12, size = 0, dpr = window.devicePixelRatio || 1;
   const pad = 8;
-  const toPx = (u, v) => [pad + u * (size - 2 * pad), pad + (1 - v) * (size - 2 * pad)];
-  const toUV = (x, y) => [(x - pad) / (size - 2 * pad), 1 - (y - pad) / (size - 2 * pad)];
+  // the view: the window of the map on show, in u/v units (u, v in [0, 1] hold every point);
+  // Python keeps it as `view` in map coordinates, `extent` being the window of every point
+  let vw = [0, 1, 0, 1];
+  const FULL = [0, 1, 0, 1], MIN_SPAN = 1e-3;
+  const inner = () => size - 2 * pad;
+  // pixel = o + k * u/v (k for v is negative: v points up)
+  const xform = () => {
+    const kx = inner() / (vw[1] - vw[0]), ky = -inner() / (vw[3] - vw[2]);
+    return [pad - vw[0] * kx, kx, pad + inner() - vw[2] * ky, ky];
+  };
+  const toPx = (u, v) => { const [ox, kx, oy, ky] = xform(); return [ox + u * kx, oy + v * ky]; };
+  // fractions of the plot area (0 at the left/bottom, 1 at the right/top of the view)
+  const toScreen = (x, y) => [(x - pad) / inner(), 1 - (y - pad) / inner()];
+  const extent = () => { const e = model.get("extent"); return e && e.length === 4 ? e : FULL; };
+  const dataView = (w) => {
+    const e = extent(), sx = e[1] - e[0], sy = e[3] - e[2];
+    return [e[0] + w[0] * sx, e[0] + w[1] * sx, e[2] + w[2] * sy, e[2] + w[3] * sy];
+  };
+  function readView() {
+    const v = model.get("view"), e = extent();
+    if (!v || v.length !== 4) { vw = FULL.slice(); return; }
+    const sx = (e[1] - e[0]) || 1, sy = (e[3] - e[2]) || 1;
+    vw = [(v[0] - e[0]) / sx, (v[1] - e[0]) / sx, (v[2] - e[2]) / sy, (v[3] - e[2]) / sy];
+  }
 
   function setup() {
     size = model.get("size");
@@ -84,16 +128,21 @@ function render({ model, el }) {
       c.getContext("2d").setTransform(dpr, 0, 0, dpr, 0, 0);
     }
     stage.style.width = size + "px"; stage.style.height = size + "px";
+    gridDirty = true;
   }
+  const visible = (x, y, m) => x >= -m && x <= size + m && y >= -m && y <= size + m;
   function buildGrid() {
-    grid = new Map();
+    grid = new Map(); gridDirty = false;
+    const [ox, kx, oy, ky] = xform();
     for (let i = 0; i < xy.length / 2; i++) {
-      const [x, y] = toPx(xy[2 * i], xy[2 * i + 1]);
+      const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
+      if (!visible(x, y, cell)) continue;  // off the plot: cannot be hovered or clicked
       const key = Math.floor(x / cell) + "," + Math.floor(y / cell);
       let b = grid.get(key); if (!b) { b = []; grid.set(key, b); } b.push(i);
     }
   }
   function nearest(x, y, maxDist) {
+    if (gridDirty) buildGrid();
     let best = -1, bestD = maxDist * maxDist;
     const cx = Math.floor(x / cell), cy = Math.floor(y / cell);
     for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) {
@@ -114,14 +163,18 @@ function render({ model, el }) {
     const palette = model.get("palette");
     const r = model.get("point_radius");
     const n = xy.length / 2;
+    const [ox, kx, oy, ky] = xform();
     ctx.globalAlpha = n > 5000 ? 0.6 : 0.85;
     const round = n <= 5000;  // circles when few; squares (much faster) for many points
+    let drawn = 0;
     for (let c = 0; c < Math.max(1, palette.length); c++) {
       ctx.fillStyle = palette[c] || "#3b6ea8";
       if (round) ctx.beginPath();
       for (let i = 0; i < n; i++) {
         if ((colors[i] || 0) !== c) continue;
-        const [x, y] = toPx(xy[2 * i], xy[2 * i + 1]);
+        const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
+        if (!visible(x, y, r)) continue;  // zoomed in: skip what lies off the canvas
+        drawn++;
         if (round) { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI); }
         else ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
       }
@@ -130,6 +183,7 @@ function render({ model, el }) {
     ctx.globalAlpha = 1;
     root.dataset.drawMs = String(performance.now() - t0);
     root.dataset.points = String(n);
+    root.dataset.drawn = String(drawn);
   }
   let lasso = null, box = false;
   function drawOverlay() {
@@ -140,6 +194,7 @@ function render({ model, el }) {
       ctx.strokeStyle = "rgba(0, 0, 0, 0.55)"; ctx.lineWidth = 1; ctx.beginPath();
       for (const i of selected) {
         const [x, y] = toPx(xy[2 * i], xy[2 * i + 1]);
+        if (!visible(x, y, r + 2)) continue;
         ctx.moveTo(x + r + 1, y); ctx.arc(x, y, r + 1, 0, 2 * Math.PI);
       }
       ctx.stroke();
@@ -169,7 +224,7 @@ function render({ model, el }) {
   function loadPoints() {
     xy = view(model.get("xy"), Float32Array);
     colors = view(model.get("colors"), Uint8Array);
-    buildGrid(); drawPoints(); drawOverlay();
+    gridDirty = true; drawPoints(); drawOverlay();
   }
   function loadLegend() {
     legend.replaceChildren();
@@ -183,6 +238,18 @@ function render({ model, el }) {
     });
   }
   let shownUrl = "", tipUrl = "";
+  // show an image whole, as large as fits in maxW x maxH, never squashed (wide specimen lines stay wide)
+  function fitOnLoad(img, maxW, maxH, after) {
+    img.addEventListener("load", () => {
+      const w = img.naturalWidth, h = img.naturalHeight;
+      if (!w || !h) return;
+      const k = Math.min(maxW / w, maxH / h);
+      img.style.width = Math.round(w * k) + "px"; img.style.height = Math.round(h * k) + "px";
+      if (after) after(Math.round(w * k));
+    });
+  }
+  fitOnLoad(shown, 360, 160, (w) => { side.style.width = Math.max(180, w + 4) + "px"; });
+  fitOnLoad(tip, 256, 64);
   function loadImage() {
     if (shownUrl) URL.revokeObjectURL(shownUrl);
     shownUrl = blobUrl(model.get("image"), "image/jpeg");
@@ -196,54 +263,134 @@ function render({ model, el }) {
     tip.style.display = tipUrl && model.get("hover_index") >= 0 ? "block" : "none";
   }
 
-  let down = null, hoverReq = -1, raf = 0, lastMove = null;
+  // -- zoom and pan: redraw once a frame, then tell Python the new view ------------------
+  let frame = 0, viewPending = false, ownChange = false, hoverReq = -1, lastMove = null;
+  function showZoom() {
+    const z = 1 / Math.max(vw[1] - vw[0], vw[3] - vw[2]);
+    zoomText.textContent = Math.abs(z - 1) < 1e-3 ? "" : "zoom " + (z < 10 ? z.toFixed(1) : z.toFixed(0)) + "\u00d7";
+    root.dataset.view = dataView(vw).map((t) => t.toPrecision(6)).join(",");
+  }
+  function redrawView() {
+    frame = 0;
+    if (viewPending) {
+      viewPending = false;
+      if (model.set) { ownChange = true; model.set("view", dataView(vw)); model.save_changes(); ownChange = false; }
+    }
+    gridDirty = true; drawPoints(); drawOverlay(); showZoom();
+    if (lastMove) hover();
+  }
+  function setView(w) {
+    vw = w; viewPending = true;
+    if (!frame) frame = requestAnimationFrame(redrawView);
+  }
+  function zoomAt(x, y, f) {
+    const w0 = vw[1] - vw[0], h0 = vw[3] - vw[2];
+    f = Math.max(f, MIN_SPAN / Math.min(w0, h0));
+    if (f > 1 && Math.max(w0, h0) * f >= 1) {  // all the way out: show every point
+      if (vw.some((t, k) => t !== FULL[k])) setView(FULL.slice());
+      return;
+    }
+    const [s, t] = toScreen(x, y), u = vw[0] + s * w0, v = vw[2] + t * h0;
+    setView([u - (u - vw[0]) * f, u + (vw[1] - u) * f, v - (v - vw[2]) * f, v + (vw[3] - v) * f]);
+  }
+  function panBy(dx, dy, from) {
+    const du = dx / inner() * (from[1] - from[0]), dv = dy / inner() * (from[3] - from[2]);
+    setView([from[0] - du, from[1] - du, from[2] + dv, from[3] + dv]);
+  }
+  let mode = "select";
+  function setMode(m) {
+    mode = m;
+    selectBtn.setAttribute("aria-pressed", String(m === "select"));
+    panBtn.setAttribute("aria-pressed", String(m === "pan"));
+    over.classList.toggle("ll-map-panning", m === "pan");
+    root.dataset.mode = m;
+  }
+  selectBtn.addEventListener("click", () => setMode("select"));
+  panBtn.addEventListener("click", () => setMode("pan"));
+  zoomInBtn.addEventListener("click", () => zoomAt(size / 2, size / 2, 1 / 1.5));
+  zoomOutBtn.addEventListener("click", () => zoomAt(size / 2, size / 2, 1.5));
+  resetBtn.addEventListener("click", () => setView(FULL.slice()));
+
+  // -- gestures ------------------------------------------------------------------------
+  let down = null;
   const local = (e) => { const b = over.getBoundingClientRect(); return [e.clientX - b.left, e.clientY - b.top]; };
+  function hover() {
+    const i = nearest(lastMove[0], lastMove[1], 8);
+    tip.style.left = (lastMove[0] + 12) + "px"; tip.style.top = (lastMove[1] + 12) + "px";
+    if (i !== hoverReq) {
+      hoverReq = i;
+      model.send({ type: "hover", index: i });
+      if (i < 0) tip.style.display = "none";
+    }
+  }
+  over.addEventListener("mousedown", (e) => { if (e.button === 1) e.preventDefault(); });  // no autoscroll
   over.addEventListener("pointerdown", (e) => {
-    down = local(e); box = e.shiftKey; lasso = [down];
+    if (e.button !== 0 && e.button !== 1) return;  // the right button keeps its context menu
+    const p = local(e);
+    const pan = e.button === 1 || mode === "pan";
+    down = { p, pan, button: e.button, from: vw.slice() };
+    if (pan) { over.classList.add("ll-map-grabbing"); lastMove = null; tip.style.display = "none"; }
+    else { box = e.shiftKey; lasso = [p]; }
     over.setPointerCapture(e.pointerId);
   });
+  let raf = 0;
   over.addEventListener("pointermove", (e) => {
     const p = local(e);
     if (down) {
-      lasso.push(p); drawOverlay(); return;
+      if (down.pan) panBy(p[0] - down.p[0], p[1] - down.p[1], down.from);
+      else { lasso.push(p); drawOverlay(); }
+      return;
     }
     lastMove = p;
-    if (!raf) raf = requestAnimationFrame(() => {
-      raf = 0;
-      const i = nearest(lastMove[0], lastMove[1], 8);
-      tip.style.left = (lastMove[0] + 12) + "px"; tip.style.top = (lastMove[1] + 12) + "px";
-      if (i !== hoverReq) {
-        hoverReq = i;
-        model.send({ type: "hover", index: i });
-        if (i < 0) tip.style.display = "none";
-      }
-    });
+    if (!raf) raf = requestAnimationFrame(() => { raf = 0; if (lastMove) hover(); });
   });
   over.addEventListener("pointerleave", () => {
     if (down) return;
+    lastMove = null;
     hoverReq = -1; tip.style.display = "none"; model.send({ type: "hover", index: -1 });
   });
   over.addEventListener("pointerup", (e) => {
     if (!down) return;
-    const p = local(e);
-    const moved = Math.hypot(p[0] - down[0], p[1] - down[1]);
-    if (moved < 4) {
+    const p = local(e), d = down;
+    down = null;
+    over.classList.remove("ll-map-grabbing");
+    const moved = Math.hypot(p[0] - d.p[0], p[1] - d.p[1]);
+    // positions go to Python as fractions of the plot area, with the view they were made in
+    const inView = dataView(vw);
+    if (moved < 4 && d.button === 0) {
       const i = nearest(p[0], p[1], 6);
       if (i >= 0) model.send({ type: "click", index: i });
-      else { const [u, v] = toUV(p[0], p[1]); model.send({ type: "click_empty", u, v }); }
-    } else {
-      const pts = box ? boxCorners(down, p) : lasso;
-      if (pts.length >= 3) model.send({ type: "select", polygon: pts.map(([x, y]) => toUV(x, y)) });
+      else { const [u, v] = toScreen(p[0], p[1]); model.send({ type: "click_empty", u, v, view: inView }); }
+    } else if (!d.pan) {
+      const pts = box ? boxCorners(d.p, p) : lasso;
+      if (pts.length >= 3) model.send({ type: "select", polygon: pts.map(([x, y]) => toScreen(x, y)), view: inView });
     }
-    down = null; lasso = null; drawOverlay();
+    lasso = null; drawOverlay();
   });
+  over.addEventListener("pointercancel", () => {
+    down = null; lasso = null; over.classList.remove("ll-map-grabbing"); drawOverlay();
+  });
+  over.addEventListener("wheel", (e) => {
+    e.preventDefault();  // zoom the map, not scroll the notebook
+    if (down && !down.pan) return;  // a lasso is drawn in pixels: keep the view still under it
+    const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? size : 1;
+    const p = local(e);
+    zoomAt(p[0], p[1], Math.exp(Math.max(-300, Math.min(300, e.deltaY * unit)) * 0.0015));
+  }, { passive: false });
 
+  const viewChanged = () => {
+    if (ownChange) return;
+    readView(); viewPending = false;
+    if (!frame) frame = requestAnimationFrame(redrawView);
+  };
   model.on("change:xy", loadPoints);
   model.on("change:colors", loadPoints);
   model.on("change:palette", () => { drawPoints(); loadLegend(); });
   model.on("change:legend", loadLegend);
   model.on("change:point_radius", () => { drawPoints(); drawOverlay(); });
   model.on("change:size", () => { setup(); loadPoints(); });
+  model.on("change:view", viewChanged);
+  model.on("change:extent", viewChanged);
   model.on("change:marker", drawOverlay);
   model.on("change:path", drawOverlay);
   model.on("change:selected", () => { selected = new Set(model.get("selected")); drawOverlay(); });
@@ -252,17 +399,31 @@ function render({ model, el }) {
   model.on("change:hover_image", loadTip);
   model.on("change:hover_index", loadTip);
   root.redraw = drawPoints;  // for frame-rate measurements
-  setup(); loadLegend(); selected = new Set(model.get("selected")); loadPoints(); loadImage();
-  return () => { if (shownUrl) URL.revokeObjectURL(shownUrl); if (tipUrl) URL.revokeObjectURL(tipUrl); };
+  setup(); setMode("select"); readView(); showZoom();
+  loadLegend(); selected = new Set(model.get("selected")); loadPoints(); loadImage();
+  return () => {
+    if (frame) cancelAnimationFrame(frame);
+    if (raf) cancelAnimationFrame(raf);
+    if (shownUrl) URL.revokeObjectURL(shownUrl); if (tipUrl) URL.revokeObjectURL(tipUrl);
+  };
 }
 export default { render };
 """
 
 _CSS = """
 .ll-map { display: flex; gap: 14px; align-items: flex-start; font: 12px system-ui, sans-serif; }
+.ll-map-main { display: flex; flex-direction: column; gap: 5px; flex: none; }
+.ll-map-bar { display: flex; gap: 4px; align-items: center; }
+.ll-map-btn { font: 12px system-ui, sans-serif; line-height: 1.3; padding: 2px 8px; min-width: 26px;
+  border: 1px solid #bbb; border-radius: 3px; background: #f5f5f5; color: #222; cursor: pointer; }
+.ll-map-btn:hover { background: #e8e8e8; }
+.ll-map-btn[aria-pressed="true"] { background: #3b6ea8; border-color: #2d5786; color: #fff; }
+.ll-map-zoom { margin-left: auto; color: #666; }
 .ll-map-stage { position: relative; border: 1px solid #ccc; background: #fff; flex: none; }
 .ll-map-stage canvas { position: absolute; left: 0; top: 0; }
 .ll-map-overlay { cursor: crosshair; touch-action: none; }
+.ll-map-overlay.ll-map-panning { cursor: grab; }
+.ll-map-overlay.ll-map-grabbing { cursor: grabbing; }
 .ll-map-tip { position: absolute; width: 64px; height: 64px; border: 1px solid #888; background: #fff;
   pointer-events: none; display: none; image-rendering: auto; }
 .ll-map-side { display: flex; flex-direction: column; gap: 6px; width: 180px; }
@@ -282,18 +443,30 @@ class MapWidget(anywidget.AnyWidget):
 
     Usually made with ``latent_map.widget(gen, explorer=explorer)``.
 
+    In the browser: hover a point for its image, click it to render it, click empty space to
+    render the inverse-mapped latent there; drag a lasso (shift-drag: a box) to select. The
+    mouse wheel zooms about the cursor; drag with the middle button, or switch the toolbar to
+    **Pan** and drag, to move the view; **+** / **-** zoom about the centre and **Reset view**
+    shows every point again. Every gesture works the same in a zoomed view.
+
     Args:
         latent_map: a fitted map (its ``latents_`` must live in ``gen``'s ``space``).
         gen: the generator that renders clicked latents.
         explorer: optional linked Explorer (anything with a ``.latent`` property and a
             traitlets-style ``.observe``): a click moves it, its moves move the marker.
-        color_by: label name (or length-``N`` values) that colours the points.
+        color_by: label name (or length-``N`` values) that colours the points (default: as
+            :meth:`LatentMap.plot`, the first label that is numeric or has few categories).
         size: plot side in CSS pixels.
         space: latent space of ``gen`` (default space when ``None``).
 
     Attributes:
         selection: ``int64 (K,)`` indices of the last lasso/box selection.
         last_latent: the latent rendered last (``None`` before the first click).
+        view: ``[x0, x1, y0, y1]``, the window of the map on show, in map coordinates
+            (those of ``latent_map.embedding_``; ``x`` right, ``y`` up). Synced both ways: the
+            browser's zoom and pan set it, and ``widget.view = [x0, x1, y0, y1]`` zooms there.
+            Setting ``[]`` or calling :meth:`reset_view` shows every point.
+        extent: ``[x0, x1, y0, y1]`` of every point (the view after :meth:`reset_view`).
 
     Example:
         >>> import torch, latentlab as ll
@@ -304,6 +477,10 @@ class MapWidget(anywidget.AnyWidget):
         torch.Size([16])
         >>> len(w.select([[-9, -9], [9, -9], [9, 9], [-9, 9]]))
         100
+        >>> x0, x1, y0, y1 = w.extent
+        >>> w.view = [x0, (x0 + x1) / 2, y0, (y0 + y1) / 2]  # zoom into the lower-left quarter
+        >>> w.reset_view(); w.view == w.extent
+        True
     """
 
     _esm = _ESM
@@ -322,6 +499,8 @@ class MapWidget(anywidget.AnyWidget):
     hover_index = traitlets.Int(-1).tag(sync=True)
     size = traitlets.Int(440).tag(sync=True)
     point_radius = traitlets.Float(2.0).tag(sync=True)
+    view = traitlets.List(traitlets.Any()).tag(sync=True)
+    extent = traitlets.List(traitlets.Float()).tag(sync=True)
 
     def __init__(
         self,
@@ -356,6 +535,9 @@ class MapWidget(anywidget.AnyWidget):
         self.point_radius = float(np.clip(3.0 / np.sqrt(max(n, 1) / 1000.0), 1.0, 3.0))
         self._set_colors(color_by)
         self.xy = uv.astype(np.float32).tobytes()
+        hi = self._lo + self._span
+        self.extent = [float(self._lo[0]), float(hi[0]), float(self._lo[1]), float(hi[1])]
+        self.reset_view()
         self.on_msg(self._on_msg)
         if explorer is not None:
             self.link(explorer)
@@ -379,7 +561,14 @@ class MapWidget(anywidget.AnyWidget):
         if values is None:
             self.palette, self.legend, self.colors = ["#3b6ea8"], [], bytes(n)
             return
-        if _is_categorical(values) and len(np.unique(values)) <= 255:
+        cats = np.unique(values) if _is_categorical(values) else None
+        if cats is not None and len(cats) > 255 and values.dtype.kind not in "iuf":
+            raise InvalidValueError(
+                f"too many categories to colour the map by{f' {name!r}' if name else ''}",
+                expected="at most 255 distinct values (or numbers)", got=f"{len(cats)} distinct values",
+                fix="colour by a label with fewer values, e.g. color_by='category' for the glyphs fonts",
+            )
+        if cats is not None and len(cats) <= 255:
             cats, codes = np.unique(values, return_inverse=True)
             self.palette = _category_colors(len(cats))
             self.legend = [str(c) for c in cats]
@@ -400,6 +589,50 @@ class MapWidget(anywidget.AnyWidget):
         """Normalised widget coordinates ``(M, 2)`` -> map positions."""
         return np.asarray(uv, dtype=np.float64) * self._span + self._lo
 
+    def from_screen(
+        self, points: np.ndarray | Sequence[Sequence[float]], view: Sequence[float] | None = None
+    ) -> np.ndarray:
+        """Positions on the plot ``(M, 2)`` -> map positions ``(M, 2)``, through a view.
+
+        Args:
+            points: fractions of the plot area: ``0`` at the left/bottom edge of the view,
+                ``1`` at the right/top edge (values outside are outside the view).
+            view: ``[x0, x1, y0, y1]`` the points were made in (default: :attr:`view`).
+        """
+        x0, x1, y0, y1 = self._checked_view(self.view if view is None else view)
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return np.stack([x0 + p[:, 0] * (x1 - x0), y0 + p[:, 1] * (y1 - y0)], axis=1)
+
+    def to_screen(self, points: np.ndarray, view: Sequence[float] | None = None) -> np.ndarray:
+        """Map positions ``(M, 2)`` -> fractions of the plot area ``(M, 2)`` (see :meth:`from_screen`)."""
+        x0, x1, y0, y1 = self._checked_view(self.view if view is None else view)
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return np.stack([(p[:, 0] - x0) / (x1 - x0), (p[:, 1] - y0) / (y1 - y0)], axis=1)
+
+    # -- view (zoom and pan) -----------------------------------------------------------
+    def reset_view(self) -> None:
+        """Show every point: set :attr:`view` to :attr:`extent`."""
+        self.view = list(self.extent)
+
+    @traitlets.validate("view")
+    def _validate_view(self, proposal: Any) -> list[float]:
+        value = proposal["value"]
+        if len(value) == 0:
+            return list(self.extent)
+        return self._checked_view(value)
+
+    def _checked_view(self, value: Any) -> list[float]:
+        try:
+            view = [float(t) for t in value]
+        except (TypeError, ValueError):
+            view = []
+        if len(view) != 4 or not np.isfinite(view).all() or not (view[0] < view[1] and view[2] < view[3]):
+            raise InvalidValueError(
+                "not a window of the map", expected="[x0, x1, y0, y1], finite, with x0 < x1 and y0 < y1",
+                got=value, fix="pass map coordinates, e.g. widget.view = widget.extent, or call widget.reset_view()",
+            )
+        return view
+
     # -- actions (what the browser's gestures call) -----------------------------------
     def click_point(self, index: int) -> torch.Tensor:
         """Render fitted point ``index``, move the linked Explorer there, call ``on_click``.
@@ -414,7 +647,7 @@ class MapWidget(anywidget.AnyWidget):
                 fix="click a point of the map, or pass an index of the fitted latents",
             )
         latent = self.map.latents_[int(index)]
-        label = ", ".join(f"{k} {v[int(index)]}" for k, v in self.map.labels_.items())
+        label = ", ".join(f"{k} {_label_text(v[int(index)])}" for k, v in self.map.labels_.items())
         self._activate(latent, int(index), f"point {int(index)}" + (f" · {label}" if label else ""))
         return latent
 
@@ -516,17 +749,24 @@ class MapWidget(anywidget.AnyWidget):
         kind = content.get("type")
         if kind == "click":
             self.click_point(int(content["index"]))
-        elif kind == "click_empty":
-            x, y = self.from_uv([[float(content["u"]), float(content["v"])]])[0]
+        elif kind == "click_empty":  # u, v: fractions of the plot area in the browser's view
+            x, y = self.from_screen([[float(content["u"]), float(content["v"])]], content.get("view"))[0]
             self.click_position(float(x), float(y))
         elif kind == "select":
-            self.select(self.from_uv(content["polygon"]))
+            self.select(self.from_screen(content["polygon"], content.get("view")))
         elif kind == "hover":
             self._hover(int(content["index"]))
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict):
             self.handle_message(content)
+
+
+def _label_text(value: Any) -> str:
+    """One label value for a caption: floats to 3 significant digits (``ink 0.123``), the rest as is."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.3g}"
+    return str(value)
 
 
 def _viridis(t: float) -> str:

@@ -74,6 +74,18 @@ walk = (1 - t) * codes[0] + t * codes[3]
 ll.show(gen.decode(walk), nrow=10)
 """),
     md("""
+## The flagship: a latent space of typefaces
+`glyphs` is the same idea at a larger scale: every point of its 64-D latent space is a whole font
+(A-Z, a-z, 0-9), learned from about 2,300 open Google Fonts. Here are four fonts sampled from it
+and a walk from the first to the last. Notebook `01_glyphs_tour` goes on from here.
+"""),
+    code("""
+fonts = ll.load("glyphs")
+zf = fonts.sample(4, seed=3)
+ll.show(fonts.decode(zf), nrow=1, scale=0.8)
+ll.show(fonts.decode(ll.slerp(zf[0], zf[3], steps=5)), nrow=1, scale=0.8)
+"""),
+    md("""
 ## Where next
 The numbered notebooks in this folder go further: the `glyphs` font model, interpolation paths,
 directions ("make it bolder"), encoding your own images, morph animations, live sliders, maps of

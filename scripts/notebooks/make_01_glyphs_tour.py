@@ -105,14 +105,14 @@ ll.show(gen.decode(path), nrow=1, scale=1)
 ## 4. Complete an alphabet from five letters of a font file
 
 `gen.encode_font(path, chars=...)` renders a `.ttf/.otf/.woff/.woff2` file the way the training
-data was made and encodes the given characters. Here we give it only **H a m b g** of DejaVu Serif
-(shipped with matplotlib, not in the training data) and ask for all 62 glyphs.
+data was made and encodes the given characters. Here we give it only **H a m b g** of EB Garamond
+(an open font from a family held out of training; the file ships in `assets/fonts/` with its
+licence) and ask for all 62 glyphs: top row the real font, bottom row the model's guess.
 """),
     code("""
-import matplotlib
 from latentlab.generators.glyphs import render_font
 
-font_path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSerif.ttf"
+font_path = Path("assets/fonts/EBGaramond-Regular.woff2")
 z5 = gen.encode_font(font_path, chars="Hambg")
 truth = torch.from_numpy(render_font(font_path.read_bytes())).float() / 255
 guess = gen.glyphs(z5)                                        # (62, 64, 64)

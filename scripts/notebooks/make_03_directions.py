@@ -9,163 +9,286 @@ CELLS = [
 # Directions in latent space
 
 A **direction** is a unit vector `v` in a latent space: moving a latent `z` to `z + s * v` changes the
-image in one consistent way ("more slanted", "bolder", "wider"). This notebook finds directions four
-ways, compares them, **measures** what they do, and keeps a record of how each one was found.
+image in one consistent way ("bolder", "more italic", "with serifs"). This notebook finds directions
+several ways, compares them, **measures** what they do, and keeps a record of how each one was found.
 
 * **from labels** (supervised): `mean_diff`, `svm` (InterFaceGAN), `logistic`, `ridge`
-* **conditional**: a direction with other directions removed ("slant without moving the digit up/down")
+* **conditional**: a direction with other directions removed ("bolder without becoming more italic")
 * **unsupervised**: `pca` (GANSpace), `sefa` (closed-form factorisation), `jacobian` (local)
 
-We use the bundled `digits` model (a 16-D VAE). The flagship `glyphs` font model will get the same
-treatment (bold / italic / serif from its font labels) once it ships; every call below works unchanged
-with `ll.load("glyphs")`.
+The main model is the bundled `glyphs` font model: every latent is a whole typeface, and the model
+ships the codes of its 2,348 training fonts together with their labels (weight, italic, category...).
+The last sections use the small `digits` model for the methods that need a decoder weight.
 """),
     code("""
 import os
 import numpy as np
 import matplotlib.pyplot as plt
+import torch
+%matplotlib inline
 import latentlab as ll
 from latentlab import directions as dirs
 
 QUICK = os.environ.get("LATENTLAB_QUICK") == "1"   # CI runs a shorter version
-N_LABELS = 1000 if QUICK else 3000
-SEEDS = range(100, 108) if QUICK else range(100, 124)
+N_STARTS = 6 if QUICK else 16                       # starting fonts for response curves
 
-gen = ll.load("digits")
-gen
+gen = ll.load("glyphs")
+codes, labels = gen.codes(), gen.labels()          # (F, 64) posterior means, dict of (F,) arrays
+print(gen)
+print("codes", tuple(codes.shape), "labels", sorted(labels))
+print("categories", dict(zip(*np.unique(labels["category"], return_counts=True))))
+print("weights   ", dict(zip(*np.unique(labels["weight"], return_counts=True))))
+print("italic    ", int(labels["italic"].sum()), "of", len(labels["italic"]))
 """),
     md("""
-## 1. Labels for the model's own samples
+## 1. Bold, italic and serif from the font labels
 
-InterFaceGAN's recipe: sample latents, render them, score each image, then fit a direction that
-predicts the score. Here the score is a **measure** from `ll.measures`: `slant` is the shear of the ink
-(positive = the top leans right, like italics). Any function `images (N, 3, H, W) -> (N,)` works,
-including a classifier.
-"""),
-    code("""
-z, slant = dirs.measure_samples(gen, "slant", n=N_LABELS, seed=1)
-print("codes", tuple(z.shape), "labels", tuple(slant.shape))
-print("slant ranges from %.2f to %.2f" % (slant.min(), slant.max()))
-"""),
-    md("""
-## 2. Four methods side by side
+`from_labels(codes, y, method=...)` returns a `Direction` pointing towards the positive class. We use
+`mean_diff` first: the mean code of the positive fonts minus the mean code of the negative ones
+(each class counts once, however rare). Each direction carries its **provenance**, including a held-out
+score: the accuracy of telling the two groups apart by their position along the direction.
 
-`from_labels(codes, y, method=...)` returns a `Direction`. For continuous labels the classifiers keep the
-top and bottom 30% (InterFaceGAN); `ridge` regresses the label itself. Every direction carries its
-**provenance**: method, parameters, sample counts and a held-out score.
+* **bold**: weight >= 600 against weight <= 400 (the medium 500 fonts are left out);
+* **italic**: the `italic` flag;
+* **serif**: category `serif` against `sans-serif`.
 """),
     code("""
-methods = ["mean_diff", "svm", "logistic", "ridge"]
-found = {m: dirs.from_labels(z, slant, method=m, space=gen, name=f"slant/{m}") for m in methods}
-for m, d in found.items():
-    print(f"{m:9s}", d.provenance["scores"], " cosine to mean_diff: %.3f" % d.cosine(found["mean_diff"]))
-"""),
-    code("""
-found["svm"].provenance
+w, category = labels["weight"], labels["category"]
+heavy_or_light = (w >= 600) | (w <= 400)
+serif_or_sans = np.isin(category, ["serif", "sans-serif"])
+TASKS = {   # name: (rows of the codes, binary label of those rows)
+    "bold": (heavy_or_light, w[heavy_or_light] >= 600),
+    "italic": (np.ones(len(w), bool), labels["italic"]),
+    "serif": (serif_or_sans, category[serif_or_sans] == "serif"),
+}
+
+def find(name, method="mean_diff"):
+    rows, y = TASKS[name]
+    return dirs.from_labels(codes[rows], y, method=method, space=gen, name=name)
+
+bold, italic, serif = find("bold"), find("italic"), find("serif")
+for d in (bold, italic, serif):
+    print(d, d.provenance["scores"], "positives:", d.provenance["n_positive"], "negatives:", d.provenance["n_negative"])
 """),
     md("""
-Each row below is one method applied to the same digit, from strength -3 to +3 (in latent standard
-deviations). They agree closely: a well-defined attribute gives the same direction whichever way you
-fit it.
+How far is "one step"? The codes are not isotropic, so we measure strengths in units of the
+training fonts' **spread along the direction** (the standard deviation of their projections): a
+strength of 2 spreads moves a font about as far as the typical heavy font is from the typical light one.
 """),
     code("""
-start = gen.sample(1, seed=7)
-rows = dirs.DirectionSet(found.values())
-ll.show(dirs.preview(gen, rows, z=start, strengths=np.linspace(-3, 3, 7)), scale=2)
+def spread(d):
+    \"\"\"Standard deviation of the training codes projected on d: one 'step' along d.\"\"\"
+    return float((codes.double() @ d.vector.double()).std())
+
+for d in (bold, italic, serif):
+    print(f"{d.name:7s} spread {spread(d):.2f} latent units")
+
+regular = np.flatnonzero((w == 400) & ~labels["italic"])                # upright regular fonts
+starts = codes[regular[:: len(regular) // N_STARTS][:N_STARTS]]          # from several families
+print("starting fonts:", ", ".join(labels["family"][regular[:: len(regular) // N_STARTS][:N_STARTS]]))
 """),
     md("""
+`preview` renders a grid: one row per starting font, one column per strength. Bold from -2 to +3
+spreads, italic and serif from -1 to +3 (our starting fonts are already upright and mostly sans).
+"""),
+    code("""
+def strengths(d, lo, hi, n=5):
+    return (np.linspace(lo, hi, n) * spread(d)).tolist()
+
+for d, lo in [(bold, -2), (italic, -1), (serif, -1)]:
+    print(d.name)
+    ll.show(dirs.preview(gen, d, z=starts[:3], strengths=strengths(d, lo, 3)))
+"""),
+    md("""
+## 2. Three methods side by side
+
+The same labels, three fitting methods. `svm` (InterFaceGAN) and `logistic` use the normal of a linear
+classifier's boundary. The table shows each direction's held-out accuracy and its cosine to the
+`mean_diff` direction (1 = the same direction).
+"""),
+    code("""
+METHODS = ["mean_diff", "svm", "logistic"]
+found = {(name, m): find(name, m) for name in TASKS for m in METHODS}
+print(f"{'':8s}" + "".join(f"{m:>12s}" for m in METHODS) + "   cosines: svm-md  log-md  svm-log")
+for name in TASKS:
+    acc = [found[name, m].provenance["scores"]["heldout_accuracy"] for m in METHODS]
+    md_, svm, log = (found[name, m] for m in METHODS)
+    print(f"{name:8s}" + "".join(f"{a:12.3f}" for a in acc)
+          + f"   {svm.cosine(md_):14.2f}  {log.cosine(md_):6.2f}  {svm.cosine(log):7.2f}")
+"""),
+    md("""
+A direction can *separate* two groups well without being the way the groups *differ*. A classifier
+is rewarded for finding any axis where heavy and light fonts fall apart, including low-variance quirks
+of the codes; the mean difference follows where the fonts actually are. To edit, what matters is what
+a step does to the glyphs, so we measure it: the stroke weight of the decoded glyphs along each bold
+direction, with strengths in spreads.
+
 ## 3. Measure what a direction does: response curves
 
-`response` moves several starting latents along the direction, renders them, and measures each image.
-The line is the mean, the band (shown for `ridge`) one standard deviation over starting latents.
-A good "slant" direction raises measured slant monotonically (Spearman close to 1).
+`response` moves the starting fonts along a direction, renders them and measures every image. Any
+function `images (N, 3, H, W) -> (N,)` is a measure. `ll.measures.stroke_weight` (mean stroke
+thickness) and `ll.measures.slant` (shear of the ink: positive when the top leans right, as in
+italics) are written for glyphs. A specimen line shows seven letters side by side, so measures see
+each glyph on its own (`gen.measure_views`) and average them per font.
 """),
     code("""
-fig, ax = plt.subplots(figsize=(5, 3.2))
-for m, d in found.items():
-    r = dirs.response(gen, d, "slant", np.linspace(-3, 3, 7), seeds=SEEDS)
-    r.plot(ax=ax, label=m, band=(m == "ridge"))
-    print(f"{m:9s} Spearman {r.spearman():+.2f}   slope {r.slope():.3f} per unit")
-ax.set_xlabel("strength"); ax.legend(); plt.show()
+stroke_weight, slant, width = "stroke_weight", "slant", "width"   # measure names
+units = np.linspace(-1.5, 2.5, 9)                    # strengths in spreads
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+for m in METHODS:
+    d = found["bold", m]
+    r = dirs.response(gen, d, stroke_weight, units * spread(d), z=starts)
+    r.strengths = units                              # plot against spreads, comparable across methods
+    r.plot(ax=axes[0], label=m, band=(m == "mean_diff"))
+    print(f"bold/{m:9s} Spearman {r.spearman():+.2f}   stroke weight {r.mean[0]:.3f} -> {r.mean[-1]:.3f}")
+for m in METHODS:
+    d = found["italic", m]
+    r = dirs.response(gen, d, slant, np.linspace(0, 3, 7) * spread(d), z=starts)
+    r.strengths = np.linspace(0, 3, 7)
+    r.plot(ax=axes[1], label=m, band=(m == "mean_diff"))
+    print(f"italic/{m:9s} Spearman {r.spearman():+.2f}   slant {r.mean[0]:+.3f} -> {r.mean[-1]:+.3f}")
+axes[0].set(xlabel="strength along bold (spreads)", ylabel="stroke weight (of the glyph height)")
+axes[1].set(xlabel="strength along italic (spreads)", ylabel="slant (shear)")
+for ax in axes:
+    ax.legend()
+fig.tight_layout(); plt.show()
 """),
     md("""
-## 4. Entanglement, and conditional editing
+A good direction raises its measure monotonically (Spearman close to 1) *and* by a lot. Compare how far
+each method's direction moves the glyphs over the same number of spreads: the best classifier is not
+necessarily the best editor, so the rest of this notebook edits with `mean_diff` directions.
+
+## 4. Labels from the model's own samples
+
+Without labels, InterFaceGAN's recipe works too: sample latents, render them, score each image with a
+measure (or a classifier), then fit a direction to the scores. `measure_samples` does the first three
+steps. Here the score is the measured glyph **width**; for continuous scores `mean_diff` compares the
+top and bottom 30 % of the samples.
+"""),
+    code("""
+z_samples, widths = dirs.measure_samples(gen, width, n=400 if QUICK else 2000, seed=1)
+wide = dirs.from_labels(z_samples, widths, method="mean_diff", space=gen, name="wide")
+print(wide, wide.provenance["scores"])
+r = dirs.response(gen, wide, width, np.linspace(-2, 2, 5) * spread(wide), z=starts)
+print(f"width along 'wide': Spearman {r.spearman():+.2f}, {r.mean[0]:.3f} -> {r.mean[-1]:.3f}")
+ll.show(dirs.preview(gen, wide, z=starts[:2], strengths=strengths(wide, -2, 2)))
+"""),
+    md("""
+## 5. Entanglement, and conditional editing
 
 A direction can change more than it claims. The **entanglement table** shows how much each direction
-moves each measure (in standard deviations of that measure per unit strength). On `digits`, slanting
-also moves the ink up or down (`centroid_y`). We find a "vertical position" direction the same way and
-remove it with `conditional`, which projects out any number of condition directions at once.
+moves each measure (in standard deviations of that measure over the starting fonts, per latent unit;
+here over a random mix of training fonts). A clean direction moves its own measure strongly and the
+others little.
+
+`conditional` removes any number of condition directions at once (least squares against all of them),
+so the result is exactly orthogonal to each: a step along it leaves every font's position along the
+conditions unchanged. "Bolder without becoming more italic" is `conditional(bold, [italic])`; adding
+`wide` asks for bolder without becoming wider as well.
 """),
     code("""
-slant_dir = found["ridge"].rename("slant")
-z2, height = dirs.measure_samples(gen, "centroid_y", n=N_LABELS, seed=2)
-lower = dirs.from_labels(z2, height, method="ridge", space=gen, name="lower")
-pure = dirs.conditional(slant_dir, [lower], name="slant | not lower")
-print("cosine(pure, lower) = %.1e" % pure.cosine(lower))
-table = dirs.entanglement(gen, [slant_dir, lower, pure], ["slant", "centroid_y", "width", "ink_coverage"],
-                          seeds=SEEDS)
+bold_upright = dirs.conditional(bold, [italic], name="bold | not italic")
+bold_pure = dirs.conditional(bold, [italic, wide], name="bold | not italic, wide")
+for d in (bold_upright, bold_pure):
+    print(f"{d.name:24s} cosine to bold {d.cosine(bold):+.3f}, to italic {d.cosine(italic):+.1e}, to wide {d.cosine(wide):+.1e}")
+
+mixed = codes[np.random.default_rng(0).choice(len(codes), N_STARTS * 2, replace=False)]   # any fonts
+table = dirs.entanglement(gen, [bold, italic, wide, bold_upright, bold_pure], [stroke_weight, slant, width],
+                          strength=spread(bold), z=mixed)
 table
 """),
-    md("""
-`slant | not lower` keeps a good part of its effect on slant (about half here: on this small model,
-slant and vertical position are correlated) while its effect on vertical position almost vanishes.
-Side by side (top: plain slant, bottom: conditional):
-"""),
     code("""
-ll.show(dirs.preview(gen, dirs.DirectionSet([slant_dir, pure]), z=start, strengths=np.linspace(-3, 3, 7)), scale=2)
-"""),
-    md("""
-## 5. Labels from real data
-
-Directions can also come from real, labelled images: encode sklearn's digits (dark ink on white paper,
-upsampled to 32 px) and take the balanced class-mean difference from the 1s to the 8s.
-"""),
-    code("""
-import torch, torch.nn.functional as F
-from sklearn.datasets import load_digits
-
-data = load_digits()
-images = F.interpolate(torch.from_numpy(1 - data.images.astype("float32") / 16)[:, None], size=32).repeat(1, 3, 1, 1)
-codes = gen.encode(images)
-pick = np.isin(data.target, [1, 8])
-one_to_eight = dirs.from_labels(codes[pick], data.target[pick] == 8, method="mean_diff", space=gen, name="1->8")
-print(one_to_eight, one_to_eight.provenance["scores"])
-ll.show(dirs.preview(gen, one_to_eight, z=codes[data.target == 1][:3], strengths=[0, 1, 2, 3, 4]), scale=2)
+proj = lambda z, d: (z.double() @ d.vector.double())
+col = {name: j for j, name in enumerate(table.columns)}
+row = {name: i for i, name in enumerate(table.rows)}
+for d in (bold, bold_upright, bold_pure):
+    moved = d.apply(mixed, spread(bold))
+    print(f"{d.name:24s} one spread moves the fonts along italic by {float((proj(moved, italic) - proj(mixed, italic)).mean()):+.3f},"
+          f" along wide by {float((proj(moved, wide) - proj(mixed, wide)).mean()):+.3f} latent units;"
+          f" effect on stroke weight {table.values[row[d.name], col['stroke_weight']]:+.3f},"
+          f" slant {table.values[row[d.name], col['slant']]:+.3f}, width {table.values[row[d.name], col['width']]:+.3f}")
 """),
     md("""
-## 6. Unsupervised directions: PCA, SeFa, Jacobian
-
-* `pca` samples (or takes codes), and returns principal directions. A VAE's prior is isotropic, so for
-  `digits` we run PCA on the **encoded** dataset (`codes=`); for StyleGAN it samples and maps `z -> w`
-  (GANSpace), streaming with constant memory for large `n_samples`.
-* `sefa` factorises the decoder's first latent-facing weight (no sampling at all).
-* `jacobian` gives the directions that change the image most *at one point*.
-
-They come unnamed; previews of both extremes let us name them.
+The positions along the conditions stop moving exactly (that is linear algebra); the *measured* slant
+and width change much less but not always to zero, because the decoder is not linear and each
+condition is one estimate of its attribute. When two directions are already nearly orthogonal (compare
+the cosine of bold and italic), conditioning on one removes little; it matters where a direction
+shares a lot with a condition. Side by side (top: bold, bottom: bold | not italic, wide), from the
+same starting font:
 """),
     code("""
-pcs = dirs.pca(gen, n_components=4, codes=codes)
-print("explained variance ratio:", np.round(pcs.provenance["explained_variance_ratio"], 3))
-ll.show(dirs.preview(gen, pcs, z=start, strengths=np.linspace(-2.5, 2.5, 7)), scale=2)
+ll.show(dirs.preview(gen, dirs.DirectionSet([bold, bold_pure]), z=starts[1:2], strengths=strengths(bold, -1.5, 2.5, 6)))
 """),
     md("""
-Reading the rows from left to right, the first component turns a 0 into a 6 and then a 7, the second
-a 2 into a 6 and then a 4. Unsupervised directions of a small digits model mostly move between digit
-classes; we name them after what we see (the sign of a component is arbitrary: `-d` flips it).
+## 6. Unsupervised directions: PCA of the font codes
+
+`pca` finds the directions along which the training fonts vary most (GANSpace samples and maps `z -> w`
+for a StyleGAN; a VAE's prior is isotropic, so here we pass the fonts' own codes with `codes=`). They
+come unnamed: one row per component, from -2 to +2 standard deviations, all starting from the same font.
 """),
     code("""
-named = dirs.DirectionSet([pcs[0].rename("0 -> 6 -> 7"), pcs[1].rename("2 -> 6 -> 4")])
-print(named.names, named[0].provenance["scores"])
+pcs = dirs.pca(gen, n_components=6, codes=codes)
+ratio = pcs.provenance["explained_variance_ratio"]
+print("explained variance ratio:", np.round(ratio, 3))
+start = starts[:1]
+pc_strengths = lambda d: (np.linspace(-2, 2, 5) * spread(d)).tolist()
+ll.show(dirs.preview(gen, pcs, z=start, strengths=pc_strengths(pcs[0])))
+"""),
+    md("""
+To name a component, look at its row, then check against the labels: the correlation of the fonts'
+positions along each component with each label. We flip each component to point towards its
+best-matching label (the sign of a principal component is arbitrary: `-d` flips it) and name it after
+that label; the preview of the renamed set should agree with the names.
 """),
     code("""
-sf = dirs.sefa(gen, n_components=4)
-print("SeFa eigenvalues:", np.round(sf.provenance["eigenvalues"], 2))
-jac = dirs.jacobian(gen, start[0], k=4)
+numeric = {
+    "weight": w.astype(float), "italic": labels["italic"].astype(float), "width": labels["width"],
+    "contrast": labels["contrast"], "ink": labels["ink"],
+    **{c: (category == c).astype(float) for c in ["serif", "sans-serif", "display", "handwriting", "monospace"]},
+}
+ADJECTIVE = {"weight": "heavier", "width": "wider", "italic": "more italic", "contrast": "more contrast", "ink": "more ink"}
+named = []
+for d in pcs:
+    p = proj(codes, d).numpy()
+    corr = {k: float(np.corrcoef(p, v)[0, 1]) for k, v in numeric.items()}
+    best = max(corr, key=lambda k: abs(corr[k]))
+    top3 = sorted(corr, key=lambda k: -abs(corr[k]))[:3]
+    print(f"{d.name}: " + ", ".join(f"{k} {corr[k]:+.2f}" for k in top3))
+    named.append((d if corr[best] > 0 else -d).rename(f"{d.name}: {ADJECTIVE.get(best, best)}"))
+named = dirs.DirectionSet(named)
+print(named.names)
+ll.show(dirs.preview(gen, named, z=start, strengths=pc_strengths(pcs[0])))
+"""),
+    md("""
+## 7. SeFa and Jacobian directions
+
+* `sefa` factorises the decoder's first latent-facing weight (no sampling at all); a model has to
+  declare that weight. The glyphs decoder mixes the latent with the character first, so it does not,
+  and says so.
+* `jacobian` gives the directions that change the image most *at one point*; it only needs gradients.
+"""),
+    code("""
+try:
+    dirs.sefa(gen)
+except ll.CapabilityError as err:
+    print(err)
+jac = dirs.jacobian(gen, start[0], k=3)
 print("Jacobian singular values:", np.round(jac.provenance["singular_values"], 2))
-ll.show(dirs.preview(gen, dirs.DirectionSet([*sf[:2], *jac[:2]]), z=start, strengths=np.linspace(-3, 3, 7)), scale=2)
+ll.show(dirs.preview(gen, jac, z=start, strengths=np.linspace(-4, 4, 5)))
 """),
     md("""
-## 7. Save with provenance; wrong-model protection
+SeFa on the small `digits` VAE (a 16-D latent; its decoder's first layer reads the latent directly).
+Unsupervised directions of a digits model mostly move between digit classes:
+"""),
+    code("""
+digits = ll.load("digits")
+sf = dirs.sefa(digits, n_components=4)
+print("SeFa eigenvalues:", np.round(sf.provenance["eigenvalues"], 2))
+ll.show(dirs.preview(digits, sf, z=digits.sample(1, seed=7), strengths=np.linspace(-3, 3, 7)), scale=2)
+"""),
+    md("""
+## 8. Save with provenance; wrong-model protection
 
 `save` writes `name.safetensors` (the vectors) and `name.json` (space, model, provenance) atomically.
 A direction remembers its model and space: applying it to another model raises an error naming both.
@@ -173,14 +296,14 @@ A direction remembers its model and space: applying it to another model raises a
     code("""
 import tempfile, pathlib
 folder = pathlib.Path(tempfile.mkdtemp())
-path = pure.save(folder / "slant_pure")
+path = bold_pure.save(folder / "bold_pure")
 print(sorted(p.name for p in folder.iterdir()))
 again = ll.Direction.load(path)
-print(again, "identical:", torch.equal(again.vectors, pure.vectors))
+print(again, "identical:", torch.equal(again.vectors, bold_pure.vectors))
+print({k: again.provenance[k] for k in ("method", "created_at", "library_version")})
 
-gen2 = ll.load("digits-2d")
 try:
-    again.apply(gen2.sample(1, seed=0), 2.0, space=gen2)
+    again.apply(digits.sample(1, seed=0), 2.0, space=digits)
 except ll.IncompatibleLatentError as err:
     print(err)
 """),

@@ -149,6 +149,132 @@ paths = [(1 - t) * z[a] + t * z[b] for a, b in [(0, 6), (4, 9)]]   # each (8, 16
 ll.show(gen.decode(torch.cat(paths)), nrow=8)
 """),
     md("""
+## Fonts: encode a font file
+The flagship `glyphs` model encodes whole typefaces: its encoder takes *any set* of glyphs of a
+font (with their characters) and returns one latent for the whole font. `gen.encode_font(path)`
+renders a font file the way the training data was made (all 62 characters A-Z, a-z, 0-9 at 64 px)
+and encodes it. EB Garamond (shipped in `assets/fonts/`, OFL) was never seen in training. We compare
+the decoded glyphs with the real ones by IoU (overlap of the ink masks, 1 = identical), and with
+how well a random training font would match.
+"""),
+    code("""
+from latentlab.generators.glyphs import CHARS, render_font
+
+fonts = ll.load("glyphs")
+FONT = "assets/fonts/EBGaramond-Regular.woff2"
+real = torch.from_numpy(render_font(open(FONT, "rb").read())).float() / 255   # (62, 64, 64), 1 = ink
+z_font = fonts.encode_font(FONT)                                               # (64,)
+
+def on_paper(ink):
+    \"\"\"Glyphs (..., 64, 64), 1 = ink -> images (M, 3, 64, 64), dark ink on white paper.\"\"\"
+    return (1 - ink.reshape(-1, 1, 64, 64)).expand(-1, 3, -1, -1)
+
+def iou(a, b):
+    \"\"\"IoU of the ink masks (coverage > 0.5) of glyphs (..., 64, 64) -> (...).\"\"\"
+    x, y = a > 0.5, b > 0.5
+    return (x & y).sum((-2, -1)) / (x | y).sum((-2, -1)).clamp_min(1)
+
+decoded = fonts.glyphs(z_font)                                                 # (62, 64, 64)
+codes = fonts.codes()
+others = codes[torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))[:50]]
+print(f"mean IoU with the real glyphs: encoded font {iou(decoded, real).mean():.3f},"
+      f" a random training font {iou(fonts.glyphs(others), real[None]).mean():.3f}")
+print("rows: real A-Z, decoded A-Z, real a-z, decoded a-z")
+ll.show(on_paper(torch.cat([real[:26], decoded[:26], real[26:52], decoded[26:52]])), nrow=26)
+"""),
+    md("""
+## Complete an alphabet from five letters
+The set encoder does not need all 62 glyphs: `gen.encode_glyphs({"H": img, ...})` takes any subset.
+From the five letters of **H a m b g**, the model has to guess every other glyph of the font. Rows:
+the real font, the font completed from those five letters, and the encoding of the whole font for
+reference, on the classic type specimen word *Hamburgefonstiv* (its other ten letters were not shown).
+"""),
+    code("""
+SEEN, WORD = "Hambg", "Hamburgefonstiv"
+z_five = fonts.encode_glyphs({c: real[CHARS.index(c)] for c in SEEN})
+pick = [CHARS.index(c) for c in WORD]
+unseen = [i for i, c in enumerate(CHARS) if c not in SEEN]
+print(f"IoU on the {len(unseen)} unseen glyphs: from 5 letters {iou(fonts.glyphs(z_five), real)[unseen].mean():.3f},"
+      f" from all 62 {iou(decoded, real)[unseen].mean():.3f},"
+      f" random training font {iou(fonts.glyphs(others)[:, unseen], real[unseen]).mean():.3f}")
+ll.show(on_paper(torch.cat([real[pick], fonts.glyphs(z_five, WORD), fonts.glyphs(z_font, WORD)])), nrow=len(WORD))
+"""),
+    md("""
+`ll.encode` works on the glyphs model too: its images are specimen lines (`gen.text`, "Hamburg"),
+and for it `mask=` also takes the **observed characters**. Hidden characters are left out of the
+encoder's set and out of the loss, whatever their cells hold (here: scribbles over "u" and "r").
+The hybrid's optimisation fits the observed letters more closely than the encoder alone; check what
+that does to the letters it never saw.
+"""),
+    code("""
+specimen = torch.ones(1, 3, *fonts.image_size)                                 # white paper, 64 x 364
+cell = 52                                                                      # specimen cell width
+for k, c in enumerate(fonts.text):                                             # the real glyphs, cell by cell
+    specimen[0, :, :, k * cell:(k + 1) * cell] = 1 - real[CHARS.index(c), :, 6:58]
+scribbled = specimen.clone()
+scribbled[..., 4 * cell:6 * cell] = torch.rand(1, 1, 64, 2 * cell, generator=torch.Generator().manual_seed(0)).round()
+for method in ("encoder", "hybrid"):
+    r = ll.encode(fonts, scribbled, method=method, mask=SEEN, steps=STEPS, progress=False)
+    score = iou(fonts.glyphs(r.latents[0]), real)
+    print(f"{method:8s} IoU seen {score[[CHARS.index(c) for c in SEEN]].mean():.3f}   unseen {score[unseen].mean():.3f}")
+ll.show(torch.cat([scribbled, r.reconstructions]), nrow=1, scale=2)
+"""),
+    md("""
+## Your handwriting as a font
+The photo of hand-written digits from the start of this notebook is ten glyphs of one "font":
+`0`-`9`. We turn each cell into ink coverage (paper 0, pen 1), crop it to its ink, and place it
+the way the training data places digits (the size and position of the digits of the rendered
+EB Garamond), then encode the ten digits and let the model write letters in that hand.
+"""),
+    code("""
+import torch.nn.functional as F
+
+lum = ll.load_images(cells).mean(1)                                            # (10, 112, 96) luminance
+paper = lum.flatten(1).quantile(0.9, dim=1)[:, None, None]
+ink = ((paper - lum) / (paper - lum.amin((1, 2), keepdim=True))).clamp(0, 1)
+ink = torch.where(ink > 0.25, ink, torch.zeros_like(ink))                      # drop the paper's texture
+
+rows = (real[[CHARS.index(str(d)) for d in range(10)]].sum(2) > 0.5).any(0).nonzero().flatten()
+top, height = int(rows.min()), int(rows.max() - rows.min() + 1)                # where digits sit in a font
+
+def place(t):
+    ys, xs = (t > 0.3).nonzero(as_tuple=True)
+    t = t[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    new_w = min(60, max(1, round(t.shape[1] * height / t.shape[0])))
+    t = F.interpolate(t[None, None], size=(height, new_w), mode="area")[0, 0]
+    out = torch.zeros(64, 64)
+    out[top:top + height, (64 - new_w) // 2:(64 - new_w) // 2 + new_w] = t
+    return out
+
+hand = {str(d): place(ink[d]) for d in range(10)}
+z_hand = fonts.encode_glyphs(hand)
+print("rows: the photo's digits as glyphs, the model's digits in that hand, letters in that hand")
+ll.show(on_paper(torch.cat([torch.stack(list(hand.values())), fonts.glyphs(z_hand, "0123456789"),
+                            fonts.glyphs(z_hand, "Hamburgefo")])), nrow=10)
+"""),
+    md("""
+## Edit the encoded font: bolder
+A latent is a font, so directions edit fonts. The bold direction comes from the training fonts'
+weight labels (heavy >= 600 against light <= 400, difference of the class means; see the
+directions notebook). Strengths are in units of the training fonts' spread along it. From lighter
+(left) to bolder (right), EB Garamond:
+"""),
+    code("""
+from latentlab import directions as dirs
+
+labels = fonts.labels()
+w = labels["weight"]
+keep = (w >= 600) | (w <= 400)
+bold = dirs.from_labels(codes[keep], w[keep] >= 600, method="mean_diff", space=fonts, name="bold")
+step = float((codes.double() @ bold.vector.double()).std())
+units = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]
+strip = bold.apply(z_font, [u * step for u in units])                         # (6, 64)
+weight = ll.measures.stroke_weight(on_paper(fonts.glyphs(strip, "Hamburg"))).view(len(units), -1).mean(1)
+print("strength (spreads):", units)
+print("stroke weight:     ", [round(float(v), 3) for v in weight])
+ll.show(dirs.preview(fonts, bold, z=z_font, strengths=[u * step for u in units]))
+"""),
+    md("""
 ## Your own pictures
 Anything `ll.load_images` reads works: `ll.encode(gen, "my_scan.png")`, a folder, a list of PIL
 images, a numpy array from OpenCV (`(H, W, C)`, channel-last) or a torch tensor (`(N, C, H, W)`,

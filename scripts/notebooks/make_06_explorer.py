@@ -1,4 +1,4 @@
-"""Write notebooks/06_explorer.ipynb: live sliders, a morph scrubber and a blend pad on the digits model."""
+"""Write notebooks/06_explorer.ipynb: bold / italic / serif sliders, a font morph scrubber and a font blend pad."""
 
 from __future__ import annotations
 
@@ -6,118 +6,140 @@ from _build import code, md, write
 
 CELLS = [
     md("""
-# Explore a latent space live: sliders, a morph scrubber, a blend pad
+# Explore typefaces live: sliders, a morph scrubber, a blend pad
 
-Reading about a latent direction is one thing; *dragging* along it and watching the image
+Reading about a latent direction is one thing; *dragging* along it and watching the letters
 change is how people build intuition. This notebook puts three live widgets in front of the
-bundled `digits` model (a small VAE with a 16-D latent space):
+bundled `glyphs` model, where every latent is a whole typeface (a 64-D code; `gen.decode`
+draws a specimen line of it):
 
-1. **Explorer**: one slider per direction; the image re-renders as you drag.
-2. **Scrubber**: play or scrub through a morph from one digit to another.
-3. **BlendPad**: drag a point between three digits to mix them.
+1. **Explorer**: **bold**, **italic** and **serif** sliders; the specimen re-renders as you drag.
+2. **Scrubber**: play or scrub through a morph from one real font to another.
+3. **BlendPad**: drag a point between three fonts to mix them.
 
 Everything runs on a laptop CPU. Slider events are rendered in the background and *the latest
 value wins*: if you drag faster than images render, stale positions are skipped instead of
-queued, so the image never lags behind your hand. (The flagship `glyphs` font model plugs into
-the same widgets with bold / italic / serif sliders once it ships.)
+queued, so the image never lags behind your hand.
 """),
     code("""
 import os
 import tempfile
+import numpy as np
 import torch
 import latentlab as ll
-from sklearn.datasets import load_digits
 
 QUICK = os.environ.get("LATENTLAB_QUICK") == "1"   # CI runs a shorter version
-gen = ll.load("digits")
+gen = ll.load("glyphs")
+codes = gen.codes()      # (F, 64): one code per training font
+labels = gen.labels()    # family, category, weight, italic, ... one entry per font
 gen
 """),
     md("""
-## Where do good sliders come from?
-A VAE's prior is an isotropic Gaussian, so principal components of *random samples* are
-arbitrary. The interesting directions are where the *data* varies: we encode the real
-hand-written digits (8x8 ink images, inverted and upscaled to the model's 32x32 paper) and
-run PCA on their codes (`(N, 16)`), as GANSpace does.
+The model ships the codes of its training fonts with their labels, so we can name fonts:
+`font("Lato", 900)` is the code of the training font of that family at the nearest weight.
 """),
     code("""
-digits = load_digits()
-n = 600 if QUICK else len(digits.images)
-ink = torch.tensor(digits.images[:n], dtype=torch.float32)[:, None] / 16
-images = torch.nn.functional.interpolate(1 - ink, size=(32, 32), mode="bilinear").clamp(0, 1)
-codes = gen.encode(images)                  # (N, 16)
-labels = torch.tensor(digits.target[:n])
-pcs = ll.directions.pca(gen, codes=codes, n_components=4)
-[(d.name, round(d.provenance["scores"]["explained_variance_ratio"], 3)) for d in pcs]
+def font(family, weight=400, italic=False):
+    \"\"\"The code (64,) of the training font `family` at the weight nearest to `weight`.\"\"\"
+    rows = np.flatnonzero((labels["family"] == family) & (labels["italic"] == italic))
+    if len(rows) == 0:
+        raise ValueError(f"no {'italic ' if italic else ''}{family!r} among the training fonts")
+    return codes[rows[np.argmin(np.abs(labels["weight"][rows] - weight))]]
+
+ll.show(gen.decode(torch.stack([font("Lato"), font("Crimson Text"), font("Pacifico")])), nrow=1)
 """),
     md("""
-We add one *supervised* direction as well: from codes of "not a zero" towards codes of zeros
-(`from_labels`, mean difference). Directions know the model and space they were found in;
-using one with another model is an error that says so.
+## Sliders from labels
+A direction is where a label grows in latent space. `from_labels` takes the codes and one
+label per font and returns the (unit) difference between the class means:
+
+* **bold**: the weight (100-900); the boldest 30% of fonts against the lightest 30%;
+* **italic**: italic fonts against upright ones;
+* **serif**: serif against sans-serif text faces (display, handwriting and monospace fonts
+  are left out, so the direction is about serifs and not about, say, script).
+
+Each direction reports how well its projection alone separates held-out fonts. Directions know
+the model and space they were found in; using one with another model is an error that says so.
 """),
     code("""
-zero = ll.directions.from_labels(codes, labels == 0, method="mean_diff", space=gen, name="more 0")
-directions = [*pcs, zero]
+bold = ll.directions.from_labels(codes, labels["weight"], space=gen, name="bold")
+italic = ll.directions.from_labels(codes, labels["italic"], space=gen, name="italic")
+text_faces = np.isin(labels["category"], ["serif", "sans-serif"])
+serif = ll.directions.from_labels(codes[text_faces], labels["category"][text_faces] == "serif",
+                                  space=gen, name="serif")
+directions = [bold, italic, serif]
+{d.name: round(d.provenance["scores"]["heldout_accuracy"], 2) for d in directions}
 """),
     md("""
 ## 1. The Explorer
-Drag a slider (or click a handle and use the arrow keys). The controls:
+Drag a slider (or click a handle and use the arrow keys). While you drag, the glyphs model
+renders a cheaper half-resolution preview (`gen.can("preview")`); when you let go, the full
+specimen follows. The controls:
 
-* one strength slider per direction (in units of the latent's standard deviation);
-* **temperature** scales the starting sample (smaller: more typical digits);
-* **seed** / **random**: start from another sample; **reset**: sliders back to 0;
-* **bookmark** keeps the current latent in the strip below; **save PNG** writes the image;
-  **save morph** writes a GIF through the bookmarks.
+* **bold**, **italic**, **serif**: strength along each direction, in latent units;
+* **temperature** scales the starting font (smaller: closer to an average font);
+* **seed** / **random**: start from a font sampled from the model; **reset**: sliders back to 0;
+* **bookmark** keeps the current font in the strip below; **save PNG** writes the specimen;
+  **morph GIF** writes a GIF through the bookmarks.
+
+The widget is also an object you can drive from code: `ex.latent` is the current latent (set it
+to start from a font of your own), `ex.strengths` the slider values, and
+`ex.observe(fn, names="latent")` calls `fn` whenever the latent changes, as for any ipywidget.
+Before showing it, we start from Lato, bookmark a bold and a serif italic version of it, and go
+back to plain Lato: the two bookmarks wait in the strip under the sliders.
 """),
     code("""
 export_dir = tempfile.mkdtemp(prefix="explorer-")
-ex = ll.Explorer(gen, directions=directions, seed=3, export_dir=export_dir)
+ex = ll.Explorer(gen, directions=directions, strength_range=5, export_dir=export_dir)
+ex.latent = font("Lato")         # start from a real font
+ex.strengths = [3.0, 0.0, 0.0]   # bold, italic, serif
+ex.wait()                        # renders happen in the background
+ex.bookmark()
+ex.strengths = [0.0, 3.0, 4.0]   # italic and serif
+ex.wait()
+ex.bookmark()
+ex.reset()                       # sliders back to 0: plain Lato
 ex
 """),
     md("""
-The widget is also an object you can drive from code: `ex.latent` is the current latent
-(set it to start from a code of your own), `ex.strengths` the slider values, and
-`ex.observe(fn, names="latent")` calls `fn` whenever the latent changes, as for any ipywidget.
+The bookmarks as a static grid, and as a path: export it as an animation (GIF here; `.mp4` and
+`.webp` work too).
 """),
     code("""
-ex.strengths = [0.0, 0.0, 0.0, 0.0, 2.0]     # push towards "0"
-ex.wait()                                     # renders happen in the background
-ex.bookmark()
-ex.latent = codes[(labels == 7).nonzero()[0, 0]]   # start from an encoded "7"
-ex.wait()
-ex.bookmark()
-ll.show(gen.decode(torch.stack(ex.bookmarks)), nrow=2)
-"""),
-    md("""
-Two bookmarks make a path: export it as an animation (GIF here; `.mp4` and `.webp` work too).
-"""),
-    code("""
+ll.show(gen.decode(torch.stack(ex.bookmarks)), nrow=1)
 anim = ex.save_morph(os.path.join(export_dir, "bookmarks.gif"), fps=12, seconds=1 if QUICK else 2)
 anim
 """),
     md("""
-## 2. Scrub a morph
-Between two encoded digits, `interpolate` picks slerp for this Gaussian space (a straight
-line would pass through washed-out, low-probability latents). Press play, or drag the frame
-slider.
+## 2. Scrub a morph between two fonts
+From Lato Black to Crimson Text Italic. `interpolate` picks slerp for this Gaussian space (a
+straight line would pass through washed-out, low-probability latents). Press play, or drag the
+frame slider: weight, slant and serifs change together.
 """),
     code("""
-three = codes[(labels == 3).nonzero()[0, 0]]
-eight = codes[(labels == 8).nonzero()[0, 0]]
-sc = ll.Scrubber(gen, three, eight, frames=24, fps=12)
+sc = ll.Scrubber(gen, font("Lato", 900), font("Crimson Text", 400, italic=True), frames=24, fps=12)
 sc
 """),
     md("""
-## 3. Blend three digits
-Each corner of the triangle holds a digit; the point's position sets the blend weights
-(shown under the pad). Click or drag inside the pad, or focus it and use the arrow keys.
+## 3. Blend three fonts
+Each corner of the triangle holds a font: a sans (Lato), a serif (Crimson Text) and a script
+(Pacifico); the point's position sets the blend weights (shown under the pad). Click or drag
+inside the pad, or focus it and use the arrow keys.
+
+The corner thumbnails are small, so this pad uses a second copy of the model with a short
+specimen, `"Ag"` (the two letters that differ most between these styles). `gen.text` belongs
+to one generator and sets its `image_size`; change it before making a widget, not under one.
 """),
     code("""
-corners = torch.stack([codes[(labels == d).nonzero()[0, 0]] for d in (0, 1, 6)])
-pad = ll.BlendPad(gen, corners)
+short = ll.load("glyphs")
+short.text = "Ag"
+corners = torch.stack([font("Lato"), font("Crimson Text"), font("Pacifico")])
+pad = ll.BlendPad(short, corners)
 pad
 """),
     md("""
-From code, move the point and read the weights and the blended latent:
+From code, move the point and read the weights and the blended font (any generator of the
+model draws it; here the full specimen):
 """),
     code("""
 pad.pad.x, pad.pad.y = 0.3, 0.4
@@ -126,9 +148,21 @@ print([round(w, 2) for w in pad.weights.tolist()])
 ll.show(gen.decode(pad.latent))
 """),
     md("""
+## The same widgets, any model
+The widgets speak the generator interface only. Given no directions, the Explorer picks some
+(PCA of the model's codes where it ships them, SeFa where it declares it, otherwise PCA of
+samples). The small `digits` VAE has no preview mode, so every slider event renders at full
+quality (it is cheap at 32 px).
+"""),
+    code("""
+digits = ll.load("digits")
+ll.Explorer(digits, n_components=3, seed=3)
+"""),
+    md("""
 ## What next
-* Find directions with labels you care about (`ll.directions.from_labels`), or unsupervised
-  ones (`pca`, `sefa`), and give them to `ll.Explorer`.
+* Find directions for labels you care about (`ll.directions.from_labels` on `gen.labels()`:
+  width, contrast, slant...), or unsupervised ones (`pca`, `sefa`), and give them to `ll.Explorer`.
+* Encode a font file of your own (`gen.encode_font(path)`) and set it as `ex.latent`.
 * `ll.save_morph` renders any path through latents to MP4/GIF/WebP for slides.
 """),
 ]

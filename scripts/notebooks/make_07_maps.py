@@ -1,4 +1,4 @@
-"""Write notebooks/07_maps.ipynb: a UMAP map of the digits latent space, linked to the generator."""
+"""Write notebooks/07_maps.ipynb: a UMAP map of every training font of `glyphs`, linked to the generator."""
 
 from __future__ import annotations
 
@@ -9,96 +9,116 @@ CELLS = [
 # Maps of a latent space
 
 A map lays every code of a collection on a plane so that neighbours stay neighbours: which
-shapes cluster, where one class turns into another, which regions no training example occupies.
-Map tools usually only *show* points. latentlab also holds the generator, so any place on the
-map, even an empty one, can be **rendered**.
+styles cluster, where one kind of font turns into another, which regions no training font
+occupies. Map tools usually only *show* points. latentlab also holds the generator, so any
+place on the map, even an empty one, can be **rendered**, and any region you draw around can
+become a **direction** to move other fonts along.
 
-We use the bundled `digits` model: every hand-written digit of scikit-learn's dataset is
-encoded to its 16-D latent code, and the codes are mapped with UMAP
-(`pip install "latentlab[maps]"`; PCA works without it).
+We map the bundled `glyphs` model: every latent is a whole typeface, and `gen.codes()` holds
+the codes of all its training fonts, with their labels in `gen.labels()`. The map uses UMAP
+(`pip install "latentlab[maps]"`); PCA works without it.
 """),
     code("""
 %matplotlib inline
 import os
+import time
+from collections import Counter
+
 import numpy as np
-import torch
 import latentlab as ll
-from sklearn.datasets import load_digits
 
 QUICK = os.environ.get("LATENTLAB_QUICK") == "1"   # CI runs a shorter version
-gen = ll.load("digits")
-"""),
-    md("""
-## Encode the training images
-The digits are 8x8 images of ink intensity 0-16. The model expects dark ink on white paper at
-32x32 in `[0, 1]`, so we invert, scale and upsample, then `gen.encode` returns one code per image:
-`(N, 16)`. The digit classes are the labels we colour by.
-"""),
-    code("""
-digits = load_digits()
-n = 600 if QUICK else len(digits.images)
-ink = torch.tensor(digits.images[:n], dtype=torch.float32)[:, None] / 16
-images = torch.nn.functional.interpolate(1 - ink, size=(32, 32), mode="bilinear").clamp(0, 1)
-codes = gen.encode(images.expand(-1, 3, -1, -1))
-labels = {"digit": digits.target[:n]}
-print("codes", tuple(codes.shape))
-ll.show(gen.decode(codes[:10]), nrow=10)
+gen = ll.load("glyphs")
+codes, labels = gen.codes(), gen.labels()           # (N, 64) codes; a dict of N-long label arrays
+category = labels["category"]
+print("codes", tuple(codes.shape), "| labels:", ", ".join(labels))
+print(dict(Counter(category.tolist()).most_common()))
 """),
     md("""
 ## Fit the map
-`LatentMap` follows scikit-learn: `fit` returns the map, learned attributes end in `_`.
-`embedding_` holds one `(x, y)` per code. A `seed` makes it reproducible. The first UMAP fit in a
-session compiles numba code; latentlab computes the neighbours with torch and keeps compiled code
-in `~/.cache/latentlab/numba`, so later sessions start faster. Progress bars show both phases.
+`LatentMap` follows scikit-learn: `fit` returns the map, learned attributes end in `_`, and
+`embedding_` holds one `(x, y)` per font. A `seed` makes it reproducible. `n_neighbors=50` (UMAP's
+default is 15) weighs the global arrangement more, so the font categories form regions instead
+of many small islands; `min_dist=0.5` spreads the points so that regions stay readable.
+
+The first UMAP fit on a machine compiles numba code (about 20 s); latentlab computes the
+neighbours with torch and keeps the compiled code in `~/.cache/latentlab/numba`, so later fits
+of these fonts take a few seconds.
 """),
     code("""
+start = time.perf_counter()
 try:
-    latent_map = ll.LatentMap(method="umap", seed=0, n_epochs=150 if QUICK else None).fit(codes, labels=labels)
+    latent_map = ll.LatentMap(method="umap", n_neighbors=50, min_dist=0.5, seed=0,
+                              n_epochs=200 if QUICK else None).fit(codes, labels=labels)
 except ll.MissingDependencyError as err:   # umap-learn not installed: PCA needs nothing extra
     print(err)
     latent_map = ll.LatentMap(method="pca").fit(codes, labels=labels)
-latent_map, latent_map.embedding_.shape
+print(f"{latent_map} in {time.perf_counter() - start:.1f} s; embedding_", latent_map.embedding_.shape)
 """),
     md("""
 ## Look at it
-`plot` colours points by a label and decodes a few thumbnails, spread so that none overlap.
-Pass `path=` to save a PNG.
+`plot` colours the points by a label and decodes thumbnails at spread-out points, never
+overlapping. A thumbnail keeps the shape of the model's image, so the long specimen line
+"Hamburg" would leave room for only a few: for the plot we render the short specimen "Ag" (its
+`g` tells the two-storey serif `g` from the one-storey one). Pass `path=` to save a PNG.
 """),
     code("""
-fig = latent_map.plot(gen, color_by="digit", thumbnails=30, figsize=(7, 7))
+gen.text = "Ag"
+fig = latent_map.plot(gen, color_by="category", thumbnails=24, figsize=(9, 8),
+                      title="Every training font of glyphs")
+gen.text = "Hamburg"
 fig
 """),
     md("""
-## Between the points
-`transform` places new codes on the map (here: samples from the prior); `inverse_transform`
-turns map positions back into codes: a point of the map becomes a blend of the codes of its
-nearest map points. Here we walk in a straight line across the map from the `0`s to the `6`s;
-where the map has an empty gap, the blend switches from one side's codes to the other's.
+The small islands far from the middle are usually fonts that are nearly the same, such as families
+that share one Latin design across many scripts (the *Noto Serif* fonts, for one): UMAP keeps
+near-duplicates together and away from the rest. The labels of the points farthest from the centre:
 """),
     code("""
-samples = gen.sample(5, seed=1)
-print("new codes land at\\n", latent_map.transform(samples).round(2))
+emb = latent_map.embedding_
+far = np.argsort(-np.abs(emb - np.median(emb, 0)).max(1))[:8]
+for i in far:
+    print(f"{labels['family'][i]:28s} {category[i]:12s} weight {labels['weight'][i]}")
+"""),
+    md("""
+## New fonts and the space between the points
+`transform` places new codes on the map: here the two held-out fonts of `assets/fonts` (never
+seen in training), encoded from their files; `nearest` names the training fonts next to them.
+`inverse_transform` turns map positions back into codes (a blend of the codes of the nearest
+map points), so a straight line across the map can be rendered: from the middle of the serif
+fonts to the middle of the monospace ones.
+"""),
+    code("""
+new = {name: gen.encode_font(f"assets/fonts/{name}.woff2") for name in ("EBGaramond-Regular", "Barlow-Bold")}
+for name, z in new.items():
+    at = latent_map.transform(z)                       # (1, 2)
+    near = latent_map.nearest(at)[0]
+    print(f"{name:20s} lands at {at[0].round(1)}, next to {labels['family'][near]} ({category[near]})")
 
-emb, digit = latent_map.embedding_, labels["digit"]
-start, end = emb[digit == 0].mean(0), emb[digit == 6].mean(0)
-line = np.linspace(start, end, 10).astype(np.float32)
-ll.show(gen.decode(latent_map.inverse_transform(line)), nrow=10)
+start, end = emb[category == "serif"].mean(0), emb[category == "monospace"].mean(0)
+line = np.linspace(start, end, 8).astype(np.float32)   # (8, 2) map positions
+gen.text = "Ag"
+ll.show(gen.decode(latent_map.inverse_transform(line)), nrow=8, padding=12)
+gen.text = "Hamburg"
 """),
     md("""
 ## Explore it live
 The map widget is linked to the generator and to an `Explorer`:
 
-* **hover** a point to see its image; **click** a point to render it (and move the Explorer there);
+* **hover** a point to see its font; **click** a point to render it (and move the Explorer there);
+  the caption names the font;
 * **click empty space** to render the code under the cursor;
 * move the Explorer's sliders and the black ring on the map follows;
-* **drag** a lasso (shift-drag: a box) to select points; `widget.selection` holds their indices.
+* **drag** a lasso (shift-drag: a box) to select points; `widget.selection` holds their indices;
+* **scroll** over the map to zoom about the cursor, drag with the middle button (or switch the toolbar
+  to **Pan** and drag) to move, and press **Reset view** to see every point; `widget.view` holds the
+  window on show.
 """),
     code("""
 from latentlab.widgets import Explorer
 
 explorer = Explorer(gen)
-widget = latent_map.widget(gen, explorer=explorer, color_by="digit")
-widget.show_path(ll.slerp(codes[0], codes[1], steps=20))   # an interpolation path, drawn as a line
+widget = latent_map.widget(gen, explorer=explorer, color_by="category")
 widget
 """),
     code("""
@@ -106,30 +126,38 @@ explorer
 """),
     md("""
 ## From a lasso to a direction
-Lasso a region of the map above and run the next cell: the selected codes become the positive
-class of `ll.directions.from_labels`, and the direction moves any code towards that region.
-Without a selection (as in CI) we select a box around the `0`s from code, which is exactly what
-the widget does with your lasso.
+Lasso a region of the map above and run the next cell: the fonts inside become the positive
+class of `ll.directions.from_labels` (all the others the negative one), and the direction moves
+any font towards that region. Without a lasso (as in CI) the cell selects a box around the
+middle of the monospace fonts from code, which is exactly what the widget does with your lasso:
+`widget.select(polygon)` takes the polygon in map coordinates.
 """),
     code("""
 chosen = widget.selection
 if len(chosen) == 0:
-    zeros = emb[digit == 0]
-    lo, hi = np.percentile(zeros, 10, axis=0), np.percentile(zeros, 90, axis=0)
+    mono = emb[category == "monospace"]
+    lo, hi = np.percentile(mono, 15, axis=0), np.percentile(mono, 85, axis=0)
     chosen = widget.select([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
 inside = np.zeros(len(codes), dtype=bool)
 inside[chosen] = True
-print(f"{inside.sum()} codes selected; their digits:", np.bincount(digit[inside], minlength=10))
+print(f"{inside.sum()} fonts selected:", dict(Counter(category[inside].tolist()).most_common()))
 
 towards = ll.directions.from_labels(codes, inside, method="mean_diff", space=gen, name="lasso region")
-seven = codes[digit == 7][0]                                  # one code, (16,)
-walk = towards.apply(seven, strength=[0, 1, 2, 3, 4, 5])      # (6, 16): one code per strength
-ll.show(gen.decode(walk), nrow=6)
+print("held-out accuracy of the direction:", towards.provenance["scores"])
+gap = float((codes[inside].mean(0) - codes[~inside].mean(0)).norm())   # from the rest to the region
+walk = towards.apply(new["Barlow-Bold"], strength=(gap * np.linspace(0, 2, 5)).tolist())   # (5, 64)
+widget.show_path(walk)                                  # the walk, drawn as a line on the map above
+ll.show(gen.decode(walk), nrow=1)
 """),
     md("""
-The row starts from a `7` and walks towards the lassoed region. Try a different region, a larger
-`strength`, or `color_by=` another label. With the `glyphs` model the same code maps every training
-font: `ll.LatentMap(seed=0).fit(gen.codes(), labels=gen.labels())`.
+Barlow Bold (top row) walks towards the lassoed region. Look for the `m` narrowing and the `r`
+growing a slab: a monospace font gives every letter the same width. The red line on the map shows
+where the walk goes. Try another region (the handwriting fonts, a corner of the sans-serifs),
+another font (`explorer.latent` is the one on show), or `color_by="weight"` to colour the map by a
+number.
+
+Other models work the same way: encode your own data with `gen.encode(images)` (or sample codes),
+fit `ll.LatentMap` on them, and the plot, widget and lasso follow.
 """),
 ]
 

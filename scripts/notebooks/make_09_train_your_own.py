@@ -27,15 +27,16 @@ ll.show(ll.load_images(FOLDER)[:16], nrow=8)
 """),
     md("""
 ## Train
-Settings are chosen from the data size (about 3,000 optimiser steps; a few minutes on 2 CPU
-cores, faster on a GPU, which is used automatically). Watch the loss curve and the grid:
+Settings are chosen from the data size (about 4,000 optimiser steps, fitted to the time budget
+`max_minutes`; a few minutes on 2 CPU cores, faster on a GPU, which is used automatically). Watch the loss curve and the grid:
 top row held-out pictures, middle their reconstructions, bottom new samples. Press the stop
 button at any time: you keep the best model so far. `out=` saves it (and checkpoints to resume
 with `resume=True`).
 
-*Known limitation (latentlab 0.1):* on thin line drawings such as these doodles, the current small
-VAE still tends to collapse onto one average face within a few minutes of CPU training, so expect
-blurry, similar samples; pictures with filled shapes learn much better. The fix is being worked on.
+What to expect from 150 doodles and a few CPU minutes: the outline, size and placement of each
+face and where its eyes sit come back; small details such as the curve of a mouth stay soft
+(a small VAE on few pictures averages what it cannot tell apart). More pictures and more minutes
+sharpen them.
 """),
     code("""
 gen = ll.train(FOLDER, size=64, seed=0, out="my_doodles",
