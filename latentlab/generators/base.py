@@ -16,7 +16,7 @@ Subclasses implement :meth:`Generator._decode` (and optionally ``_encode``,
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import torch
@@ -182,11 +182,17 @@ class Generator(abc.ABC):
             ``(N, 3, H, W)`` (or ``(3, H, W)``) float in ``[0, 1]``, on the input's
             device and floating dtype.
         """
+        return self._run_decoder(self._decode, latents, space)
+
+    def _run_decoder(self, decoder: Callable[[torch.Tensor, LatentSpace], torch.Tensor], latents: Any,
+                     space: str | LatentSpace | None) -> torch.Tensor:
+        """What :meth:`decode` does around ``decoder`` (``_decode`` or a variant such as a preview):
+        check and batch the latents, run without gradients, clamp, follow the input's device and dtype."""
         s = self.space(space)
         z, batched = as_batched_latents(latents, s)
         out_device, out_dtype = _output_placement(latents, self.device)
         with torch.no_grad():
-            images = self._decode(z.to(self.device, torch.float32), s)
+            images = decoder(z.to(self.device, torch.float32), s)
         images = images.clamp(0, 1).to(out_device, out_dtype)  # not clamp_: _decode may return an expand()ed view
         return images if batched else images[0]
 

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import as_batched_latents, check_finite
+from .._checks import check_finite
 from ..errors import InputImageError, InvalidValueError, ShapeError
 from ..spaces import LatentSpace
 from ._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
 from ._weights import load_weights, save_weights, write_manifest
-from .base import Generator, _output_placement
+from .base import Generator
 
 __all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars"]
 
@@ -131,6 +131,18 @@ def _glyph_to_tensor(char: str, img: Any) -> torch.Tensor:
     return t.clamp(0, 1)
 
 
+def _specimen_line(ink: torch.Tensor) -> torch.Tensor:
+    """Glyph ink ``(N, K, S, S)`` -> one line, dark on paper: ``(N, 3, S, K * cell)``.
+
+    Each glyph canvas is trimmed to its cell (``CELL`` of ``GLYPH_SIZE`` columns, scaled to ``S``).
+    """
+    s = ink.shape[-1]
+    trim, cell = _TRIM * s // GLYPH_SIZE, CELL * s // GLYPH_SIZE
+    cells = ink[..., trim:trim + cell]
+    line = cells.permute(0, 2, 1, 3).reshape(ink.shape[0], s, -1)
+    return (1 - line)[:, None].expand(-1, 3, -1, -1)
+
+
 class GlyphsGenerator(Generator):
     """Fonts as latents: a set encoder over (glyph, character) pairs and a FiLM glyph decoder.
 
@@ -213,14 +225,15 @@ class GlyphsGenerator(Generator):
         return super().sample(n, seed=seed, space=space, temperature=temperature)
 
     # -- decoding ---------------------------------------------------------------------
-    def _glyph_probs(self, z: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        logits = self.net.decode(z, idx.to(z.device))
+    def _glyph_probs(self, z: torch.Tensor, idx: torch.Tensor, half: bool = False) -> torch.Tensor:
+        logits = self.net.decode(z, idx.to(z.device), half=half)
         return torch.sigmoid(logits * self.sharpness)
 
     def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
-        ink = self._glyph_probs(latents, _char_indices(self._text))[..., _TRIM:_TRIM + CELL]
-        line = ink.permute(0, 2, 1, 3).reshape(ink.shape[0], GLYPH_SIZE, -1)  # (N, 64, CELL * len)
-        return (1 - line)[:, None].expand(-1, 3, -1, -1)
+        return _specimen_line(self._glyph_probs(latents, _char_indices(self._text)))
+
+    def _decode_half(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        return _specimen_line(self._glyph_probs(latents, _char_indices(self._text), half=True))
 
     def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
         """The specimen of :meth:`decode` at half resolution, cheaper to render (for dragging in widgets).
@@ -241,17 +254,7 @@ class GlyphsGenerator(Generator):
             >>> gen.preview(gen.sample(2, seed=0)).shape
             torch.Size([2, 3, 32, 52])
         """
-        s = self.space(space)
-        z, batched = as_batched_latents(latents, s)
-        out_device, out_dtype = _output_placement(latents, self.device)
-        idx = _char_indices(self._text).to(self.device)
-        with torch.no_grad():
-            logits = self.net.decode(z.to(self.device, torch.float32), idx, half=True)
-        half, trim = GLYPH_SIZE // 2, _TRIM // 2
-        ink = torch.sigmoid(logits * self.sharpness)[..., trim:trim + CELL // 2]
-        line = ink.permute(0, 2, 1, 3).reshape(ink.shape[0], half, -1)  # (N, 32, CELL / 2 * len)
-        images = (1 - line)[:, None].expand(-1, 3, -1, -1).clamp(0, 1).to(out_device, out_dtype)
-        return images if batched else images[0]
+        return self._run_decoder(self._decode_half, latents, space)
 
     def measure_views(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> tuple[torch.Tensor, int]:
         """Each glyph of :attr:`text` on its own (dark ink on paper, ``(N * len(text), 3, 64, 64)``).
@@ -273,13 +276,7 @@ class GlyphsGenerator(Generator):
             ``(N, len(chars), 64, 64)`` ink coverage in ``[0, 1]`` (``(len(chars), 64, 64)`` for one latent).
         """
         idx = _char_indices(chars)
-        s = self.space(space)
-        z, batched = as_batched_latents(latents, s)
-        out_device, out_dtype = _output_placement(latents, self.device)
-        with torch.no_grad():
-            out = self._glyph_probs(z.to(self.device, torch.float32), idx)
-        out = out.to(out_device, out_dtype)
-        return out if batched else out[0]
+        return self._run_decoder(lambda z, _: self._glyph_probs(z, idx), latents, space)
 
     # -- encoding ---------------------------------------------------------------------
     def _encode_set(self, glyphs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
