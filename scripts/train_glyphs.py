@@ -3,13 +3,21 @@
 Each step takes ``--batch`` training fonts; the encoder sees a random subset of each font's glyphs
 (1 to 62, so that both completion and full reconstruction are trained) and the decoder redraws
 ``--targets`` random characters of the same font at 64 px. Loss per font: edge-weighted Bernoulli
-likelihood summed over pixels (scaled to all 62 glyphs) + ``--beta`` x KL (with free bits).
-An exponential moving average of the weights is kept for export.
+likelihood summed over pixels (scaled to all 62 glyphs) + ``--beta`` x KL (with free bits)
++ ``--dice`` x soft-IoU loss per glyph (scaled to all 62 glyphs; 0 = off), which rewards drawing
+thin strokes at all rather than fading them to grey. An exponential moving average of the weights
+is kept for export.
+
+A new phase can start from a trained checkpoint with a changed architecture: ``--init-from``
+loads the matching weights (new parts, e.g. ``--detail-width``, start at zero output) and starts
+a fresh optimiser; ``--phase-start`` is the total minute at which its learning-rate schedule starts.
 
 Usage::
 
     nohup python scripts/train_glyphs.py --minutes 150 --threads 1 --lr 1.5e-3 > data/build/train.log 2>&1 &
     python scripts/train_glyphs.py --resume --minutes 60 --threads 1 --lr 1.5e-3 --decay-minutes 190
+    python scripts/train_glyphs.py --init-from data/build/glyphs_ckpt.pt --ckpt data/build/glyphs_ckpt2.pt \
+        --detail-width 16 --dice 300 --lr 5e-4 --phase-start 194 --decay-minutes 300 --minutes 100
 
 The bundled model was trained this way on 2 shared CPU cores (one thread: on an oversubscribed
 machine two threads mostly wait for each other); see its card for steps and minutes.
@@ -53,8 +61,16 @@ def edge_weight(t: torch.Tensor, strength: float) -> torch.Tensor:
     return (1 + strength * (grad > 0.1).to(t.dtype)).reshape(t.shape)
 
 
+def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - soft IoU`` per glyph (reduces the last two dims)."""
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum((-2, -1))
+    return 1 - inter / (p + target - p * target).sum((-2, -1)).clamp_min(1.0)
+
+
 def loss_fn(net: GlyphsNet, x32: torch.Tensor, x64: torch.Tensor, n_in: int, n_tgt: int, beta: float,
-            free_bits: float, edge: float, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+            free_bits: float, edge: float, gen: torch.Generator,
+            dice: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Negative ELBO per font for one batch (``x32`` encoder input, ``x64`` targets, both ``(B, 62, S, S)``)."""
     b = x64.shape[0]
     order = torch.argsort(torch.rand(b, 62, generator=gen), dim=1)
@@ -70,6 +86,8 @@ def loss_fn(net: GlyphsNet, x32: torch.Tensor, x64: torch.Tensor, n_in: int, n_t
     kl = kl_dim.sum(1)
     kl_fb = kl_dim.mean(0).clamp_min(free_bits).sum()  # free bits per dimension (batch-averaged)
     loss = bce.mean() + beta * kl_fb
+    if dice > 0:
+        loss = loss + dice * soft_iou_loss(logits, tgt).mean(1).mean() * 62
     with torch.no_grad():
         pred, real = logits > 0, tgt > 0.5
         iou = ((pred & real).sum((2, 3)) / (pred | real).sum((2, 3)).clamp_min(1)).mean()
@@ -96,6 +114,16 @@ def evaluate(net: GlyphsNet, x32: torch.Tensor, x64: torch.Tensor, chunk: int = 
         ious_5.append(((pred5 & real5).sum((2, 3)) / (pred5 | real5).sum((2, 3)).clamp_min(1)).mean(1))
     net.train()
     return {"iou": torch.cat(ious_full).mean().item(), "iou5": torch.cat(ious_5).mean().item()}
+
+
+def init_from(net: GlyphsNet, path: Path) -> tuple[int, float, list[dict]]:
+    """Load a checkpoint's EMA weights into ``net`` (new modules keep their init); its step, minutes, history."""
+    st = torch.load(path, weights_only=False)
+    missing, unexpected = net.load_state_dict(st["ema"], strict=False)
+    if unexpected or any(not k.startswith("detail.") for k in missing):
+        raise SystemExit(f"{path} does not fit this architecture: missing {missing}, unexpected {unexpected}")
+    print(f"new phase from {path} (step {st['step']}, {st['elapsed'] / 60:.1f} min); new: {missing}", flush=True)
+    return st["step"], st["elapsed"], list(st["history"])
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -127,6 +155,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--dec-widths", type=str, default="128,64,32,16,8")
+    ap.add_argument("--detail-width", type=int, default=0, help="channels of the 64 px detail head (0: none)")
+    ap.add_argument("--dice", type=float, default=0.0, help="weight of the soft-IoU loss (0: off)")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start a new phase from this checkpoint's EMA weights (architecture may grow)")
+    ap.add_argument("--phase-start", type=float, default=0.0,
+                    help="total minutes at which this phase's learning-rate schedule starts")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -143,13 +177,17 @@ def main() -> None:
     ev32 = x32_all[ev_idx].float() / 255
     ev64 = x64_all[ev_idx].float() / 255
 
-    config = GlyphsConfig(dec_widths=tuple(int(v) for v in args.dec_widths.split(",")))
+    config = GlyphsConfig(dec_widths=tuple(int(v) for v in args.dec_widths.split(",")),
+                          detail_width=args.detail_width)
     net = GlyphsNet(config)
-    ema = copy.deepcopy(net).requires_grad_(False)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, elapsed = 0, 0.0
     history: list[dict] = []
-    gen = torch.Generator().manual_seed(args.seed)
+    if args.init_from is not None and not (args.resume and args.ckpt.is_file()):
+        step, elapsed, history = init_from(net, args.init_from)
+        rng = np.random.default_rng(args.seed + step)
+    ema = copy.deepcopy(net).requires_grad_(False)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    gen = torch.Generator().manual_seed(args.seed + step)
     if args.resume and args.ckpt.is_file():
         st = torch.load(args.ckpt, weights_only=False)
         net.load_state_dict(st["model"])
@@ -162,6 +200,11 @@ def main() -> None:
     print(f"train fonts {len(tr_idx)}, held-out fonts {len(te_idx)}; params "
           f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M; config {config.to_dict()}", flush=True)
 
+    phase_step = step if args.init_from is not None else 0
+    if args.resume and args.init_from is not None:
+        phase_step = next((h["step"] for h in history if "phase" in h), 0)
+    if args.init_from is not None and not any("phase" in h for h in history):
+        history.append({"step": step, "phase": {k: str(v) for k, v in vars(args).items()}})
     t_start = time.time()
     t_ckpt = t_eval = t_log = t_start
     run = {"loss": 0.0, "bce": 0.0, "kl": 0.0, "iou": 0.0, "n": 0}
@@ -177,13 +220,13 @@ def main() -> None:
         x64 = x64_all[idx].float() / 255
         n_in = int(SUBSET_SIZES[int(rng.integers(len(SUBSET_SIZES)))])
         total_min = (elapsed + time.time() - t_start) / 60
-        lr = args.lr * (0.3 + 0.7 * min(1.0, step / 200))  # short warm-up
+        lr = args.lr * (0.3 + 0.7 * min(1.0, (step - phase_step) / 200))  # short warm-up
         if args.decay_minutes > 0:
-            frac = min(1.0, total_min / args.decay_minutes)
+            frac = min(1.0, max(0.0, total_min - args.phase_start) / (args.decay_minutes - args.phase_start))
             lr = args.lr_min + (lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, logs = loss_fn(net, x32, x64, n_in, args.targets, args.beta, args.free_bits, args.edge, gen)
+        loss, logs = loss_fn(net, x32, x64, n_in, args.targets, args.beta, args.free_bits, args.edge, gen, args.dice)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1000.0)

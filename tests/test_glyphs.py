@@ -249,3 +249,33 @@ def test_shipped_preview_is_the_full_specimen_shrunk() -> None:
     other, shifted = close(ink.roll(1, 0), ref), close(ink.roll(1, -1), ref)
     assert other[0] < 0.85 or other[1] > 0.4
     assert shifted[0] < 0.85 or shifted[1] > 0.4
+
+
+def test_detail_head_starts_as_a_no_op_and_survives_a_bundle(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    base = GlyphsNet(SMALL).eval()
+    grown = GlyphsNet(replace(SMALL, detail_width=8)).eval()
+    missing, unexpected = grown.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("detail.") for k in missing)
+    z, chars = torch.randn(2, 8), torch.arange(5)
+    with torch.no_grad():
+        assert torch.equal(base.decode(z, chars), grown.decode(z, chars))  # zero-initialised: nothing changes
+        grown.detail.out.weight.normal_()  # type: ignore[union-attr]
+        assert not torch.allclose(base.decode(z, chars), grown.decode(z, chars))
+        assert torch.equal(base.decode(z, chars, half=True), grown.decode(z, chars, half=True))  # previews skip it
+    card = {"name": "glyphs", "family": "glyphs", "module": "glyphs", "config": grown.config.to_dict()}
+    loaded = load_bundled(save_bundle(tmp_path / "g", grown, card, np.zeros((2, 8), np.float32), {}))
+    assert loaded.net.detail is not None
+    stored = loaded.net.state_dict()  # weights are stored as float16
+    head = {k: v for k, v in grown.state_dict().items() if k.startswith("detail.")}
+    assert all(torch.equal(stored[k], v.half().float()) for k, v in head.items())
+
+
+def test_glyph_reader_reads_one_logit_per_character() -> None:
+    from latentlab.generators._glyphs_net import GlyphReader
+
+    reader = GlyphReader(width=4)
+    assert reader(torch.rand(3, 64, 64)).shape == (3, len(CHARS))
+    assert reader.read(torch.rand(2, 5, 64, 64)).shape == (10,)

@@ -5,6 +5,9 @@
   invariant, any subset size) and mapped to the Gaussian posterior ``(mu, logvar)`` of the style.
 * Decoder: ``(style z, character)`` -> a 4x4 seed, upsampled to 64x64 by conv blocks; every block is
   modulated (FiLM: per-channel scale and shift) by ``[z, char embedding]``. Output: logits.
+* Optional detail head (``detail_width > 0``): a wider FiLM block at 64 px whose logits are added
+  to the output; its last conv starts at zero, so adding it to a trained net changes nothing
+  until it is fine-tuned.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["CHARS", "GlyphsConfig", "GlyphsNet"]
+__all__ = ["CHARS", "GlyphReader", "GlyphsConfig", "GlyphsNet"]
 
 #: The 62 characters every font has, in model order.
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -31,6 +34,7 @@ class GlyphsConfig:
         enc_width: channels of the first encoder conv (doubled twice).
         hidden: width of the set encoder's MLPs.
         dec_widths: decoder channels at 4, 8, 16, 32, 64 px.
+        detail_width: channels of the 64 px detail head (0: no head).
     """
 
     latent_dim: int = 64
@@ -38,6 +42,7 @@ class GlyphsConfig:
     enc_width: int = 32
     hidden: int = 256
     dec_widths: tuple[int, ...] = (192, 128, 64, 32, 16)
+    detail_width: int = 0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -73,6 +78,20 @@ class _FiLMBlock(nn.Module):
         return h
 
 
+class _DetailHead(nn.Module):
+    """A FiLM block at full resolution plus a zero-initialised output conv: extra logits for fine strokes."""
+
+    def __init__(self, c_in: int, width: int, cond: int) -> None:
+        super().__init__()
+        self.block = _FiLMBlock(c_in, width, cond, extra=True)
+        self.out = nn.Conv2d(width, 1, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)  # type: ignore[arg-type]  # always set: bias=True
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.out(self.block(h, cond, upsample=False))
+
+
 class GlyphsNet(nn.Module):
     """Set-VAE over fonts: ``encode(glyphs, chars)`` -> ``(mu, logvar)``, ``decode(z, chars)`` -> logits.
 
@@ -104,6 +123,9 @@ class GlyphsNet(nn.Module):
             _FiLMBlock(d[i], d[i + 1], c.hidden, extra=i < 2) for i in range(len(d) - 1)
         )
         self.out = nn.Conv2d(d[-1], 1, 3, padding=1)
+        self.detail: nn.Module | None = None
+        if c.detail_width > 0:
+            self.detail = _DetailHead(d[-1], c.detail_width, c.hidden)
 
     # -- encoder ------------------------------------------------------------------
     def encode(self, glyphs: torch.Tensor, chars: torch.Tensor,
@@ -143,7 +165,8 @@ class GlyphsNet(nn.Module):
             chars: ``(K,)`` (same characters for every style) or ``(B, K)`` character indices.
             half: run the last block without its x2 upsampling: ``(B, K, 32, 32)`` logits close to
                 the full ones shrunk by two (a 3x3 conv on a nearest-upsampled map sees mostly
-                constant 2x2 cells), at a quarter of that block's cost; for live previews.
+                constant 2x2 cells), at a quarter of that block's cost, without the detail head;
+                for live previews.
 
         Returns:
             ``(B, K, 64, 64)`` logits (ink where positive), or ``(B, K, 32, 32)`` with ``half``.
@@ -158,4 +181,44 @@ class GlyphsNet(nn.Module):
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
             h = block(h, cond, upsample=not (half and i == last))
-        return self.out(h).reshape(b, k, *h.shape[-2:])
+        logits = self.out(h)
+        if self.detail is not None and not half:
+            logits = logits + self.detail(h, cond)
+        return logits.reshape(b, k, *h.shape[-2:])
+
+
+class GlyphReader(nn.Module):
+    """A small CNN that reads which of the 62 characters a glyph is: the legibility judge.
+
+    Trained on real glyphs of the training fonts only (``scripts/export_glyphs.py``) and shipped in
+    the glyphs bundle's evaluation sample, so legibility bars can be measured offline. Input: glyphs
+    ``(M, 64, 64)`` in ``[0, 1]`` (ink = 1), read at 32 px.
+
+    Example:
+        >>> reader = GlyphReader()
+        >>> reader.read(torch.zeros(2, 64, 64)).shape
+        torch.Size([2])
+    """
+
+    def __init__(self, width: int = 24) -> None:
+        super().__init__()
+        w = width
+        self.net = nn.Sequential(
+            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),           # 16
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),       # 8
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 4
+            nn.Flatten(), nn.Linear(4 * w * 16, 128), nn.ReLU(), nn.Linear(128, len(CHARS)),
+        )
+
+    def forward(self, glyphs: torch.Tensor) -> torch.Tensor:
+        """Logits ``(M, 62)`` for glyphs ``(M, 64, 64)``."""
+        x = glyphs.reshape(-1, 1, *glyphs.shape[-2:]).float()
+        if x.shape[-1] != 32:
+            x = F.interpolate(x, size=(32, 32), mode="area")
+        return self.net(x)
+
+    @torch.no_grad()
+    def read(self, glyphs: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        """Character indices (into :data:`CHARS`) the reader sees in glyphs ``(..., 64, 64)``, flattened."""
+        flat = glyphs.reshape(-1, *glyphs.shape[-2:])
+        return torch.cat([self(flat[i:i + chunk]).argmax(1) for i in range(0, len(flat), chunk)])

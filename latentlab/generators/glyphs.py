@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from .._checks import check_finite
 from ..errors import InputImageError, InvalidValueError, ShapeError
 from ..spaces import LatentSpace
-from ._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
+from ._glyphs_net import CHARS, GlyphReader, GlyphsConfig, GlyphsNet
 from ._weights import load_weights, save_weights, write_manifest
 from .base import Generator
 
@@ -451,3 +451,10 @@ def load_bundled(folder: str | Path, restore_hint: str = "reinstall latentlab") 
 def load_eval_sample(folder: str | Path, restore_hint: str = "reinstall latentlab") -> dict[str, torch.Tensor]:
     """The held-out evaluation sample shipped with a bundle: ``glyphs`` uint8 ``(M, 62, 64, 64)`` and more."""
     return load_weights(Path(folder), EVAL_NAME, restore_hint)
+
+
+def eval_reader(sample: dict[str, torch.Tensor]) -> GlyphReader:
+    """The legibility judge shipped in an evaluation sample (its ``reader.*`` tensors), ready to ``read``."""
+    reader = GlyphReader()
+    reader.load_state_dict({k.split(".", 1)[1]: v.float() for k, v in sample.items() if k.startswith("reader.")})
+    return reader.eval()
