@@ -1,4 +1,5 @@
-"""Real browser: the map widget shows wide glyph specimens whole (hover tip and clicked image keep their shape)."""
+"""Real browser: the map widget shows wide glyph specimens whole (hover tip and clicked image keep their shape),
+keeps its hover tip inside the map, and draws a walk as a line that stands out over any point colour."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ _CELL = """
 import latentlab as ll
 gen = ll.load("glyphs")            # specimen "Hamburg": images 64 x 364, far from square
 latent_map = ll.LatentMap(method="pca").fit(gen.codes()[:300], labels={"category": gen.labels()["category"][:300]})
-latent_map.widget(gen)
+widget = latent_map.widget(gen)
+widget.show_path(ll.lerp(gen.codes()[0], gen.codes()[-1], steps=12))   # a walk between two fonts
+widget
 """
 
 # the centre of the first ink pixel of the points canvas, in CSS pixels, or null
@@ -28,6 +31,30 @@ _FIND_POINT = """(canvas) => {
   }
   return null;
 }"""
+
+# the centre of the rightmost ink pixel of the points canvas, in CSS pixels, or null
+_FIND_RIGHTMOST = """(canvas) => {
+  const { width, height } = canvas, dpr = width / canvas.clientWidth;
+  const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  for (let x = width - 4; x >= 4; x -= 1) for (let y = 4; y < height - 4; y += 1) {
+    const i = 4 * (y * width + x);
+    if (data[i] + data[i + 1] + data[i + 2] < 600) return [x / dpr - 2, y / dpr];
+  }
+  return null;
+}"""
+
+# the hover tip's and the map's boxes, once the tip shows
+_TIP_AND_STAGE = """() => {
+  const t = document.querySelector('.ll-map-tip'), s = document.querySelector('.ll-map-stage');
+  if (!t || t.offsetParent === null || !t.clientWidth) return null;
+  const a = t.getBoundingClientRect(), b = s.getBoundingClientRect();
+  return [a.left, a.right, b.left, b.right]; }"""
+
+# how many overlay pixels have the walk's light line colour (#ffd23f)
+_PATH_PIXELS = """(canvas) => { const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] > 230 && d[i + 1] > 190 && d[i + 2] < 110 && d[i + 3] > 200) n++;
+  return n; }"""
 
 # an <img>'s drawn and natural sizes once it shows a decoded image
 _SIZES = """(sel) => { const img = document.querySelector(sel);
@@ -51,6 +78,7 @@ def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
     point = page.locator(".ll-map-points").first.evaluate(_FIND_POINT)
     assert point is not None, "no points drawn"
     overlay = page.locator(".ll-map-overlay").first
+    assert overlay.evaluate(_PATH_PIXELS) > 20, "the walk is not drawn in its casing colours"
 
     # hover: the tip shows the specimen line at its own aspect ratio
     overlay.hover(position={"x": point[0], "y": point[1]})
@@ -65,5 +93,14 @@ def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
     assert h >= 40, f"side image only {h} px high"
     side = page.locator(".ll-map-side").first.bounding_box()
     assert side is not None and side["width"] >= w
+
+    # near the right edge the wide tip flips to the cursor's left instead of running off the map
+    right = page.locator(".ll-map-points").first.evaluate(_FIND_RIGHTMOST)
+    assert right is not None
+    overlay.hover(position={"x": right[0], "y": right[1]})
+    page.wait_for_function(f"() => ({_TIP_AND_STAGE})() !== null", timeout=30_000)
+    page.wait_for_timeout(200)
+    tip_left, tip_right, stage_left, stage_right = page.evaluate(_TIP_AND_STAGE)
+    assert stage_left - 1 <= tip_left and tip_right <= stage_right + 1, (tip_left, tip_right, stage_left, stage_right)
     lab.screenshot(page, "maps_glyphs_wide", full_page=False)
     page.close()

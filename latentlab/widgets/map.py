@@ -201,9 +201,18 @@ function render({ model, el }) {
     }
     const path = model.get("path");
     if (path.length > 1) {
-      ctx.strokeStyle = "#e4572e"; ctx.lineWidth = 2; ctx.beginPath();
-      path.forEach(([u, v], k) => { const [x, y] = toPx(u, v); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
-      ctx.stroke();
+      // a dark casing under a light line: visible over points of any colour; dots mark its ends
+      const pts = path.map(([u, v]) => toPx(u, v));
+      ctx.lineJoin = "round"; ctx.lineCap = "round";
+      for (const [colour, width] of [["#111", 4.5], ["#ffd23f", 2]]) {
+        ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.beginPath();
+        pts.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+        ctx.stroke();
+      }
+      ctx.fillStyle = "#111";
+      for (const [x, y] of [pts[0], pts[pts.length - 1]]) {
+        ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
+      }
     }
     const m = model.get("marker");
     if (m.length === 2) {
@@ -249,7 +258,15 @@ function render({ model, el }) {
     });
   }
   fitOnLoad(shown, 360, 160, (w) => { side.style.width = Math.max(180, w + 4) + "px"; });
-  fitOnLoad(tip, 256, 64);
+  fitOnLoad(tip, 256, 64, () => { if (lastMove) placeTip(); });
+  // the hover tip sits below-right of the cursor, flipped left/up where it would leave the map
+  function placeTip() {
+    const w = parseFloat(tip.style.width) || 64, h = parseFloat(tip.style.height) || 64;
+    let x = lastMove[0] + 12, y = lastMove[1] + 12;
+    if (x + w > size) x = Math.max(0, lastMove[0] - 12 - w);
+    if (y + h > size) y = Math.max(0, lastMove[1] - 12 - h);
+    tip.style.left = x + "px"; tip.style.top = y + "px";
+  }
   function loadImage() {
     if (shownUrl) URL.revokeObjectURL(shownUrl);
     shownUrl = blobUrl(model.get("image"), "image/jpeg");
@@ -316,7 +333,7 @@ function render({ model, el }) {
   const local = (e) => { const b = over.getBoundingClientRect(); return [e.clientX - b.left, e.clientY - b.top]; };
   function hover() {
     const i = nearest(lastMove[0], lastMove[1], 8);
-    tip.style.left = (lastMove[0] + 12) + "px"; tip.style.top = (lastMove[1] + 12) + "px";
+    placeTip();
     if (i !== hoverReq) {
       hoverReq = i;
       model.send({ type: "hover", index: i });
