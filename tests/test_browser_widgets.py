@@ -107,3 +107,28 @@ def test_blendpad_click_blends(page: Any, lab: Any) -> None:
     pad.press("ArrowDown")
     _loaded_src_change(page, img, before)
     pad_widget.screenshot(path=str(lab.screenshot(page, "blendpad-page", full_page=False).with_name("blendpad.png")))
+
+
+_SET_AFTER_DISPLAY = [
+    "import latentlab as ll\ngen = ll.load('glyphs')\n"
+    "ex = ll.Explorer(gen, n_components=3, seed=3, strength_range=5)\nex",
+    "ex.strengths = [1.5, -1.0, 2.5]   # set from Python while the sliders are still being drawn",
+]
+
+
+def test_values_set_right_after_display_stay_set(lab: Any) -> None:
+    """Run All: the sliders show the values the next cell set (they used to snap back to 0)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in _SET_AFTER_DISPLAY],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nbformat.write(nb, lab.root / "notebooks" / "_explorer_set_after_display.ipynb")
+    page = lab.open("notebooks/_explorer_set_after_display.ipynb")
+    lab.run_all(page, timeout_s=200)
+    readouts = page.locator(".latentlab-explorer .widget-readout")
+    page.wait_for_function("() => document.querySelectorAll('.latentlab-explorer .widget-readout').length >= 3",
+                           timeout=WAIT_MS)
+    page.wait_for_timeout(2000)  # time for any echo from the browser to come back and undo the values
+    shown = [t.replace("\u2212", "-") for t in readouts.all_text_contents()[:3]]
+    assert shown == ["1.50", "-1.00", "2.50"], shown
+    page.close()

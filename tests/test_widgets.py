@@ -175,6 +175,16 @@ def test_explorer_burst_of_slider_events_is_coalesced(gen: ll.Generator, axes: l
     ex.close()
 
 
+def test_explorer_sliders_step_on_a_round_grid(gen: ll.Generator, axes: list[torch.Tensor]) -> None:
+    ex = Explorer(gen, directions=axes, strength_range=5)
+    assert [s.step for s in ex.sliders] == [0.1, 0.1, 0.1]  # not 5 / 30 (see test_browser_widgets)
+    ex.strengths = [1.234, -0.77, 2.5]
+    assert ex.strengths == [1.2, -0.8, 2.5]  # what the sliders can show is what is drawn
+    assert ex.wait()
+    assert ex.image.value == ex.view.render(combine(ex.base, ex.vectors, [1.2, -0.8, 2.5]))
+    ex.close()
+
+
 def test_explorer_latent_setter_and_observe(gen: ll.Generator, axes: list[torch.Tensor]) -> None:
     ex = Explorer(gen, directions=axes)
     seen: list[torch.Tensor] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -142,12 +143,13 @@ class Explorer(W.VBox):
 
     @strengths.setter
     def strengths(self, values: Sequence[float]) -> None:
+        """Set every slider at once (rounded to the slider step, so the sliders show what is drawn)."""
         if len(values) != len(self.sliders):
             raise InvalidValueError("one strength per slider is needed", expected=len(self.sliders),
                                     got=len(values), fix="pass a list as long as explorer.directions")
         with self._quietly():
             for s, v in zip(self.sliders, values):
-                s.value = float(v)
+                s.value = round(round(float(v) / s.step) * s.step, 10)  # on the slider's grid: shown as set
         self._update()
 
     def show(self) -> None:
@@ -225,7 +227,7 @@ class Explorer(W.VBox):
 
     # -- wiring -------------------------------------------------------------------
     def _slider(self, name: str, limit: float) -> W.FloatSlider:
-        s = W.FloatSlider(value=0.0, min=-limit, max=limit, step=limit / 30, description=name[:18],
+        s = W.FloatSlider(value=0.0, min=-limit, max=limit, step=_nice_step(limit / 30), description=name[:18],
                           continuous_update=True, readout_format=".2f", tooltip=name,
                           style={"description_width": "110px"}, layout=W.Layout(width="380px"))
         return s
@@ -329,6 +331,23 @@ def _start_latent(gen: Any, space: Any, seed: int) -> torch.Tensor:
         z = gen.sample(1, seed=seed)
         return gen.map(z, gen.default_space, space)[0].detach().float().cpu()
     return torch.zeros(space.shape)
+
+
+def _nice_step(rough: float) -> float:
+    """The 1, 2 or 5 x 10^k step nearest below ``rough``.
+
+    A step such as 5 / 30 makes the browser slider land a hair off 0 when it is drawn; it then
+    sends that value back, and ipywidgets drops the kernel's own updates of the slider until the
+    echo returns (so values set from Python right after display snapped back to 0).
+
+    Example:
+        >>> _nice_step(5 / 30), _nice_step(0.1), _nice_step(0.07)
+        (0.1, 0.1, 0.05)
+    """
+    exp = math.floor(math.log10(rough))
+    mant = rough / 10**exp
+    nice = 5.0 if mant >= 5 else 2.0 if mant >= 2 else 1.0
+    return round(nice * 10**exp, 12)
 
 
 def _name(direction: Any, index: int) -> str:
