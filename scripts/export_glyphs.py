@@ -221,6 +221,10 @@ def main() -> None:
     cat_te, w_te = d["category"][te], d["weight"][te]
     m: dict[str, object] = {"recon_iou": float(iou_font.mean())}
     m["recon_iou_by_category"] = {c: float(iou_font[cat_te == c].mean()) for c in CATEGORIES if (cat_te == c).any()}
+    m["heldout_fonts_by_category"] = {c: int((cat_te == c).sum()) for c in CATEGORIES}
+    fam_te = d["family"][te]
+    by_family = sorted((float(iou_font[fam_te == f].mean()), str(f), int((fam_te == f).sum())) for f in set(fam_te))
+    m["worst_families"] = [{"family": f, "fonts": n, "iou": round(v, 3)} for v, f, n in by_family[:8]]
     bands = weight_band(w_te)
     m["recon_iou_by_weight"] = {b: float(iou_font[bands == b].mean()) for b in sorted(set(bands))}
     print("recon", json.dumps(m), flush=True)
@@ -423,8 +427,9 @@ def card_markdown(card: dict) -> str:
     m = card["metrics"]
     b = m["baseline"]
     rows = [("reconstruction IoU (all 62 glyphs)", f"{m['recon_iou']:.3f}", f"{b['iou']:.3f}", ">= 0.75")]
+    counts = m.get("heldout_fonts_by_category", {})
     for c, v in m["recon_iou_by_category"].items():
-        rows.append((f"  {c}", f"{v:.3f}", str(b.get(c, "")), ">= 0.60"))
+        rows.append((f"  {c} ({counts.get(c, '?')} fonts)", f"{v:.3f}", str(b.get(c, "")), ">= 0.60"))
     for k, v in m["recon_iou_by_weight"].items():
         rows.append((f"  {k}", f"{v:.3f}", str(b.get(k, "")), ""))
     rows += [
@@ -446,9 +451,12 @@ def card_markdown(card: dict) -> str:
                      f"{p.get('dice')}, lr {p.get('lr')} decaying to minute {p.get('decay_minutes')}.\n"
                      for p in card["training"].get("phases", []))
     missed = shortfalls(m)
+    worst = ", ".join(f"{w['family']} ({w['fonts']} font{'s' if w['fonts'] > 1 else ''}, IoU {w['iou']:.2f})"
+                      for w in m.get("worst_families", []))
     known = ("\n".join(f"- {x}" for x in missed) + "\n\nIn pictures: script (handwriting) fonts and hairline weights "
              "come back faded or smeared, display fonts (pixel fonts, stencils) lose their quirks; text faces (serif, "
-             "sans, mono, bold) reconstruct best.") if missed else "None: every bar is met."
+             f"sans, mono, bold) reconstruct best.\n\nThe held-out families it reconstructs worst: {worst}."
+             ) if missed else "None: every bar is met."
     return f"""# glyphs
 
 {card['description']}
