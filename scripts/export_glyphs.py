@@ -125,7 +125,7 @@ def get_reader(glyphs: torch.Tensor, args: argparse.Namespace) -> GlyphReader:
         print(f"reader loaded from {args.reader}", flush=True)
         return reader.eval()
     reader = fit_reader(glyphs, args.seed, epochs=1 if args.quick else 4)
-    if args.reader is not None:
+    if args.reader is not None and not args.quick:  # a quick (1-epoch) reader is never cached
         torch.save(reader.state_dict(), args.reader)
     return reader
 
@@ -189,7 +189,7 @@ def main() -> None:
                     help="folder for the README pictures (sampled fonts grid, morph strip)")
     ap.add_argument("--reader", type=Path, default=None,
                     help="load the legibility reader's weights from this file if it exists, else train it and save "
-                         "them there (it depends only on the data and --seed)")
+                         "them there (it depends only on the data and --seed; --quick never saves it)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

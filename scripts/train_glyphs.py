@@ -162,6 +162,8 @@ def main() -> None:
     ap.add_argument("--phase-start", type=float, default=0.0,
                     help="total minutes at which this phase's learning-rate schedule starts")
     args = ap.parse_args()
+    if args.decay_minutes > 0 and args.decay_minutes <= args.phase_start:
+        ap.error(f"--decay-minutes ({args.decay_minutes}) must be beyond --phase-start ({args.phase_start})")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -222,7 +224,7 @@ def main() -> None:
         total_min = (elapsed + time.time() - t_start) / 60
         lr = args.lr * (0.3 + 0.7 * min(1.0, (step - phase_step) / 200))  # short warm-up
         if args.decay_minutes > 0:
-            frac = min(1.0, max(0.0, total_min - args.phase_start) / (args.decay_minutes - args.phase_start))
+            frac = min(1.0, max(0.0, total_min - args.phase_start) / max(1e-6, args.decay_minutes - args.phase_start))
             lr = args.lr_min + (lr - args.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
