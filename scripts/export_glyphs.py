@@ -487,7 +487,7 @@ classifier that judged earlier exports: {json.dumps({k: round(v, 3) for k, v in 
 Category classifier (linear) on real held-out fonts: {m['category_classifier_acc_real_heldout']:.3f}.
 Sample category shares {m['sample_category_share']} vs training {m['train_category_share']}.
 
-## Quality bars not met (issue 9 stays open until they are)
+## Quality bars of issue 9 not met
 {known}
 
 ## License
