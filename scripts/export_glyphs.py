@@ -130,11 +130,6 @@ def get_reader(glyphs: torch.Tensor, args: argparse.Namespace) -> GlyphReader:
     return reader
 
 
-def read_accuracy(reader: GlyphReader, glyphs: torch.Tensor) -> float:
-    """Fraction of glyphs ``(N, 62, 64, 64)`` in [0, 1] that the reader reads as their own character."""
-    return float((reader.read(glyphs) == torch.arange(62).repeat(len(glyphs))).float().mean())
-
-
 def char_features(g: torch.Tensor) -> np.ndarray:
     """Glyphs ``(M, 64, 64)`` in [0, 1] -> ``(M, 1024)`` features (32 px)."""
     return F.avg_pool2d(g[:, None].float(), 2).flatten(1).numpy()
@@ -293,13 +288,13 @@ def main() -> None:
     pa, pb = rng.choice(len(tr), n_samples // 2), rng.choice(len(tr), n_samples // 2)
     mid = decode_all(net, slerp(z_tr[pa], z_tr[pb], 0.5), sharpness=sharpness)
     zprior = torch.randn(n_samples, net.config.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    real_acc = read_accuracy(reader, xte)
+    real_acc = reader.accuracy(xte)
     m["reader_acc_real_heldout"] = real_acc
-    m["legibility_samples"] = read_accuracy(reader, samp)
+    m["legibility_samples"] = reader.accuracy(samp)
     m["legibility_samples_rel"] = m["legibility_samples"] / real_acc
-    m["legibility_slerp_mid"] = read_accuracy(reader, mid)
+    m["legibility_slerp_mid"] = reader.accuracy(mid)
     m["legibility_slerp_mid_rel"] = m["legibility_slerp_mid"] / real_acc
-    m["legibility_normal_prior_samples"] = read_accuracy(reader, decode_all(net, zprior))
+    m["legibility_normal_prior_samples"] = reader.accuracy(decode_all(net, zprior))
     m["linear_char_classifier"] = {"acc_real_heldout": linear_acc(xte), "samples": linear_acc(samp),
                                    "slerp_mid": linear_acc(mid)}
     m["category_classifier_acc_real_heldout"] = real_cat_acc

@@ -1,4 +1,8 @@
-"""Shared fixtures: a running JupyterLab driven by Debian Chromium through Playwright.
+"""Shared fixtures: the shipped ``glyphs`` model, and a running JupyterLab driven by Debian Chromium
+through Playwright.
+
+``shipped_glyphs`` (session scope) loads the bundled glyphs model once for every module that
+measures it; tests must not change it (set ``text`` on a fresh ``ll.load("glyphs")`` instead).
 
 The ``lab`` fixture (session scope) serves a *copy* of ``notebooks/`` (so running cells in
 the browser never writes outputs into the committed notebooks) and gives tests:
@@ -30,6 +34,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"
+FONTS = REPO / "notebooks" / "assets" / "fonts"  # held-out OFL font files (EB Garamond, Barlow Bold)
 CHROMIUM = os.environ.get("LATENTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,6 +45,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(scope="session")
+def shipped_glyphs() -> Any:
+    """The bundled ``glyphs`` model (a :class:`~latentlab.generators.glyphs.GlyphsGenerator`)."""
+    import latentlab as ll
+    from latentlab.generators.glyphs import GlyphsGenerator
+
+    g = ll.load("glyphs")
+    assert isinstance(g, GlyphsGenerator)
+    return g
 
 
 def _free_port() -> int:

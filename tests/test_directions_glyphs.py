@@ -7,8 +7,6 @@ Strengths are in units of the training codes' spread along each direction.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -19,16 +17,15 @@ from latentlab import directions as dirs
 from latentlab import measures
 from latentlab.generators.glyphs import GlyphsGenerator
 
-FONTS = Path(__file__).resolve().parent.parent / "notebooks" / "assets" / "fonts"
+from .conftest import FONTS
+
 CHARS = "HIlnodb"  # upright strokes, bowls and ascenders: where weight and slant show
 N_STARTS = 6
 
 
 @pytest.fixture(scope="module")
-def gen() -> GlyphsGenerator:
-    g = ll.load("glyphs")
-    assert isinstance(g, GlyphsGenerator)
-    return g
+def gen(shipped_glyphs: GlyphsGenerator) -> GlyphsGenerator:
+    return shipped_glyphs
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ figures of one export. Glyphs are compared by IoU of their ink masks (coverage >
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -17,15 +15,14 @@ from latentlab import directions as dirs
 from latentlab import measures
 from latentlab.generators.glyphs import CELL, CHARS, GlyphsGenerator, render_font
 
-FONTS = Path(__file__).resolve().parent.parent / "notebooks" / "assets" / "fonts"
+from .conftest import FONTS
+
 GARAMOND = FONTS / "EBGaramond-Regular.woff2"
 
 
 @pytest.fixture(scope="module")
-def gen() -> GlyphsGenerator:
-    g = ll.load("glyphs")
-    assert isinstance(g, GlyphsGenerator)
-    return g
+def gen(shipped_glyphs: GlyphsGenerator) -> GlyphsGenerator:
+    return shipped_glyphs
 
 
 @pytest.fixture(scope="module")

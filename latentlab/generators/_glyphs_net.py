@@ -222,3 +222,7 @@ class GlyphReader(nn.Module):
         """Character indices (into :data:`CHARS`) the reader sees in glyphs ``(..., 64, 64)``, flattened."""
         flat = glyphs.reshape(-1, *glyphs.shape[-2:])
         return torch.cat([self(flat[i:i + chunk]).argmax(1) for i in range(0, len(flat), chunk)])
+
+    def accuracy(self, fonts: torch.Tensor) -> float:
+        """Fraction of the glyphs of fonts ``(N, 62, 64, 64)`` (in :data:`CHARS` order) read as their own character."""
+        return float((self.read(fonts) == torch.arange(len(CHARS)).repeat(len(fonts))).float().mean())
