@@ -1,14 +1,68 @@
-"""Latent spaces: a name, a per-sample shape, a prior and the model they belong to."""
+"""Latent spaces: a name, a per-sample shape, a prior and the model they belong to.
+
+A space can be made of **parts** (:class:`LatentPart`): a text-conditioned generator's ``joint``
+space holds a ``noise`` part and a ``prompt`` part side by side in one flat vector, so every tool
+that takes ``(N, D)`` latents takes it, while interpolation treats each part with its own curve
+(``"spherical"`` for Gaussian noise, ``"linear"`` for prompt embeddings).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["LatentSpace", "Prior"]
+from .errors import InvalidValueError, ShapeError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["LatentSpace", "LatentPart", "Prior", "Curve", "joint_space"]
 
 Prior = Literal["normal", "none"]
+#: How interpolation moves between two latents: along a great circle or a straight line.
+Curve = Literal["spherical", "linear"]
+
+
+@dataclass(frozen=True)
+class LatentPart:
+    """One named part of a space made of parts (e.g. the ``noise`` or ``prompt`` of a joint space).
+
+    Args:
+        name: the part's name; where a generator also has a space of this name, a latent of that
+            space is exactly this part (so a direction found there applies here).
+        shape: shape of the part in one latent, e.g. ``(4, 64, 64)`` or ``(77, 768)``.
+        prior: ``"normal"`` for Gaussian noise, ``"none"`` for conditioning such as embeddings.
+        curve: how interpolation moves through this part; ``None`` picks ``"spherical"`` for a
+            normal prior (noise keeps its norm) and ``"linear"`` otherwise.
+
+    Example:
+        >>> LatentPart("noise", (4, 8, 8)).curve, LatentPart("prompt", (7, 32), "none").curve
+        ('spherical', 'linear')
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    prior: Prior = "normal"
+    curve: Curve | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        if self.curve is None:
+            object.__setattr__(self, "curve", "spherical" if self.prior == "normal" else "linear")
+        if self.curve not in ("spherical", "linear"):
+            raise InvalidValueError(
+                f"unknown curve {self.curve!r} for part {self.name!r}",
+                expected="'spherical' or 'linear'",
+                got=repr(self.curve),
+                fix="use 'spherical' for Gaussian noise and 'linear' for embeddings",
+            )
+
+    @property
+    def dim(self) -> int:
+        """Number of scalars in one latent's part."""
+        return math.prod(self.shape)
 
 
 @dataclass(frozen=True)
@@ -18,12 +72,14 @@ class LatentSpace:
     Latents in this space are tensors of shape ``(N, *shape)``.
 
     Args:
-        name: short name such as ``"z"``, ``"w"``, ``"w+"`` or ``"vae"``.
-        shape: shape of one latent, e.g. ``(16,)`` or ``(18, 512)``.
+        name: short name such as ``"z"``, ``"w"``, ``"w+"``, ``"vae"``, ``"noise"`` or ``"joint"``.
+        shape: shape of one latent, e.g. ``(16,)`` or ``(18, 512)``; for a space made of parts,
+            ``(sum of the parts' dims,)``.
         prior: ``"normal"`` when latents are drawn from a standard Gaussian,
             ``"none"`` when the space has no sampling prior of its own.
         model: id of the model the space belongs to.
         description: one line for people.
+        parts: the named parts of a flat latent (see :func:`joint_space`); empty for most spaces.
 
     Example:
         >>> s = LatentSpace("z", (16,), "normal", model="digits")
@@ -36,9 +92,28 @@ class LatentSpace:
     prior: Prior = "normal"
     model: str = ""
     description: str = ""
+    parts: tuple[LatentPart, ...] = field(default=(), compare=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "parts", tuple(self.parts))
+        if self.parts:
+            total = sum(p.dim for p in self.parts)
+            if self.shape != (total,):
+                raise ShapeError(
+                    f"space {self.name!r} is made of parts but its shape does not hold them",
+                    expected=f"shape ({total},), the sum of the parts' sizes",
+                    got=str(self.shape),
+                    fix="build it with latentlab.spaces.joint_space(name, parts)",
+                )
+            names = [p.name for p in self.parts]
+            if len(set(names)) != len(names):
+                raise InvalidValueError(
+                    f"space {self.name!r} has parts with the same name",
+                    expected="distinct part names",
+                    got=names,
+                    fix="give each part its own name",
+                )
 
     @property
     def dim(self) -> int:
@@ -53,4 +128,140 @@ class LatentSpace:
     def describe(self) -> str:
         """One line such as ``"z (16,) normal prior"``."""
         prior = "normal prior" if self.prior == "normal" else "no prior"
+        if self.parts:
+            inner = " + ".join(f"{p.name} {p.shape}" for p in self.parts)
+            return f"{self.name} ({inner})"
         return f"{self.name} {self.shape} {prior}"
+
+    # -- parts ------------------------------------------------------------------
+    def part(self, name: str) -> LatentPart:
+        """The part called ``name``.
+
+        Raises:
+            UnknownSpaceError: the space has no such part.
+        """
+        for p in self.parts:
+            if p.name == name:
+                return p
+        from .errors import UnknownSpaceError
+
+        raise UnknownSpaceError(
+            f"space {self.name!r} of model {self.model!r} has no part {name!r}",
+            expected=" or ".join(repr(p.name) for p in self.parts) or "a space made of parts",
+            got=repr(name),
+            fix="ask space.parts for the part names",
+        )
+
+    def part_slice(self, name: str) -> slice:
+        """Where part ``name`` lies in a flat latent of this space.
+
+        Example:
+            >>> s = joint_space("joint", [LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none")])
+            >>> s.part_slice("prompt")
+            slice(2, 5, None)
+        """
+        start = 0
+        for p in self.parts:
+            if p.name == name:
+                return slice(start, start + p.dim)
+            start += p.dim
+        self.part(name)  # raises with the part names
+        raise AssertionError("unreachable")
+
+    def split(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cut flat ``(N, D)`` latents (or one ``(D,)``) into ``{part name: (N, *part.shape)}``.
+
+        The results are views of ``latents`` (no copy).
+
+        Example:
+            >>> import torch
+            >>> s = joint_space("joint", [LatentPart("noise", (2, 2)), LatentPart("prompt", (3,), "none")])
+            >>> parts = s.split(torch.arange(14.0).reshape(2, 7))
+            >>> tuple(parts["noise"].shape), parts["prompt"][1].tolist()
+            ((2, 2, 2), [11.0, 12.0, 13.0])
+        """
+        self._require_parts("split")
+        batched = latents.ndim == 2
+        z = latents if batched else latents.unsqueeze(0)
+        if z.ndim != 2 or z.shape[1] != self.dim:
+            raise ShapeError(
+                f"latents do not fit the {self.name!r} space of model {self.model!r}",
+                expected=f"(N, {self.dim}) or ({self.dim},)",
+                got=str(tuple(latents.shape)),
+                fix="compose joint latents with gen.compose(noise=..., prompt=...)",
+            )
+        out = {p.name: z[:, self.part_slice(p.name)].reshape(z.shape[0], *p.shape) for p in self.parts}
+        return out if batched else {k: v[0] for k, v in out.items()}
+
+    def join(self, parts: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Put ``{part name: (N, *part.shape)}`` (or one ``(*part.shape)`` each) together as ``(N, D)``.
+
+        A part given for one latent (batch size 1 or no batch dim) is repeated to the batch size of
+        the others, so ``join({"noise": noises, "prompt": one_prompt})`` works.
+
+        Example:
+            >>> import torch
+            >>> s = joint_space("joint", [LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none")])
+            >>> s.join({"noise": torch.zeros(4, 2), "prompt": torch.ones(3)}).shape
+            torch.Size([4, 5])
+        """
+        import torch
+
+        self._require_parts("join")
+        missing = [p.name for p in self.parts if p.name not in parts]
+        extra = [k for k in parts if k not in {p.name for p in self.parts}]
+        if missing or extra:
+            raise InvalidValueError(
+                f"parts do not match the {self.name!r} space",
+                expected=[p.name for p in self.parts],
+                got=sorted(parts),
+                fix=f"give exactly the parts {[p.name for p in self.parts]}",
+            )
+        flat: list[torch.Tensor] = []
+        for p in self.parts:
+            t = parts[p.name]
+            if tuple(t.shape) == p.shape:
+                t = t.unsqueeze(0)
+            if tuple(t.shape[1:]) != p.shape:
+                raise ShapeError(
+                    f"part {p.name!r} has the wrong shape",
+                    expected=f"(N, {', '.join(map(str, p.shape))})",
+                    got=str(tuple(t.shape)),
+                    fix=f"pass {p.name} latents of this generator",
+                )
+            flat.append(t.reshape(t.shape[0], -1))
+        n = max(t.shape[0] for t in flat)
+        for i, t in enumerate(flat):
+            if t.shape[0] not in (1, n):
+                raise ShapeError(
+                    "parts have different batch sizes",
+                    expected=f"{n} or 1 for each part",
+                    got={p.name: int(f.shape[0]) for p, f in zip(self.parts, flat)},
+                    fix="give one latent per image in each part, or one for all",
+                )
+            flat[i] = t.expand(n, -1)
+        dtype = torch.result_type(*flat) if len(flat) > 1 else flat[0].dtype
+        return torch.cat([t.to(dtype) for t in flat], dim=1)
+
+    def _require_parts(self, what: str) -> None:
+        if not self.parts:
+            raise InvalidValueError(
+                f"space {self.name!r} is not made of parts, so it cannot {what}",
+                expected="a space with parts (such as a text-conditioned generator's 'joint' space)",
+                got=self.describe(),
+                fix="use gen.space('joint') of a generator that has one",
+            )
+
+
+def joint_space(name: str, parts: Sequence[LatentPart], *, model: str = "", description: str = "") -> LatentSpace:
+    """A flat space holding ``parts`` side by side (in order).
+
+    Example:
+        >>> s = joint_space("joint", [LatentPart("noise", (4, 8, 8)), LatentPart("prompt", (7, 32), "none")],
+        ...                 model="tiny-sd")
+        >>> s.shape, s.describe()
+        ((480,), 'joint (noise (4, 8, 8) + prompt (7, 32))')
+    """
+    parts = tuple(parts)
+    prior: Prior = "normal" if all(p.prior == "normal" for p in parts) else "none"
+    return LatentSpace(name, (sum(p.dim for p in parts),), prior, model=model, description=description, parts=parts)

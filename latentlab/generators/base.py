@@ -30,7 +30,7 @@ __all__ = ["Generator", "CAPABILITIES"]
 G = TypeVar("G", bound="Generator")
 
 #: Optional capabilities a generator may declare; ask with ``gen.can(name)``.
-CAPABILITIES = frozenset({"encode", "encode_font", "map", "codes", "labels", "sefa", "preview"})
+CAPABILITIES = frozenset({"encode", "encode_font", "map", "codes", "labels", "sefa", "preview", "prompt"})
 
 
 class Generator(abc.ABC):
@@ -265,6 +265,83 @@ class Generator(abc.ABC):
     def _map(self, latents: torch.Tensor, src: LatentSpace, dst: LatentSpace) -> torch.Tensor:
         raise NotImplementedError
 
+    # -- text conditioning (generators with the "prompt" capability) ----------
+    def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
+        """Prompt latents for ``prompts``: ``(N, *prompt.shape)`` in the ``prompt`` space.
+
+        Only text-conditioned generators (``gen.can("prompt")``) have it; they cache the
+        embedding of each text, so a long morph between a few prompts encodes each once.
+
+        Args:
+            prompts: one text or a list of texts (non-empty strings).
+        """
+        self._require("prompt", "only text-conditioned generators (ll.from_diffusers, 'glyphs-text') take prompts")
+        return self._embed(as_prompt_list(prompts))
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def compose(
+        self,
+        noise: Any = None,
+        prompt: str | Sequence[str] | torch.Tensor | None = None,
+        *,
+        seed: int | torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Joint latents ``(N, D)`` of the ``joint`` space from a noise and a prompt.
+
+        Args:
+            noise: ``(N, *noise.shape)`` latents; ``None`` draws one from ``seed``.
+            prompt: a text, a list of texts (one per noise, or one for all), or prompt latents
+                ``(N, *prompt.shape)``; ``None`` uses the generator's current ``prompt``.
+            seed: the seed of the noise when ``noise`` is ``None``.
+
+        ``gen.space("joint").split(z)`` takes them apart again.
+        """
+        self._require("prompt", "only text-conditioned generators have a joint noise + prompt space")
+        if noise is None:
+            noise = self.sample(1, seed=seed, space="noise")
+        noise_t, _ = as_batched_latents(noise, self.space("noise"), name="noise")
+        prompt_t = self._prompt_latents(prompt)
+        return self.space("joint").join({"noise": noise_t.to(prompt_t.device), **self._prompt_parts(prompt_t)})
+
+    def keyframes(self, pairs: Sequence[tuple[str, int]]) -> torch.Tensor:
+        """Joint latents ``(K, D)`` from ``(prompt text, seed)`` pairs: the keyframes of a morph.
+
+        Example (any text-conditioned generator)::
+
+            keys = gen.keyframes([("a red fox", 1), ("a blue bird", 7)])
+            ll.save_morph(gen, keys, "fox_to_bird.mp4", space="joint")
+        """
+        if not pairs:
+            raise InvalidValueError(
+                "keyframes() needs at least one (prompt, seed) pair",
+                expected="a list such as [('a red fox', 1), ('a blue bird', 7)]",
+                got="an empty list",
+                fix="pass two or more pairs for a morph",
+            )
+        return torch.cat([self.compose(prompt=str(text), seed=int(seed)) for text, seed in pairs])
+
+    def _prompt_latents(self, prompt: str | Sequence[str] | torch.Tensor | None) -> torch.Tensor:
+        """Prompt latents from text (embedded, cached) or as given (checked against the ``prompt`` space)."""
+        if prompt is None:
+            prompt = getattr(self, "prompt", None)
+            if prompt is None:
+                raise InvalidValueError(
+                    "no prompt given and the generator has no current prompt",
+                    expected="a text, a list of texts or prompt latents",
+                    got="None",
+                    fix="pass prompt='...' or set gen.prompt = '...'",
+                )
+        if isinstance(prompt, str) or (isinstance(prompt, Sequence) and not isinstance(prompt, torch.Tensor)):
+            return self.embed(prompt)
+        t, _ = as_batched_latents(prompt, self.space("prompt"), name="prompt latents")
+        return t
+
+    def _prompt_parts(self, prompt: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The joint space's parts made from ``(N, *prompt.shape)`` prompt latents (SDXL splits off its pooled part)."""
+        return {"prompt": prompt}
+
     def __repr__(self) -> str:
         spaces = ", ".join(s.describe() for s in self.spaces)
         h, w = self.image_size
@@ -280,6 +357,19 @@ def _as_generator(seed: int | torch.Generator | None) -> torch.Generator:
     else:
         rng.manual_seed(int(seed))
     return rng
+
+
+def as_prompt_list(prompts: str | Sequence[str]) -> list[str]:
+    """``prompts`` as a non-empty list of non-empty texts, or a clear error."""
+    texts = [prompts] if isinstance(prompts, str) else list(prompts) if isinstance(prompts, Sequence) else None
+    if texts is None or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise InvalidValueError(
+            "prompts must be a non-empty text or a non-empty list of non-empty texts",
+            expected="'a red fox' or ['a red fox', 'a blue bird']",
+            got=repr(prompts)[:80],
+            fix="pass words describing the image",
+        )
+    return texts
 
 
 def _output_placement(original: Any, default: torch.device) -> tuple[torch.device, torch.dtype]:

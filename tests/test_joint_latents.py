@@ -1,0 +1,98 @@
+"""Joint latents: a space made of a noise part and a prompt part, and the base Generator hooks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import latentlab as ll
+from latentlab.errors import CapabilityError, InvalidValueError, ShapeError, UnknownSpaceError
+from latentlab.generators.base import Generator
+from latentlab.spaces import LatentPart, LatentSpace, joint_space
+
+
+class ToyText(Generator):
+    """Noise (3,) + prompt (2,): the image is a flat colour set by both (enough to test the plumbing)."""
+
+    name = "toy-text"
+    capabilities = frozenset({"prompt"})
+
+    def __init__(self) -> None:
+        noise = LatentSpace("noise", (3,), "normal", model=self.name)
+        prompt = LatentSpace("prompt", (2,), "none", model=self.name)
+        joint = joint_space("joint", [LatentPart("noise", (3,)), LatentPart("prompt", (2,), "none")], model=self.name)
+        super().__init__([noise, prompt, joint], (4, 4))
+        self.prompt = "a grey square"
+        self.embedded: list[str] = []
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        self.embedded.extend(texts)
+        return torch.tensor([[len(t) / 10.0, t.count("a") / 5.0] for t in texts])
+
+    def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
+        parts = self.space("joint").split(latents)
+        level = torch.sigmoid(parts["noise"].mean(1) + parts["prompt"].sum(1))
+        return level.view(-1, 1, 1, 1).expand(-1, 3, 4, 4)
+
+
+def test_parts_split_and_join_round_trip() -> None:
+    s = joint_space("joint", [LatentPart("noise", (2, 3)), LatentPart("prompt", (4,), "none")], model="m")
+    z = torch.randn(5, 10)
+    parts = s.split(z)
+    assert parts["noise"].shape == (5, 2, 3) and parts["prompt"].shape == (5, 4)
+    assert torch.equal(s.join(parts), z)
+    assert torch.equal(s.join(s.split(z[0])), z[:1])
+    assert s.part("prompt").curve == "linear" and s.part("noise").curve == "spherical"
+
+
+def test_join_repeats_a_single_part_and_refuses_mismatches() -> None:
+    s = joint_space("joint", [LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none")])
+    out = s.join({"noise": torch.randn(4, 2), "prompt": torch.tensor([1.0, 2.0, 3.0])})
+    assert out.shape == (4, 5) and torch.equal(out[:, 2:], torch.tensor([[1.0, 2.0, 3.0]]).expand(4, 3))
+    with pytest.raises(ShapeError, match="batch sizes"):
+        s.join({"noise": torch.randn(4, 2), "prompt": torch.randn(3, 3)})
+    with pytest.raises(InvalidValueError, match="do not match"):
+        s.join({"noise": torch.randn(4, 2)})
+    with pytest.raises(ShapeError, match="wrong shape"):
+        s.join({"noise": torch.randn(4, 3), "prompt": torch.randn(4, 3)})
+    with pytest.raises(ShapeError, match="do not fit"):
+        s.split(torch.randn(4, 6))
+    with pytest.raises(UnknownSpaceError, match="no part"):
+        s.part("pooled")
+
+
+def test_space_with_parts_checks_its_shape_and_names() -> None:
+    with pytest.raises(ShapeError, match="does not hold"):
+        LatentSpace("joint", (4,), "none", parts=(LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none")))
+    with pytest.raises(InvalidValueError, match="same name"):
+        joint_space("joint", [LatentPart("a", (2,)), LatentPart("a", (3,))])
+    with pytest.raises(InvalidValueError, match="not made of parts"):
+        LatentSpace("z", (3,)).split(torch.zeros(1, 3))
+
+
+def test_compose_and_keyframes_embed_each_text_once_per_call() -> None:
+    gen = ToyText()
+    keys = gen.keyframes([("a red fox", 1), ("a blue bird", 7)])
+    assert keys.shape == (2, 5)
+    parts = gen.space("joint").split(keys)
+    assert torch.equal(parts["noise"][0], gen.sample(1, seed=1, space="noise")[0])
+    assert torch.equal(parts["prompt"][1], gen.embed("a blue bird")[0])
+    both = gen.compose(noise=gen.sample(3, seed=0, space="noise"))  # the current gen.prompt for all three
+    assert both.shape == (3, 5) and torch.equal(gen.space("joint").split(both)["prompt"][2], gen.embed(gen.prompt)[0])
+    images = gen.decode(keys, space="joint")
+    assert images.shape == (2, 3, 4, 4)
+
+
+def test_bad_prompts_and_generators_without_prompts_get_clear_errors() -> None:
+    gen = ToyText()
+    for bad in ["", [], ["ok", ""], 3]:
+        with pytest.raises(InvalidValueError, match="prompts must be"):
+            gen.embed(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="at least one"):
+        gen.keyframes([])
+    with pytest.raises(ShapeError):
+        gen.compose(prompt=torch.zeros(1, 7))
+    digits = ll.load("digits")
+    assert not digits.can("prompt")
+    with pytest.raises(CapabilityError, match="text-conditioned"):
+        digits.embed("a seven")
