@@ -9,7 +9,7 @@ that takes ``(N, D)`` latents takes it, while interpolation treats each part wit
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -18,7 +18,7 @@ from .errors import InvalidValueError, ShapeError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["LatentSpace", "LatentPart", "Prior", "Curve", "joint_space"]
+__all__ = ["LatentSpace", "LatentPart", "Prior", "Curve", "joint_space", "map_parts"]
 
 Prior = Literal["normal", "none"]
 #: How interpolation moves between two latents: along a great circle or a straight line.
@@ -265,3 +265,34 @@ def joint_space(name: str, parts: Sequence[LatentPart], *, model: str = "", desc
     parts = tuple(parts)
     prior: Prior = "normal" if all(p.prior == "normal" for p in parts) else "none"
     return LatentSpace(name, (sum(p.dim for p in parts),), prior, model=model, description=description, parts=parts)
+
+
+def map_parts(
+    space: LatentSpace, fn: Callable[..., torch.Tensor], *latents: torch.Tensor
+) -> torch.Tensor:
+    """Apply ``fn(part, *pieces)`` to each part of flat latents and put the results back together.
+
+    Each tensor in ``latents`` has the space's flat size ``D`` as its last dim (any leading dims:
+    a batch, a path ``(T, N, D)``); ``fn`` receives the part and each tensor's piece
+    ``(..., part.dim)``, flat, and returns ``(..., part.dim)`` (it may add leading dims, the
+    same for every part). Interpolation uses it so that noise and prompt each follow their curve.
+
+    Example:
+        >>> import torch
+        >>> s = joint_space("joint", [LatentPart("noise", (2,)), LatentPart("prompt", (1,), "none")])
+        >>> map_parts(s, lambda part, x: x * (10 if part.name == "prompt" else 1), torch.ones(3))
+        tensor([ 1.,  1., 10.])
+    """
+    import torch
+
+    space._require_parts("have its parts mapped")
+    for x in latents:
+        if x.shape[-1] != space.dim:
+            raise ShapeError(
+                f"latents do not fit the {space.name!r} space of model {space.model!r}",
+                expected=f"(..., {space.dim})",
+                got=str(tuple(x.shape)),
+                fix="compose joint latents with gen.compose(noise=..., prompt=...)",
+            )
+    pieces = [fn(p, *(x[..., space.part_slice(p.name)] for x in latents)) for p in space.parts]
+    return torch.cat(pieces, dim=-1)
