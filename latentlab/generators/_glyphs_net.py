@@ -67,8 +67,10 @@ class _FiLMBlock(nn.Module):
 
     @staticmethod
     def _modulate(h: torch.Tensor, film: torch.Tensor) -> torch.Tensor:
+        """``silu(h * (1 + g) + b)`` with ``g, b`` from ``film``; one fused multiply-add, in place without autograd."""
         g, b = film[:, :, None, None].chunk(2, dim=1)
-        return F.silu(h * (1 + g) + b)
+        x = torch.addcmul(b, h, 1 + g)
+        return F.silu(x, inplace=not torch.is_grad_enabled())
 
     def forward(self, h: torch.Tensor, cond: torch.Tensor, upsample: bool = True) -> torch.Tensor:
         h = self._upsample_conv(h) if upsample else self.conv1(h)
