@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import platform
 import sys
 from pathlib import Path
 
@@ -33,6 +35,15 @@ def format_table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def machine_state() -> str:
+    """One line saying what the figures were measured on: CPUs, torch threads, load average."""
+    import torch
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} with "
+            f"{torch.get_num_threads()} threads (benchmarks that fix their own say so), load average {load}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -48,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {topic} ...", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.bench_{topic}")
         rows.extend(module.run(quick=args.quick))
+    print(machine_state())
     print(format_table(rows))
+    print(f"after the run: {machine_state()}")
     return 0
 
 
