@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latentlab.interpolate import slerp
+from latentlab.interpolation import slerp
 
 from ._timing import best_of, ms
 

@@ -19,6 +19,7 @@ with wall seconds beside them.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import subprocess
@@ -151,9 +152,8 @@ def _browser_fps(n: int) -> dict[str, str]:
     try:
         from playwright.sync_api import sync_playwright
 
-        from latentlab.widgets.map import _ESM
-
-        html = _FPS_PAGE % (json.dumps(_ESM), n)
+        esm = importlib.resources.files("latentlab.widgets").joinpath("map.js").read_text()
+        html = _FPS_PAGE % (json.dumps(esm), n)
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
             page_path = Path(tmp) / "fps.html"
             page_path.write_text(html)

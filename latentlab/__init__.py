@@ -8,12 +8,13 @@ Example:
     (8, 3, 32, 32)
 """
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from . import directions, measures
 from .animate import Animation, frames, save_grid_morph, save_morph, show_animation
 from .directions import Direction, DirectionSet
-from .encode import EncodeResult, encode
+from .encoding import EncodeResult, encode
 from .errors import (
     CapabilityError,
     ChecksumError,
@@ -33,8 +34,9 @@ from .generators.diffusers_vae import from_diffusers_vae
 from .generators.module import from_module
 from .generators.stylegan import from_stylegan
 from .images import load_images
-from .interpolate import Path, analogy, blend, ease, interpolate, lerp, slerp
+from .interpolation import analogy, blend, ease, interpolate, lerp, slerp
 from .maps import LatentMap
+from .paths import LatentPath
 from .render import contact_sheet, grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
 from .spaces import LatentSpace
 from .training import train
@@ -48,11 +50,19 @@ _LAZY_WIDGETS = frozenset({"Explorer", "Scrubber", "BlendPad"})
 
 
 def __getattr__(name: str) -> Any:
-    """``ll.Explorer`` & co. import :mod:`latentlab.widgets` on first use (keeps ``import latentlab`` fast)."""
+    """``ll.Explorer`` & co. import :mod:`latentlab.widgets` on first use (keeps ``import latentlab`` fast).
+
+    ``ll.Path`` is the old name of :class:`LatentPath` (it clashed with :class:`pathlib.Path`); it
+    still works, with a :class:`DeprecationWarning`.
+    """
     if name in _LAZY_WIDGETS:
         from . import widgets
 
         return getattr(widgets, name)
+    if name == "Path":
+        warnings.warn("latentlab.Path is deprecated: use latentlab.LatentPath (same class)",
+                      DeprecationWarning, stacklevel=2)
+        return LatentPath
     raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
 
 __all__ = [
@@ -84,7 +94,7 @@ __all__ = [
     "blend",
     "analogy",
     "ease",
-    "Path",
+    "LatentPath",
     "train",
     # rendering
     "show",

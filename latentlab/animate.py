@@ -131,7 +131,7 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
     Args:
         gen: the generator (its space checks the shapes).
         source: keyframes ``(K, *space.shape)`` (or a list of latents), an
-            :class:`latentlab.interpolate.Path`, or, with ``interpolate=False``, one latent per frame.
+            :class:`latentlab.LatentPath`, or, with ``interpolate=False``, one latent per frame.
         fps, seconds: ``round(fps * seconds)`` frames are sampled along the path.
         easing: easing name for keyframes (default ``"linear"``); not allowed with a ``Path``.
         loop: return to the first keyframe (seamless on repeat); not allowed with a ``Path``.
@@ -148,7 +148,7 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
         >>> frame_latents(gen, gen.sample(3, seed=0), fps=10, seconds=2).shape
         torch.Size([20, 16])
     """
-    from .interpolate import Path as LatentPath
+    from .paths import LatentPath
 
     s = gen.space(space)
     if isinstance(source, LatentPath):
@@ -157,7 +157,7 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
                 "easing, loop and curve belong to the Path when you pass one",
                 expected="save_morph(gen, path, ...) without easing=/loop=/curve=",
                 got=f"easing={easing!r}, loop={loop!r}, curve={curve!r}",
-                fix="set them when building it: ll.Path(keys, easing='ease-in-out', loop=True)",
+                fix="set them when building it: ll.LatentPath(keys, easing='ease-in-out', loop=True)",
             )
         lat, _ = as_batched_latents(source.sample(_frame_count(fps, seconds)), s, name="path frames")
         return lat
@@ -497,7 +497,7 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
     Args:
         gen: the generator.
         source: keyframes ``(K, *space.shape)`` (``K >= 2``; a list of latents works too), an
-            :class:`latentlab.interpolate.Path`, or with ``interpolate=False`` one latent per frame
+            :class:`latentlab.LatentPath`, or with ``interpolate=False`` one latent per frame
             (e.g. ``ll.slerp(a, b, steps=60)``).
         out: output path; the extension picks the format; no extension writes PNG frames into a folder.
         fps: frames per second.

@@ -148,7 +148,7 @@ def test_interpolate_false_uses_rows_as_frames(gen: Generator, keys: torch.Tenso
 
 
 def test_path_source_and_its_own_settings(gen: Generator, keys: torch.Tensor) -> None:
-    path = ll.Path(keys, easing="ease-in-out", loop=True)
+    path = ll.LatentPath(keys, easing="ease-in-out", loop=True)
     lat = animate.frame_latents(gen, path, fps=10, seconds=2)
     assert torch.allclose(lat, path.sample(20).float())
     with pytest.raises(InvalidValueError, match="belong to the Path") as err:

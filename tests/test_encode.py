@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import latentlab as ll
-from latentlab.encode import EncodeResult, _data_loss, encode
+from latentlab.encoding import EncodeResult, _data_loss, encode
 from latentlab.errors import CapabilityError, InputImageError, InvalidValueError, ShapeError
 from latentlab.generators.base import Generator
 from latentlab.spaces import LatentSpace

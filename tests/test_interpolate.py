@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import latentlab as ll
 from latentlab import InvalidValueError, ShapeError
-from latentlab.interpolate import EASINGS, ease, interpolate, lerp, slerp
+from latentlab.interpolation import EASINGS, ease, interpolate, lerp, slerp
 from latentlab.spaces import LatentSpace
 
 SETTINGS = settings(max_examples=60, deadline=None)

@@ -1,4 +1,4 @@
-"""blend / analogy / Path: multi-way blends, keyframe paths, easing, loops and constant speed."""
+"""blend / analogy / LatentPath: multi-way blends, keyframe paths, easing, loops and constant speed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import latentlab as ll
 from latentlab import InvalidValueError, ShapeError
-from latentlab.interpolate import Path, analogy, blend, slerp
+from latentlab.interpolation import analogy, blend, slerp
+from latentlab.paths import LatentPath
 from latentlab.spaces import LatentSpace
 
 
@@ -101,11 +102,11 @@ def test_analogy_batches_and_rejects_mismatched_shapes() -> None:
         analogy(a, b, torch.randn(5, 8))
 
 
-# ----------------------------------------------------------------------------- Path
+# ----------------------------------------------------------------------------- LatentPath
 @pytest.mark.parametrize("curve", ["linear", "slerp", "catmull-rom", "spherical"])
 def test_path_passes_through_keyframes_exactly(curve: str) -> None:
     keys = _keys(4)
-    path = Path(keys, durations=[1.0, 2.0, 1.0], curve=curve)  # type: ignore[arg-type]
+    path = LatentPath(keys, durations=[1.0, 2.0, 1.0], curve=curve)  # type: ignore[arg-type]
     frames = path.at(torch.tensor([0.0, 1.0, 3.0, 4.0]))
     assert torch.equal(frames, keys)
     assert path.sample(9).shape == (9, 16)
@@ -116,7 +117,7 @@ def test_path_passes_through_keyframes_exactly(curve: str) -> None:
 def test_smooth_curves_are_c1_in_time_with_unequal_durations(curve: str, loop: bool) -> None:
     keys = _keys(5, 8, seed=7).double()
     durations = [1.0, 2.5, 0.5, 1.0, 3.0] if loop else [1.0, 2.5, 0.5, 1.0]
-    path = Path(keys, durations=durations, curve=curve, loop=loop)  # type: ignore[arg-type]
+    path = LatentPath(keys, durations=durations, curve=curve, loop=loop)  # type: ignore[arg-type]
     h = 1e-6
     for knot in path.times[1:-1].tolist() + ([0.0] if loop else []):
         f = path.at(torch.tensor([knot - h, knot, knot + h], dtype=torch.float64) % path.duration)
@@ -127,8 +128,8 @@ def test_smooth_curves_are_c1_in_time_with_unequal_durations(curve: str, loop: b
 @pytest.mark.parametrize("curve", ["catmull-rom", "spherical"])
 def test_smooth_curves_have_no_kinks_at_keyframes(curve: str) -> None:
     keys = _keys(5, 16, seed=3)
-    frames = Path(keys, curve=curve).sample(401)  # type: ignore[arg-type]
-    kinked = Path(keys, curve="linear").sample(401)
+    frames = LatentPath(keys, curve=curve).sample(401)  # type: ignore[arg-type]
+    kinked = LatentPath(keys, curve="linear").sample(401)
     def worst_turn(f: torch.Tensor) -> float:
         v = f[1:] - f[:-1]
         cos = torch.nn.functional.cosine_similarity(v[1:], v[:-1], dim=-1)
@@ -139,8 +140,8 @@ def test_smooth_curves_have_no_kinks_at_keyframes(curve: str) -> None:
 
 def test_spherical_curve_stays_near_the_gaussian_shell() -> None:
     keys = _keys(6, 512, seed=4)
-    norms = Path(keys, curve="spherical").sample(200).norm(dim=-1)
-    lin = Path(keys, curve="catmull-rom").sample(200).norm(dim=-1)
+    norms = LatentPath(keys, curve="spherical").sample(200).norm(dim=-1)
+    lin = LatentPath(keys, curve="catmull-rom").sample(200).norm(dim=-1)
     assert float(norms.min()) > 0.99 * float(keys.norm(dim=-1).min())
     assert float(norms.max()) < 1.01 * float(keys.norm(dim=-1).max())
     assert float(lin.min()) < 0.85 * math.sqrt(512)
@@ -148,10 +149,10 @@ def test_spherical_curve_stays_near_the_gaussian_shell() -> None:
 
 def test_durations_and_easing_set_the_timing() -> None:
     keys = _keys(3)
-    path = Path(keys, durations=[1.0, 3.0])
+    path = LatentPath(keys, durations=[1.0, 3.0])
     frames = path.sample(5)  # times 0, 1, 2, 3, 4 -> keyframe 1 at t = 1
     assert torch.equal(frames[1], keys[1])
-    eased = Path(keys, easing="ease-in-out").sample(41)
+    eased = LatentPath(keys, easing="ease-in-out").sample(41)
     steps = _steps(eased)
     assert float(steps[0]) < 0.2 * float(steps[10])  # lingers at keyframes
     assert float(steps[19]) < 0.2 * float(steps[10])
@@ -160,9 +161,9 @@ def test_durations_and_easing_set_the_timing() -> None:
 @pytest.mark.parametrize("curve", ["catmull-rom", "spherical"])
 def test_loop_joins_seamlessly(curve: str) -> None:
     keys = _keys(4, 16, seed=5)
-    path = Path(keys, curve=curve, loop=True)  # type: ignore[arg-type]
+    path = LatentPath(keys, curve=curve, loop=True)  # type: ignore[arg-type]
     # the seam is like any other keyframe: rotating the keyframes only shifts the path in time
-    rolled = Path(keys.roll(-1, dims=0), curve=curve, loop=True)  # type: ignore[arg-type]
+    rolled = LatentPath(keys.roll(-1, dims=0), curve=curve, loop=True)  # type: ignore[arg-type]
     t = torch.linspace(-0.5, 0.5, 21, dtype=torch.float64)
     torch.testing.assert_close(path.at(t), rolled.at(t + 3))
     frames = path.sample(400)
@@ -176,7 +177,7 @@ def test_loop_joins_seamlessly(curve: str) -> None:
 
 def test_piecewise_loop_closes_back_to_the_first_keyframe() -> None:
     keys = _keys(3)
-    frames = Path(keys, curve="slerp", loop=True).sample(30)
+    frames = LatentPath(keys, curve="slerp", loop=True).sample(30)
     assert torch.equal(frames[0], keys[0]) and torch.equal(frames[10], keys[1]) and torch.equal(frames[20], keys[2])
     last_step = float((frames[-1] - keys[0]).norm())
     assert last_step < float((keys[2] - keys[0]).norm()) / 5  # the last frame is on its way back
@@ -184,14 +185,14 @@ def test_piecewise_loop_closes_back_to_the_first_keyframe() -> None:
 
 def test_open_path_does_not_loop() -> None:
     keys = _keys(3)
-    frames = Path(keys).sample(10)
+    frames = LatentPath(keys).sample(10)
     assert torch.equal(frames[0], keys[0]) and torch.equal(frames[-1], keys[-1])
-    assert Path(keys, loop=True).n_segments == 3 and Path(keys).n_segments == 2
+    assert LatentPath(keys, loop=True).n_segments == 3 and LatentPath(keys).n_segments == 2
 
 
 def test_constant_latent_speed_evens_out_the_steps() -> None:
     keys = torch.stack([torch.zeros(16), torch.ones(16) * 0.1, torch.ones(16) * 3.0])  # short then long
-    path = Path(keys, curve="linear")
+    path = LatentPath(keys, curve="linear")
     naive = _steps(path.sample(30))
     even = _steps(path.sample(30, constant_speed="latent"))
     assert float(naive.max() / naive.min()) > 5
@@ -201,7 +202,7 @@ def test_constant_latent_speed_evens_out_the_steps() -> None:
 
 def test_constant_latent_speed_on_a_loop_includes_the_seam() -> None:
     keys = _keys(4, 16, seed=6) * torch.tensor([0.3, 1.0, 2.0, 1.0])[:, None]
-    frames = Path(keys, curve="spherical", loop=True).sample(80, constant_speed="latent")
+    frames = LatentPath(keys, curve="spherical", loop=True).sample(80, constant_speed="latent")
     steps = _steps(torch.cat([frames, frames[:1]]))
     assert float(steps.max() / steps.min()) < 1.1
 
@@ -209,7 +210,7 @@ def test_constant_latent_speed_on_a_loop_includes_the_seam() -> None:
 def test_constant_image_speed_with_digits() -> None:
     gen = ll.load("digits")
     keys = gen.sample(4, seed=0)
-    path = Path(keys, curve="spherical", space=gen.default_space)
+    path = LatentPath(keys, curve="spherical", space=gen.default_space)
     def image_steps(frames: torch.Tensor) -> torch.Tensor:
         return _steps(gen.decode(frames))
     naive = image_steps(path.sample(40))
@@ -222,45 +223,60 @@ def test_constant_image_speed_with_digits() -> None:
 
 
 def test_random_walk_is_reproducible_and_seeded() -> None:
-    w1 = Path.random_walk(16, 5, seed=0)
-    w2 = Path.random_walk((16,), 5, seed=0)
-    w3 = Path.random_walk(16, 5, seed=1)
+    w1 = LatentPath.random_walk(16, 5, seed=0)
+    w2 = LatentPath.random_walk((16,), 5, seed=0)
+    w3 = LatentPath.random_walk(16, 5, seed=1)
     assert torch.equal(w1.keyframes, w2.keyframes)
     assert not torch.equal(w1.keyframes, w3.keyframes)
     assert w1.loop and w1.curve == "spherical"
-    near = Path.random_walk(512, 20, seed=0, step=0.2).keyframes
-    far = Path.random_walk(512, 20, seed=0, step=1.0).keyframes
+    near = LatentPath.random_walk(512, 20, seed=0, step=0.2).keyframes
+    far = LatentPath.random_walk(512, 20, seed=0, step=1.0).keyframes
     assert float(_steps(near).mean()) < 0.5 * float(_steps(far).mean())
     gen = ll.load("digits")
-    walk = Path.random_walk(gen, 4, seed=2)
+    walk = LatentPath.random_walk(gen, 4, seed=2)
     assert walk.space == gen.default_space and walk.sample(12).shape == (12, 16)
-    wplus = Path.random_walk(LatentSpace("w+", (4, 8), "normal"), 3, seed=0)
+    wplus = LatentPath.random_walk(LatentSpace("w+", (4, 8), "normal"), 3, seed=0)
     assert wplus.sample(6).shape == (6, 4, 8)
 
 
 def test_path_errors_teach() -> None:
     keys = _keys(3)
     with pytest.raises(InvalidValueError) as err:
-        Path(keys, durations=[1.0, 1.0, 1.0])
+        LatentPath(keys, durations=[1.0, 1.0, 1.0])
     assert "2 positive numbers" in str(err.value)
     with pytest.raises(InvalidValueError, match="3 positive"):
-        Path(keys, durations=[1.0, 1.0], loop=True)
+        LatentPath(keys, durations=[1.0, 1.0], loop=True)
     with pytest.raises(ShapeError, match="K >= 2"):
-        Path(keys[:1])
+        LatentPath(keys[:1])
     with pytest.raises(InvalidValueError, match="catmull-rom"):
-        Path(keys, curve="bezier")  # type: ignore[arg-type]
+        LatentPath(keys, curve="bezier")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="f\\(1\\) = 1"):
-        Path(keys, easing=lambda t: t * 0.5)
+        LatentPath(keys, easing=lambda t: t * 0.5)
     with pytest.raises(ShapeError, match="'z'"):
-        Path(keys, space=LatentSpace("z", (8,), "normal"))
+        LatentPath(keys, space=LatentSpace("z", (8,), "normal"))
     with pytest.raises(InvalidValueError, match="Gaussian prior"):
-        Path.random_walk(LatentSpace("w", (8,), "none"), 3, seed=0)
+        LatentPath.random_walk(LatentSpace("w", (8,), "none"), 3, seed=0)
     with pytest.raises(InvalidValueError, match="constant_speed"):
-        Path(keys).sample(5, constant_speed="pixels")  # type: ignore[arg-type]
+        LatentPath(keys).sample(5, constant_speed="pixels")  # type: ignore[arg-type]
 
 
 def test_path_follows_dtype() -> None:
     keys = _keys(3).double()
-    assert Path(keys, curve="spherical").sample(7).dtype == torch.float64
-    half = Path(_keys(3).half(), curve="catmull-rom").sample(7)
+    assert LatentPath(keys, curve="spherical").sample(7).dtype == torch.float64
+    half = LatentPath(_keys(3).half(), curve="catmull-rom").sample(7)
     assert half.dtype == torch.float16 and bool(torch.isfinite(half).all())
+
+
+def test_path_is_a_deprecated_alias_of_latent_path() -> None:
+    with pytest.warns(DeprecationWarning, match="LatentPath"):
+        old = ll.Path
+    assert old is ll.LatentPath is LatentPath
+
+
+def test_modules_are_not_shadowed_by_functions_of_the_same_name() -> None:
+    import importlib
+
+    assert callable(ll.interpolate) and callable(ll.encode)
+    assert importlib.import_module("latentlab.interpolation").blend is ll.blend
+    assert importlib.import_module("latentlab.encoding").encode is ll.encode
+    assert importlib.import_module("latentlab.paths").LatentPath is ll.LatentPath

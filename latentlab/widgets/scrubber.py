@@ -18,8 +18,8 @@ __all__ = ["Scrubber"]
 class Scrubber(W.VBox):
     """A play button and a frame slider over a morph, re-rendering the image live.
 
-    Give two latents ``a`` and ``b`` (interpolated with :func:`latentlab.interpolate.interpolate`)
-    or a :class:`latentlab.interpolate.Path` through several keyframes.
+    Give two latents ``a`` and ``b`` (interpolated with :func:`latentlab.interpolate`)
+    or a :class:`latentlab.LatentPath` through several keyframes.
 
     Args:
         gen: a :class:`~latentlab.Generator`.
@@ -123,8 +123,8 @@ class Scrubber(W.VBox):
 
 def _morph_latents(a: Any, b: Any, space: Any, frames: int, method: Any) -> torch.Tensor:
     """``(frames, *space.shape)`` latents from ``a`` to ``b``, or sampled along the ``Path`` ``a``."""
-    from ..interpolate import Path as LatentPath
-    from ..interpolate import interpolate
+    from ..interpolation import interpolate
+    from ..paths import LatentPath
 
     if isinstance(a, LatentPath):
         if b is not None:

@@ -9,7 +9,7 @@ CELLS = [
 # Interpolation and latent paths
 
 The first thing everyone does with a latent space is walk from one point to another and watch the
-image morph. This notebook shows how to do it *well* with `latentlab.interpolate`:
+image morph. This notebook shows how to do it *well* with `latentlab.interpolation`:
 
 1. **lerp vs slerp**: why straight lines between Gaussian latents give washed-out middles;
 2. **blends** of three latents and **analogies** `a - b + c`;
@@ -132,14 +132,14 @@ ll.show(gen.decode(torch.stack([pa, pb, pc, raw, fixed])), nrow=5)
     md("""
 ## 3. Keyframe paths and loops
 
-A `Path` goes through keyframes with per-segment `durations` and `easing`. `curve="spherical"` is a
+A `LatentPath` goes through keyframes with per-segment `durations` and `easing`. `curve="spherical"` is a
 smooth spline for Gaussian spaces (Catmull-Rom on the sphere for the directions, and on the
 log-norms), so the morph turns smoothly at each keyframe instead of changing direction abruptly.
 With `loop=True` the last frame leads into the first, so the animation can play on repeat.
 """),
     code("""
 keys = z[:4]
-loop = ll.Path(keys, curve="spherical", loop=True, durations=[1, 1, 2, 1])
+loop = ll.LatentPath(keys, curve="spherical", loop=True, durations=[1, 1, 2, 1])
 frames = loop.sample(4 * FRAMES)
 print(loop, "->", tuple(frames.shape))
 ll.show(gen.decode(frames), nrow=FRAMES)
@@ -155,18 +155,18 @@ def steps(frames):
     ring = torch.cat([frames, frames[:1]])          # include the wrap-around step
     return (ring[1:] - ring[:-1]).norm(dim=-1)
 
-linear = ll.Path(keys, curve="linear", loop=True, durations=[1, 1, 2, 1]).sample(4 * FRAMES)
+linear = ll.LatentPath(keys, curve="linear", loop=True, durations=[1, 1, 2, 1]).sample(4 * FRAMES)
 fig, ax = plt.subplots(figsize=(7, 2.8))
 ax.plot(steps(linear), "o-", ms=3, label="linear")
 ax.plot(steps(frames), "s-", ms=3, label="spherical")
 ax.set_xlabel("frame"); ax.set_ylabel("latent step"); ax.legend(); plt.tight_layout(); plt.show()
 """),
     md("""
-`Path.random_walk` makes a reproducible loop from a seed: keyframes are prior samples, each a step
+`LatentPath.random_walk` makes a reproducible loop from a seed: keyframes are prior samples, each a step
 away from the last (`step=1` gives independent keyframes, smaller steps stay in one region).
 """),
     code("""
-walk = ll.Path.random_walk(gen, n_keyframes=5, seed=7, step=0.8)
+walk = ll.LatentPath.random_walk(gen, n_keyframes=5, seed=7, step=0.8)
 ll.show(gen.decode(walk.sample(2 * FRAMES)), nrow=FRAMES)
 """),
     md("""
@@ -179,7 +179,7 @@ differ by the same amount in pixels (`"latent"` does the same with latent distan
 Top: naive timing; bottom: constant image speed.
 """),
     code("""
-path = ll.Path(z[[0, 1, 2]], curve="spherical")
+path = ll.LatentPath(z[[0, 1, 2]], curve="spherical")
 naive = path.sample(2 * FRAMES)
 even = path.sample(2 * FRAMES, constant_speed="image", gen=gen)
 ll.show(gen.decode(torch.cat([naive, even])), nrow=2 * FRAMES)

@@ -14,7 +14,7 @@ latent space has learned (and the most shared output of latent-space tools).
 
 `ll.save_morph(gen, keyframes, "morph.mp4")` does the whole job:
 
-* samples a smooth path through the keyframes (`ll.Path`: easing, curves, loops);
+* samples a smooth path through the keyframes (`ll.LatentPath`: easing, curves, loops);
 * decodes the frames **in batches and writes each one as it comes**, so a 10-minute morph needs
   no more memory than a 2-second one;
 * picks the format from the extension: `.mp4` (H.264), `.gif` (one adaptive palette per frame),
@@ -77,7 +77,7 @@ ll.grid_image(strip, nrow=len(strip), scale=1)
 """),
     md("""
 ## Easing, curves and seamless loops
-A linear walk moves at constant speed and turns sharply at each keyframe. An `ll.Path` can
+A linear walk moves at constant speed and turns sharply at each keyframe. An `ll.LatentPath` can
 
 * ease in and out of every keyframe (`easing="ease-in-out"`) so that each digit lingers a moment;
 * follow a smooth spline through the keyframes (`curve="spherical"`: smooth and norm-aware,
@@ -88,7 +88,7 @@ A linear walk moves at constant speed and turns sharply at each keyframe. An `ll
 Pass the path instead of the keyframes. MP4 is the smallest file for long, smooth morphs.
 """),
     code("""
-path = ll.Path(keys, easing="ease-in-out", curve="spherical", loop=True)
+path = ll.LatentPath(keys, easing="ease-in-out", curve="spherical", loop=True)
 video = ll.save_morph(gen, path, OUT / "loop.mp4", fps=24, seconds=2 * SECONDS, progress=False)
 print(video, f"({video.path.stat().st_size / 1024:.0f} kB)")
 ll.show_animation(video, width=256)
