@@ -171,7 +171,7 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
             "a morph needs at least two keyframes", expected=f"(K, {', '.join(map(str, s.shape))}) with K >= 2",
             got=f"{keys.shape[0] if batched else 1} keyframe", fix="pass gen.sample(3, seed=0), or seeds 1 5 9",
         )
-    curve = curve or ("spherical" if s.prior == "normal" else "linear")
+    curve = curve or ("spherical" if s.prior == "normal" or s.parts else "linear")
     path = LatentPath(keys, easing=easing or "linear", curve=curve, loop=bool(loop), space=s)  # type: ignore[arg-type]
     return path.sample(_frame_count(fps, seconds))
 

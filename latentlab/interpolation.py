@@ -40,7 +40,7 @@ import torch
 from ._checks import check_finite, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator
-from .spaces import LatentSpace
+from .spaces import LatentPart, LatentSpace, map_parts
 
 __all__ = [
     "EASINGS",
@@ -319,7 +319,8 @@ def slerp(
             for equal-norm inputs); ``"linear"``: the direction moves on the great circle and the
             norm goes linearly from ``|a|`` to ``|b|`` (norm-aware, for Gaussian priors).
         space: with ``per_row=False``, the space whose ``shape`` tells sample dims from batch
-            dims. Without it, inputs of 2 or more dims are read as ``(N, *shape)``.
+            dims. Without it, inputs of 2 or more dims are read as ``(N, *shape)``. A space made
+            of parts (``joint`` noise + prompt latents) gets one angle per part.
 
     Returns:
         Same shape rule as :func:`lerp`: the input shape for scalar ``t``, ``(T, *input.shape)``
@@ -339,6 +340,8 @@ def slerp(
             fix="use norm='linear' to interpolate the norm linearly",
         )
     tt, is_path = _resolve_t(t, steps, ta.device)
+    if space is not None and space.parts:  # one angle per part: never one across noise and prompt
+        return map_parts(space, lambda _, x, y: slerp(x, y, tt, norm=norm), ta, tb)
     dims = _sample_dims(ta, per_row, space)
     tv = _time_view(tt, is_path, ta.ndim)
     out = slerp_core(ta, tb, tv, dims, norm)
@@ -534,7 +537,9 @@ def interpolate(
         method: ``"auto"``, ``"lerp"``, ``"slerp"`` (classic) or ``"slerp-norm"`` (great-circle
             direction with a linearly interpolated norm: norm-aware for Gaussian priors).
         space: a :class:`~latentlab.LatentSpace` or a generator (its default space), used by
-            ``"auto"`` and to check shapes.
+            ``"auto"`` and to check shapes. For a space made of parts (a text-conditioned
+            generator's ``joint`` space) each part is interpolated on its own: ``"auto"`` slerps
+            the noise and lerps the prompt embedding; another method applies to every part.
         easing: easing of the times (see :func:`ease`); ``"ease-in-out"`` slows down at both ends.
 
     Returns:
@@ -558,9 +563,23 @@ def interpolate(
     t[-1] = 1.0
     if s is not None:
         _check_space_shape(to_tensor(a, name="a"), s, "a")
+    if s is not None and s.parts:  # each part on its own curve (noise: slerp, prompt: lerp)
+        ta, tb = _pair(a, b)
+        return map_parts(s, lambda part, x, y: _interpolate_path(x, y, t, _part_method(method, part)), ta, tb)
+    return _interpolate_path(a, b, t, chosen)
+
+
+def _interpolate_path(a: Any, b: Any, t: torch.Tensor, chosen: str) -> torch.Tensor:
     if chosen == "lerp":
         return lerp(a, b, t)
     return slerp(a, b, t, norm="linear" if chosen == "slerp-norm" else "classic")
+
+
+def _part_method(method: str, part: LatentPart) -> str:
+    """``method`` for one part of a joint latent: ``"auto"`` follows the part's declared curve."""
+    if method == "auto":
+        return "slerp" if part.curve == "spherical" else "lerp"
+    return _choose_method(method, None)
 
 
 def _choose_method(method: str, space: LatentSpace | None) -> str:

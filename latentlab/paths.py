@@ -20,7 +20,7 @@ from ._checks import check_finite, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator, _as_generator
 from .interpolation import Easing, check_nonzero, ease, easing_fn, float_dtype, slerp_core, vector_norm
-from .spaces import LatentSpace
+from .spaces import LatentPart, LatentSpace, map_parts
 
 __all__ = ["LatentPath"]
 
@@ -43,7 +43,10 @@ class LatentPath:
             stays on the shell where the prior lives).
         loop: close the path; the last frame leads into the first with the same spacing.
         space: optional :class:`~latentlab.LatentSpace` the keyframes live in (shape check;
-            used to decode for ``constant_speed="image"``).
+            used to decode for ``constant_speed="image"``). For a space made of parts (joint
+            noise + prompt latents) each part follows the curve in its own geometry: the noise
+            on great circles (``"slerp"``/``"spherical"``), the prompt on straight lines
+            (``"linear"``/``"catmull-rom"``); ``curve`` then only chooses piecewise or smooth.
 
     Attributes:
         keyframes: ``(K, *shape)`` tensor.
@@ -163,12 +166,18 @@ class LatentPath:
 
     def _curve_points(self, seg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         keys = self.keyframes.double()
+        if self.space is not None and self.space.parts:  # each part of a joint latent on its own curve
+            return map_parts(self.space, lambda part, k: self._curve_of(k, _part_curve(self.curve, part), seg, u), keys)
+        return self._curve_of(keys, self.curve, seg, u)
+
+    def _curve_of(self, keys: torch.Tensor, curve: Curve, seg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Points of ``curve`` through float64 keyframes ``keys (K, ...)`` at segments ``seg`` and local times ``u``."""
         k = keys.shape[0]
-        if self.curve == "linear":
+        if curve == "linear":
             return _mix_linear(keys[seg], keys[(seg + 1) % k], u)
-        if self.curve == "slerp":
+        if curve == "slerp":
             return _mix_sphere(keys[seg], keys[(seg + 1) % k], u)
-        if self.curve == "catmull-rom":
+        if curve == "catmull-rom":
             return _barry_goldman(self._quad(keys, seg, _reflect_linear), u, self._knots(seg), _mix_linear)
         # spherical: directions by a Catmull-Rom of slerps on the unit sphere, norms by a Catmull-Rom
         # of log-norms (so they stay positive), each C1 through the keyframes
@@ -401,3 +410,12 @@ def _invert_monotone(y: torch.Tensor, x: torch.Tensor, target: torch.Tensor) -> 
     x0, x1 = x[idx - 1], x[idx]
     frac = torch.where(y1 > y0, (target - y0) / (y1 - y0).clamp_min(1e-300), torch.zeros_like(target))
     return x0 + frac.clamp(0, 1) * (x1 - x0)
+
+
+def _part_curve(curve: Curve, part: LatentPart) -> Curve:
+    """The path curve for one part of a joint latent: the path's choice of piecewise or smooth,
+    in the part's geometry (great circles for noise, straight lines for prompt embeddings)."""
+    smooth = curve in ("catmull-rom", "spherical")
+    if part.curve == "spherical":
+        return "spherical" if smooth else "slerp"
+    return "catmull-rom" if smooth else "linear"

@@ -96,3 +96,54 @@ def test_bad_prompts_and_generators_without_prompts_get_clear_errors() -> None:
     assert not digits.can("prompt")
     with pytest.raises(CapabilityError, match="text-conditioned"):
         digits.embed("a seven")
+
+
+def test_interpolation_treats_each_part_with_its_own_curve() -> None:
+    gen = ToyText()
+    joint = gen.space("joint")
+    a, b = gen.keyframes([("a red fox", 1), ("a blue bird", 7)])
+    path = ll.interpolate(a, b, 5, space=joint)
+    assert path.shape == (5, 5)
+    assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+    parts, pa, pb = joint.split(path), joint.split(a), joint.split(b)
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    assert torch.allclose(parts["noise"], ll.slerp(pa["noise"], pb["noise"], t), atol=1e-6)
+    assert torch.allclose(parts["prompt"], ll.lerp(pa["prompt"], pb["prompt"], t), atol=1e-6)
+    # the negative control: one angle across the whole flat vector is not what a joint space gets
+    flat = ll.slerp(a, b, t)
+    assert not torch.allclose(flat, path, atol=1e-3)
+    # slerp given the space: one angle per part
+    per_part = ll.slerp(a, b, t, space=joint)
+    assert torch.allclose(joint.split(per_part)["prompt"], ll.slerp(pa["prompt"], pb["prompt"], t), atol=1e-6)
+    assert torch.allclose(joint.split(per_part)["noise"], parts["noise"], atol=1e-6)
+
+
+def test_latent_path_follows_the_parts_geometry() -> None:
+    gen = ToyText()
+    joint = gen.space("joint")
+    keys = gen.keyframes([("a", 1), ("a red fox", 2), ("a blue bird", 3)])
+    frames = ll.LatentPath(keys, curve="linear", space=joint).sample(9)
+    parts = joint.split(frames)
+    kp = joint.split(keys)
+    # piecewise: the middle frame of segment 0 is the slerp of the noises and the lerp of the prompts
+    assert torch.allclose(parts["noise"][2], ll.slerp(kp["noise"][0], kp["noise"][1], 0.5), atol=1e-5)
+    assert torch.allclose(parts["prompt"][2], ll.lerp(kp["prompt"][0], kp["prompt"][1], 0.5), atol=1e-5)
+    assert torch.equal(frames[4], keys[1])
+
+
+def test_a_direction_of_one_part_moves_only_that_part_of_joint_latents() -> None:
+    gen = ToyText()
+    joint = gen.space("joint")
+    d = ll.Direction(torch.tensor([1.0, -1.0]), gen.space("prompt"), name="longer")
+    z = gen.keyframes([("a red fox", 1)])
+    moved = d.apply(z, 2.0, space=joint)
+    before, after = joint.split(z), joint.split(moved)
+    assert torch.equal(after["noise"], before["noise"])
+    assert torch.allclose(after["prompt"] - before["prompt"], 2.0 * d.vector)
+    assert torch.equal(d.apply(z, 0.0, space=joint), z)
+    assert d.check_compatible(joint) == joint
+    lifted = d.lift(joint)
+    assert lifted.space == joint and lifted.provenance["part"] == "prompt"
+    other = ll.Direction(torch.tensor([1.0, 0.0, 0.0, 0.0]), ll.LatentSpace("w", (4,), model="toy-text"))
+    with pytest.raises(ll.IncompatibleLatentError):
+        other.lift(joint)

@@ -18,7 +18,7 @@ from .._atomic import atomic_path
 from .._checks import check_finite, shape_str, to_tensor
 from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
 from ..generators.base import Generator
-from ..spaces import LatentSpace
+from ..spaces import LatentPart, LatentSpace
 from ._common import (
     SpaceLike,
     as_strengths,
@@ -55,6 +55,13 @@ def _same_space(a: LatentSpace, b: LatentSpace) -> bool:
     if not a.model or not b.model:
         return a.shape == b.shape
     return a.key == b.key and a.shape == b.shape
+
+
+def _matching_part(own: LatentSpace, space: LatentSpace) -> LatentPart | None:
+    """The part of ``space`` (a space made of parts) that is the space ``own``: same name, shape, model."""
+    if not space.parts or (own.model and space.model and own.model != space.model):
+        return None
+    return next((p for p in space.parts if p.name == own.name and p.shape == own.shape), None)
 
 
 # --------------------------------------------------------------------------- Direction
@@ -177,6 +184,39 @@ class Direction:
         target = self.check_compatible(space_or_gen)
         return Direction(self.vectors, target, name=self.name, provenance=self.provenance)
 
+    def lift(self, space: LatentSpace) -> Direction:
+        """This direction as one of ``space``, a space made of parts that holds this direction's space.
+
+        A direction found in a text-conditioned generator's ``prompt`` space (or ``noise``
+        space) moves only that part of ``joint`` latents: the vector sits in the part's slice and
+        is zero elsewhere. :meth:`apply` does this by itself when given ``space=`` a joint space.
+
+        Raises:
+            IncompatibleLatentError: ``space`` has no part that is this direction's space.
+
+        Example:
+            >>> from latentlab.spaces import LatentPart, LatentSpace, joint_space
+            >>> prompt = LatentSpace("prompt", (2,), "none", model="m")
+            >>> joint = joint_space("joint", [LatentPart("noise", (3,)), LatentPart("prompt", (2,), "none")], model="m")
+            >>> Direction([0.0, 1.0], prompt, name="smile").lift(joint).vector
+            tensor([0., 0., 0., 0., 1.])
+        """
+        if _same_space(self.space, space):
+            return self
+        part = _matching_part(self.space, space)
+        if part is None:
+            raise IncompatibleLatentError(
+                f"direction {self.name!r} of {describe_space(self.space)} is not a part of {describe_space(space)}",
+                expected=f"a space with a part {self.space.name!r} of shape {shape_str(self.space.shape)}",
+                got=describe_space(space),
+                fix="apply it in the space it was found in, or to joint latents of the same model",
+            )
+        flat = torch.zeros((self.k, space.dim), dtype=self.vectors.dtype)
+        flat[:, space.part_slice(part.name)] = self.vectors.reshape(self.k, -1)
+        prov = copy.deepcopy(self.provenance)
+        prov["part"] = part.name
+        return Direction(flat, space, name=self.name, provenance=prov)
+
     # -- compatibility --------------------------------------------------------
     def check_compatible(self, space_or_gen: SpaceLike) -> LatentSpace:
         """Raise :class:`IncompatibleLatentError` unless this direction belongs to ``space_or_gen``.
@@ -207,7 +247,7 @@ class Direction:
                                     expected="gen or gen.space('z')", got=type(space_or_gen).__name__,
                                     fix="pass the generator you want to edit with")
         for s in candidates:
-            if _same_space(self.space, s):
+            if _same_space(self.space, s) or _matching_part(self.space, s) is not None:
                 return s
         raise IncompatibleLatentError(
             f"direction {self.name!r} belongs to {describe_space(self.space)}, not to {other}",
@@ -251,6 +291,8 @@ class Direction:
         if not -self.k <= component < self.k:
             raise InvalidValueError(f"direction {self.name!r} has no component {component}",
                                     expected=f"0 <= component < {self.k}", got=component, fix="use component=0")
+        if isinstance(space, LatentSpace) and not _same_space(self.space, space) and _matching_part(self.space, space):
+            return self.lift(space)._delta(t, component, layers, space)  # a part's direction on joint latents
         vector = self.vectors[component]
         dim = self.space.shape[0]
         if layers is not None and len(self.space.shape) == 1 and t.ndim in (2, 3) and t.shape[-1] == dim:

@@ -104,6 +104,8 @@ def direction_vectors(directions: Sequence[Any], space: LatentSpace) -> torch.Te
                 )
         else:
             _check_direction(d, space)
+            if hasattr(d, "lift"):  # a direction of one part (e.g. the prompt) of joint latents
+                d = d.lift(space)
             v = to_tensor(d.vector, name=f"direction {d.name!r}").float()
         vectors.append(v.detach().cpu())
     if not vectors:
