@@ -183,7 +183,8 @@ def _svm_rows(n: int, d: int, repeat: int) -> list[dict[str, str]]:
          "note": f"baseline InterFaceGAN SVC(kernel=linear); latentlab held-out acc "
                  f"{d_ll.provenance['scores']['heldout_accuracy']:.3f}, split+fit+score"},
         {"benchmark": f"SVM direction fit vs bare LinearSVC ({size})", "latentlab": _s(t_ll), "baseline": _s(t_lin),
-         "ratio": _ratio(t_ll, t_lin), "note": "latentlab fits once on its training rows and scores the held-out rows; goal <= 1.2x"},
+         "ratio": _ratio(t_ll, t_lin),
+         "note": "latentlab: one fit on its training rows, scored on held-out rows; goal <= 1.2x"},
     ]
 
 
