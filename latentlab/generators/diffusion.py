@@ -49,7 +49,7 @@ from torch import nn
 
 from .._checks import as_batched_latents
 from .._optional import require
-from ..errors import InvalidValueError, RenderCancelledError, ShapeError, UnknownModelError
+from ..errors import CapabilityError, InvalidValueError, RenderCancelledError, ShapeError, UnknownModelError
 from ..spaces import LatentPart, LatentSpace, joint_space
 from .base import Generator, as_prompt_list
 from .diffusers_vae import DiffusersVAEGenerator, _load_kwargs, _quiet_diffusers
@@ -559,6 +559,61 @@ class DiffusionGenerator(Generator):
             assert cond is not None
             return self.space("joint").join({"noise": noise, **self._prompt_parts(self._cond_to_latents(cond))})
         return noise
+
+    def decode_differentiable(self, latents: torch.Tensor, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """Not offered: backpropagating through every sampler step costs more memory than a GPU has.
+
+        ``ll.encode(gen, images)`` therefore inverts with :meth:`encode` (inverse DDIM).
+        """
+        raise CapabilityError(
+            f"{self.name!r} does not decode differentiably (gradients through the whole sampler loop)",
+            expected="method='encoder' (inverse DDIM) for diffusion pipelines", got="a gradient-based method",
+            fix="use ll.encode(gen, images) or gen.encode(images, prompt=...)")
+
+    # -- the sampler on its own latents ---------------------------------------------
+    def denoise(self, noise: Any, *, prompt: Any = None, negative_prompt: Any = None, steps: int | None = None,
+                guidance: float | None = None) -> torch.Tensor:
+        """Run the sampler only: noise ``(N, *noise.shape)`` -> its final latents, not decoded.
+
+        For latent pipelines these are VAE latents as the UNet sees them (scaled); for pixel
+        pipelines, pixels in ``[-1, 1]``. :meth:`invert` goes back.
+
+        Returns:
+            ``(N, *noise.shape)`` float32.
+        """
+        z, _ = as_batched_latents(noise, self.space("noise"), name="noise")
+        z = z.to(self.device, torch.float32)
+        n = z.shape[0]
+        cond = self._prompt_cond(prompt, n) if self.text_encoders else None
+        neg = self._negative(negative_prompt, n) if self.text_encoders else None
+        guidance = self.guidance if guidance is None else float(guidance)
+        steps_ = self._steps(steps)
+        out = []
+        with torch.no_grad():
+            for start in range(0, n, self.batch_size):
+                sl = slice(start, start + self.batch_size)
+                out.append(self._sample_loop(z[sl], None if cond is None else cond.rows(sl),
+                                             None if neg is None else neg.rows(sl), steps_, guidance, _Options(),
+                                             _Progress(None, 1, 0)).float())
+        return torch.cat(out)
+
+    def invert(self, latents: Any, *, prompt: Any = None, steps: int | None = None,
+               guidance: float = 1.0) -> torch.Tensor:
+        """Inverse DDIM (``DDIMInverseScheduler``): the sampler's final latents -> the noise that gives them.
+
+        The inverse of :meth:`denoise` for the same prompt and steps, up to the discretisation
+        error of DDIM (which shrinks as ``steps`` grows).
+
+        Returns:
+            ``(N, *noise.shape)`` float32 noise.
+        """
+        x, _ = as_batched_latents(latents, self.space("noise"), name="latents")
+        x = x.to(self.device, torch.float32)
+        n = x.shape[0]
+        cond = self._prompt_cond(prompt, n) if self.text_encoders else None
+        neg = self._negative(None, n) if self.text_encoders else None
+        with torch.no_grad():
+            return self._invert(x, cond, neg, self._steps(steps), float(guidance))
 
     def _invert(self, x: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int,
                 guidance: float) -> torch.Tensor:
