@@ -101,6 +101,9 @@ class DiffusionGenerator(Generator):
     ``gen.tokenizers`` and ``gen.scheduler_config``.
     """
 
+    #: Frames take seconds: morphs resume by default, widgets preview while dragging and cancel stale renders.
+    slow = True
+
     def __init__(
         self,
         *,
@@ -160,6 +163,14 @@ class DiffusionGenerator(Generator):
         self.batch_size = 8
         self._cache: collections.OrderedDict[str, _Cond] = collections.OrderedDict()
         self.texts_encoded = 0  #: texts run through the text encoder(s) so far (the cache saves the rest)
+
+    def render_settings(self) -> dict[str, Any]:
+        """Everything besides the latents that fixes the pixels (resumable morphs key their frames on it)."""
+        negative = self.negative_prompt
+        return {"steps": self.steps, "guidance": self.guidance, "negative_prompt": negative,
+                "scheduler": self._scheduler_choice if isinstance(self._scheduler_choice, str)
+                else type(self._scheduler_choice).__name__, "prompt": self.prompt, "seed": self.seed,
+                "dtype": str(self._dtype)}
 
     # -- spaces ---------------------------------------------------------------------
     def _text_spaces(self, noise: LatentSpace) -> list[LatentSpace]:
