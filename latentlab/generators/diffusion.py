@@ -494,6 +494,44 @@ class DiffusionGenerator(Generator):
             handle.remove()
         return seen[0][1], seen[0][2], seen[0][3]
 
+    def h_activations(self, noise: Any, *, prompt: Any = None, step: int = 0, steps: int | None = None,
+                      guidance: float | None = None) -> torch.Tensor:
+        """UNet mid-block outputs ``(N, C, h, w)`` at denoising step ``step`` (0: the noisiest) for ``noise``.
+
+        With guidance on, the rows of the text-conditioned half. This is the h-space where
+        ``decode(..., h_edit=...)`` acts; :func:`latentlab.directions.h_space` runs PCA on it.
+        """
+        z, _ = as_batched_latents(noise, self.space("noise"), name="noise")
+        z = z.to(self.device, torch.float32)
+        n, total = z.shape[0], self._steps(steps)
+        if not 0 <= int(step) < total:
+            raise InvalidValueError("step is outside the sampler's steps", expected=f"0 <= step < {total}",
+                                    got=step, fix="pass step=0 (the noisiest) or a smaller step")
+        cond = self._prompt_cond(prompt, n) if self.text_encoders else None
+        neg = self._negative(None, n) if self.text_encoders else None
+        guidance = self.guidance if guidance is None else float(guidance)
+        out = []
+        for start in range(0, n, self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            out.append(self._h_batch(z[sl], None if cond is None else cond.rows(sl),
+                                     None if neg is None else neg.rows(sl), total, guidance, int(step)))
+        return torch.cat(out)
+
+    def _h_batch(self, z: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int, guidance: float,
+                 step: int) -> torch.Tensor:
+        seen: list[torch.Tensor] = []
+        handle = self.unet.mid_block.register_forward_hook(lambda _m, _i, o: seen.append(o.detach().float()))
+        try:
+            with torch.no_grad():
+                self._sample_loop(z, cond, neg, steps, guidance, _Options(cancel=lambda: len(seen) > step),
+                                  _Progress(None, 1, 0))
+        except RenderCancelledError:
+            pass  # stopped right after the step we wanted
+        finally:
+            handle.remove()
+        h = seen[step]
+        return h[h.shape[0] // 2:] if h.shape[0] == 2 * z.shape[0] else h
+
     @contextlib.contextmanager
     def _h_hook(self, edits: Sequence[HEdit] | None, active: set[int]) -> Iterator[_HookState]:
         state = _HookState()
