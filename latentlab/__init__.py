@@ -31,6 +31,7 @@ from .errors import (
 )
 from .generators import Generator, ModelInfo, load, models, register
 from .generators.diffusers_vae import from_diffusers_vae
+from .generators.diffusion import from_diffusers
 from .generators.module import from_module
 from .generators.stylegan import from_stylegan
 from .images import load_images
@@ -80,6 +81,7 @@ __all__ = [
     "models",
     "register",
     # adapters for models you bring
+    "from_diffusers",
     "from_diffusers_vae",
     "from_stylegan",
     "from_module",

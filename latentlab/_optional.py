@@ -13,6 +13,8 @@ _PACKAGES: dict[str, tuple[str, str]] = {
     "imageio": ("imageio", "video"),
     "imageio_ffmpeg": ("imageio-ffmpeg", "video"),
     "diffusers": ("diffusers", "diffusers"),
+    "transformers": ("transformers", "diffusers"),
+    "librosa": ("librosa", "audio"),
     "fontTools": ("fonttools", "fonts"),
     "brotli": ("brotli", "fonts"),
     "matplotlib": ("matplotlib", "plot"),

@@ -44,13 +44,14 @@ from PIL import Image
 
 from ._atomic import atomic_path
 from ._checks import as_batched_latents
+from ._frame_cache import FrameCache, render_key
 from ._optional import require
 from .errors import ExportError, InvalidValueError
 from .generators.base import Generator
 from .render import _in_notebook, draw_caption, fit_size, grid, resize, to_uint8
 
 __all__ = ["Animation", "FORMATS", "frames", "grid_frames", "save_morph", "save_grid_morph", "show_animation",
-           "animation_html", "seed_keyframes"]
+           "animation_html", "seed_keyframes", "audio_frame_latents"]
 
 #: Output formats by extension (``""``: a folder of PNG frames).
 FORMATS = {".gif": "gif", ".mp4": "mp4", ".webp": "webp", "": "png"}
@@ -152,28 +153,64 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
 
     s = gen.space(space)
     if isinstance(source, LatentPath):
-        if easing is not None or loop is not None or curve is not None:
-            raise InvalidValueError(
-                "easing, loop and curve belong to the Path when you pass one",
-                expected="save_morph(gen, path, ...) without easing=/loop=/curve=",
-                got=f"easing={easing!r}, loop={loop!r}, curve={curve!r}",
-                fix="set them when building it: ll.LatentPath(keys, easing='ease-in-out', loop=True)",
-            )
+        _check_path_options(easing, loop, curve)
         lat, _ = as_batched_latents(source.sample(_frame_count(fps, seconds)), s, name="path frames")
         return lat
+    if not interpolate:
+        return _keyframes(source, s)[0]
+    return _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space).sample(
+        _frame_count(fps, seconds))
+
+
+def _check_path_options(easing: str | None, loop: bool | None, curve: str | None) -> None:
+    if easing is not None or loop is not None or curve is not None:
+        raise InvalidValueError(
+            "easing, loop and curve belong to the Path when you pass one",
+            expected="save_morph(gen, path, ...) without easing=/loop=/curve=",
+            got=f"easing={easing!r}, loop={loop!r}, curve={curve!r}",
+            fix="set them when building it: ll.LatentPath(keys, easing='ease-in-out', loop=True)",
+        )
+
+
+def _keyframes(source: Any, s: Any) -> tuple[torch.Tensor, bool]:
     if isinstance(source, (list, tuple)) and source and all(isinstance(x, torch.Tensor) for x in source):
         source = torch.stack(list(source))
-    keys, batched = as_batched_latents(source, s, name="keyframes")
-    if not interpolate:
-        return keys
+    return as_batched_latents(source, s, name="keyframes")
+
+
+def _keyframe_path(gen: Generator, source: Any, *, easing: str | None, loop: bool | None, curve: str | None,
+                   space: str | None) -> Any:
+    """The :class:`~latentlab.LatentPath` a morph follows: ``source`` itself, or one through its keyframes."""
+    from .paths import LatentPath
+
+    s = gen.space(space)
+    if isinstance(source, LatentPath):
+        _check_path_options(easing, loop, curve)
+        return source
+    keys, batched = _keyframes(source, s)
     if not batched or keys.shape[0] < 2:
         raise InvalidValueError(
             "a morph needs at least two keyframes", expected=f"(K, {', '.join(map(str, s.shape))}) with K >= 2",
             got=f"{keys.shape[0] if batched else 1} keyframe", fix="pass gen.sample(3, seed=0), or seeds 1 5 9",
         )
     curve = curve or ("spherical" if s.prior == "normal" or s.parts else "linear")
-    path = LatentPath(keys, easing=easing or "linear", curve=curve, loop=bool(loop), space=s)  # type: ignore[arg-type]
-    return path.sample(_frame_count(fps, seconds))
+    return LatentPath(keys, easing=easing or "linear", curve=curve, loop=bool(loop), space=s)  # type: ignore[arg-type]
+
+
+def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[str], *, fps: float = 30,
+                        easing: str | None = None, loop: bool | None = None, curve: str | None = None,
+                        space: str | None = None, audio_base: float = 0.25) -> torch.Tensor:
+    """Frame latents for a morph timed by music: one frame per ``1 / fps`` s of ``audio``, faster at onsets.
+
+    See :mod:`latentlab.audio`. Returns ``(round(fps * audio seconds), *space.shape)``.
+    """
+    from .audio import audio_times, load_audio, onset_strength_per_frame
+
+    path = _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space)
+    y, sr = load_audio(audio)
+    n = _frame_count(fps, len(y) / sr)
+    times = audio_times(onset_strength_per_frame(y, sr, fps, n), path.duration, loop=path.loop, base=audio_base)
+    return path.at(times)
 
 
 # --------------------------------------------------------------------------- frames
@@ -196,23 +233,33 @@ def _caption_for(caption: Caption, i: int, n: int) -> str:
 
 def _stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size: int | tuple[int, int] | None,
             batch_size: int, space: str | None, caption: Caption, nrow: int | None, padding: int,
-            even: bool = False) -> Iterator[np.ndarray]:
+            even: bool = False, cache: FrameCache | None = None) -> Iterator[np.ndarray]:
     """Check the arguments now, then return a generator that decodes batch by batch (see :func:`_decode_stream`)."""
     _check_batch_size(batch_size)
     fit_size(gen.image_size, size)
     return _decode_stream(gen, latent_sets, size=size, batch_size=batch_size, space=space, caption=caption,
-                          nrow=nrow, padding=padding, even=even)
+                          nrow=nrow, padding=padding, even=even, cache=cache)
 
 
 def _decode_stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size: int | tuple[int, int] | None,
                    batch_size: int, space: str | None, caption: Caption, nrow: int | None, padding: int,
-                   even: bool) -> Iterator[np.ndarray]:
-    """Decode ``latent_sets`` (each ``(n, *shape)``) ``batch_size`` frames at a time; yield ``uint8 (H, W, 3)``."""
+                   even: bool, cache: FrameCache | None = None) -> Iterator[np.ndarray]:
+    """Decode ``latent_sets`` (each ``(n, *shape)``) ``batch_size`` frames at a time; yield ``uint8 (H, W, 3)``.
+
+    With a ``cache``, batches whose frames are all cached are loaded instead of decoded, and every
+    decoded frame is stored before it is yielded (resumable renders).
+    """
     n = latent_sets[0].shape[0]
     tiled = len(latent_sets) > 1
     tile = gen.image_size
     out_hw = fit_size(tile, size, even=even) if not tiled else None
     for start in range(0, n, batch_size):
+        stop = min(n, start + batch_size)
+        if cache is not None and all(cache.has(i) for i in range(start, stop)):
+            cached = [cache.get(i) for i in range(start, stop)]
+            if all(f is not None for f in cached):
+                yield from cached  # type: ignore[misc]
+                continue
         images = [gen.decode(lat[start:start + batch_size].to(gen.device), space=space) for lat in latent_sets]
         if tiled:
             cells = torch.stack(images, dim=1)  # (b, cells, 3, H, W)
@@ -228,7 +275,10 @@ def _decode_stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size:
         del images, batch
         for j, frame in enumerate(pixels):
             text = _caption_for(caption, start + j, n)
-            yield draw_caption(frame, text) if text else frame
+            final = draw_caption(frame, text) if text else frame
+            if cache is not None:
+                cache.put(start + j, final)
+            yield final
 
 
 def frames(gen: Generator, source: Any, *, fps: float = 30, seconds: float = 4.0, easing: str | None = None,
@@ -491,17 +541,19 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
                easing: str | None = None, loop: bool | None = None, curve: str | None = None,
                interpolate: bool = True, size: int | tuple[int, int] | None = None, batch_size: int = 32,
                space: str | None = None, caption: Caption = None, repeat: bool = True,
-               progress: bool = True) -> Animation:
+               progress: bool = True, audio: str | os.PathLike[str] | None = None, audio_base: float = 0.25,
+               resume: bool | None = None) -> Animation:
     """Render a morph through latents and write it to ``out`` (``.mp4``, ``.gif``, ``.webp`` or a folder).
 
     Args:
         gen: the generator.
         source: keyframes ``(K, *space.shape)`` (``K >= 2``; a list of latents works too), an
             :class:`latentlab.LatentPath`, or with ``interpolate=False`` one latent per frame
-            (e.g. ``ll.slerp(a, b, steps=60)``).
+            (e.g. ``ll.slerp(a, b, steps=60)``). For a text-to-image generator, joint keyframes from
+            ``gen.keyframes([("a red fox", 1), ("a blue bird", 7)])`` with ``space="joint"``.
         out: output path; the extension picks the format; no extension writes PNG frames into a folder.
         fps: frames per second.
-        seconds: length; ``round(fps * seconds)`` frames (ignored with ``interpolate=False``).
+        seconds: length; ``round(fps * seconds)`` frames (ignored with ``interpolate=False`` or ``audio``).
         easing: easing per segment (``"linear"``, ``"ease-in-out"`` ...), keyframes only.
         loop: go back to the first keyframe at the end (seamless when repeated), keyframes only.
         curve: path curve for keyframes (default ``"spherical"`` in normal-prior spaces, else ``"linear"``).
@@ -513,12 +565,19 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
         caption: text drawn on every frame: a string, one string per frame, or ``f(i, n) -> str``.
         repeat: GIF/WebP loop forever (``False``: play once).
         progress: show a progress bar.
+        audio: an audio file (MP4 only): the morph lasts as long as the audio, moves faster at its
+            onsets (drum hits, attacks) and the audio is muxed in; see :mod:`latentlab.audio`.
+        audio_base: speed in calm passages relative to the strongest onset (``1``).
+        resume: keep finished frames in ``.<out name>.frames-<hash>/`` beside ``out`` so that running
+            the same call again after a crash or Ctrl-C reuses them (the folder goes once ``out`` is
+            written). Default: on for generators whose frames are slow (``gen.slow``, e.g. diffusion).
 
     Returns:
         An :class:`Animation` (path, format, frames, fps, size, duration) that shows itself in Jupyter.
 
     Raises:
-        InvalidValueError: unknown extension, bad fps/seconds/size, too few keyframes.
+        InvalidValueError: unknown extension, bad fps/seconds/size, too few keyframes, a missing audio
+            file or audio with a format other than MP4.
         ExportError: the folder is missing or not writable, or writing failed (nothing partial is left).
 
     Example:
@@ -531,12 +590,44 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
         >>> anim.format, anim.frames, anim.size, anim.duration
         ('mp4', 8, (64, 64), 1.0)
     """
-    fmt = _format_of(Path(out))
-    lat = frame_latents(gen, source, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
-                        interpolate=interpolate, space=space)
+    out = Path(out)
+    fmt = _format_of(out)
+    if audio is not None and fmt != "mp4":
+        raise InvalidValueError("only MP4 files carry audio", expected="out='....mp4' with audio=",
+                                got=repr(out.name), fix=f"write to {out.with_suffix('.mp4').name!r}")
+    if audio is not None:
+        lat = audio_frame_latents(gen, source, audio, fps=fps, easing=easing, loop=loop, curve=curve, space=space,
+                                  audio_base=audio_base)
+    else:
+        lat = frame_latents(gen, source, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
+                            interpolate=interpolate, space=space)
+    cache = None
+    if resume if resume is not None else bool(getattr(gen, "slow", False)):
+        cache = FrameCache(out, render_key(gen, lat, space=space, size=size, caption=caption, fmt=fmt, fps=fps))
     stream = _stream(gen, [lat], size=size, batch_size=batch_size, space=space, caption=caption, nrow=None,
-                     padding=0, even=fmt == "mp4")
-    return write_frames(stream, out, fps=fps, n_frames=int(lat.shape[0]), repeat=repeat, progress=progress)
+                     padding=0, even=fmt == "mp4", cache=cache)
+    if audio is None:
+        anim = write_frames(stream, out, fps=fps, n_frames=int(lat.shape[0]), repeat=repeat, progress=progress)
+    else:
+        anim = _write_with_audio(stream, out, Path(audio), fps=fps, n_frames=int(lat.shape[0]), progress=progress)
+    if cache is not None:
+        cache.clear()
+    return anim
+
+
+def _write_with_audio(stream: Iterator[np.ndarray], out: Path, audio: Path, *, fps: float, n_frames: int,
+                      progress: bool) -> Animation:
+    """Write the video beside ``out``, mux ``audio`` into it, rename onto ``out`` (nothing partial is left)."""
+    from .audio import mux_audio
+
+    with atomic_path(out) as tmp:
+        video = tmp.with_name(tmp.name + ".video.mp4")
+        try:
+            anim = write_frames(stream, video, fps=fps, n_frames=n_frames, progress=progress)
+            mux_audio(video, audio, tmp)
+        finally:
+            video.unlink(missing_ok=True)
+    return Animation(out, "mp4", anim.frames, anim.fps, anim.size, anim.duration)
 
 
 def save_grid_morph(gen: Generator, sources: Sequence[Any], out: str | os.PathLike[str], *, nrow: int | None = None,

@@ -122,25 +122,54 @@ def _morph_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, mps ... (default cpu)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--out", required=True, help="output: .mp4, .gif, .webp, or a folder for PNG frames")
+    text = p.add_argument_group("text-to-image models (a diffusers pipeline folder or hub id as MODEL)")
+    text.add_argument("--prompts", nargs="+", metavar="TEXT",
+                      help="keyframes from prompts, paired with --seeds (default seeds 0 1 2 ...)")
+    text.add_argument("--steps", type=_positive_int, default=None, help="sampler steps (default: the model's)")
+    text.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
+    text.add_argument("--negative", default=None, help="negative prompt")
+    p.add_argument("--audio", default=None, metavar="FILE",
+                   help="time the walk by this audio's onsets and add it to the MP4 (length = the audio's)")
+    p.add_argument("--no-resume", action="store_true",
+                   help="do not keep finished frames for resuming (kept by default for slow models)")
+
+
+def _open_model(args: argparse.Namespace) -> Generator:
+    """A registered/bundled model, or a diffusers pipeline (a folder with model_index.json, or a hub id)."""
+    from .generators import load, models
+
+    name = str(args.model)
+    folder = Path(name).expanduser()
+    is_pipeline = (folder / "model_index.json").is_file() or (
+        not folder.exists() and "/" in name and name not in models().names)
+    if not is_pipeline:
+        return load(name, device=args.device)
+    from .generators.diffusion import from_diffusers
+
+    return from_diffusers(name, steps=args.steps, guidance=args.guidance, device=args.device,
+                          negative_prompt=args.negative)
 
 
 def _morph(args: argparse.Namespace) -> int:
     from .animate import _format_of, save_morph, seed_keyframes
-    from .generators import load
 
-    if args.seeds is not None and len(args.seeds) < 2:
+    if args.seeds is not None and len(args.seeds) < 2 and not args.prompts:
         raise InvalidValueError("a morph needs at least two seeds", expected="--seeds 1 5 9",
                                 got=f"--seeds {args.seeds[0]}", fix="add another seed")
     _format_of(Path(args.out))  # fail on a bad extension before loading the model
     fonts = [_existing_file(f) for f in args.fonts] if args.fonts else None
-    gen = load(args.model, device=args.device)
+    audio = str(_existing_file(args.audio, "audio")) if args.audio else None
+    gen = _open_model(args)
+    space = None
     if fonts is not None:
         keys = _font_keyframes(gen, fonts)
+    elif args.prompts:
+        keys, space = _prompt_keyframes(gen, args.prompts, args.seeds), "joint"
     else:
         keys = seed_keyframes(gen, args.seeds if args.seeds is not None else [0, 1, 2])
     anim = save_morph(gen, keys, args.out, fps=args.fps, seconds=args.seconds, easing=args.easing, loop=args.loop,
                       size=args.size, batch_size=args.batch_size, caption=args.caption, repeat=not args.once,
-                      progress=not args.quiet)
+                      progress=not args.quiet, space=space, audio=audio, resume=False if args.no_resume else None)
     print(f"wrote {anim}")
     return 0
 
@@ -163,10 +192,26 @@ def _font_keyframes(gen: Generator, fonts: list[Path]) -> torch.Tensor:
     return torch.cat([gen.encode_font(f).reshape(-1, *shape) for f in fonts])  # type: ignore[attr-defined]
 
 
-def _existing_file(path: str) -> Path:
+def _prompt_keyframes(gen: Generator, prompts: list[str], seeds: list[int] | None) -> torch.Tensor:
+    """Joint keyframes from ``--prompts`` paired with ``--seeds`` (default 0, 1, 2 ...)."""
+    if not gen.can("prompt"):
+        raise CapabilityError(
+            f"model {gen.name!r} takes no prompts", expected="a text-to-image model (a diffusers pipeline)",
+            got=f"{gen.name!r} with capabilities {sorted(gen.capabilities) or 'none'}",
+            fix="use --seeds with this model, or pass a diffusers pipeline folder / hub id as MODEL")
+    seeds = list(range(len(prompts))) if seeds is None else seeds
+    if len(seeds) != len(prompts) or len(prompts) < 2:
+        raise InvalidValueError("--prompts and --seeds pair up, two or more of each",
+                                expected="as many seeds as prompts (or no --seeds)",
+                                got=f"{len(prompts)} prompts, {len(seeds)} seeds",
+                                fix='e.g. --prompts "a red fox" "a blue bird" --seeds 1 7')
+    return gen.keyframes(list(zip(prompts, seeds)))
+
+
+def _existing_file(path: str, what: str = "font") -> Path:
     p = Path(path)
     if not p.is_file():
-        raise InvalidValueError(f"font file {path!r} does not exist", expected="an existing font file",
+        raise InvalidValueError(f"{what} file {path!r} does not exist", expected=f"an existing {what} file",
                                 got=path, fix="check the path (relative paths start from the current folder)")
     return p
 
@@ -207,7 +252,9 @@ COMMANDS: list[Command] = [
     Command("morph", "render a morph animation through keyframes (MP4, GIF, WebP or PNG frames)", _morph_args,
             _morph, examples=["latentlab morph digits --seeds 1 5 9 --seconds 6 --loop -o morph.mp4",
                               "latentlab morph digits --seeds 3 4 --fps 15 --size 128 -o morph.gif",
-                              "latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif"]),
+                              "latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif",
+                              'latentlab morph stabilityai/sd-turbo --prompts "a red fox" "a blue bird" '
+                              "--seeds 1 7 --audio song.wav -o fox.mp4"]),
     Command("train", "train a small generator on a folder of your own images", _train_args, _train,
             examples=["latentlab train my_drawings/ -o my-model",
                       "latentlab train photos/ -o faces --size 128 --minutes 20",

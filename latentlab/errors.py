@@ -31,6 +31,7 @@ __all__ = [
     "UntrustedPickleError",
     "ExportError",
     "InputImageError",
+    "RenderCancelledError",
 ]
 
 
@@ -118,3 +119,7 @@ class ExportError(LatentLabError, OSError):
 
 class InputImageError(LatentLabError, ValueError):
     """An input image cannot be read or converted (empty, wrong mode, unreadable file)."""
+
+
+class RenderCancelledError(LatentLabError, RuntimeError):
+    """A slow render was stopped part-way because its ``cancel`` callback said so (a newer request won)."""

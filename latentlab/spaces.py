@@ -8,6 +8,7 @@ that takes ``(N, D)`` latents takes it, while interpolation treats each part wit
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -240,7 +241,7 @@ class LatentSpace:
                     fix="give one latent per image in each part, or one for all",
                 )
             flat[i] = t.expand(n, -1)
-        dtype = torch.result_type(*flat) if len(flat) > 1 else flat[0].dtype
+        dtype = functools.reduce(torch.promote_types, (t.dtype for t in flat))  # result_type takes only two
         return torch.cat([t.to(dtype) for t in flat], dim=1)
 
     def _require_parts(self, what: str) -> None:

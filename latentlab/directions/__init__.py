@@ -13,7 +13,9 @@ Finders:
   ``logistic`` and ``ridge`` (continuous labels); each reports a held-out score;
 * :func:`conditional`: a primary direction made orthogonal to any number of conditions;
 * unsupervised: :func:`pca` (GANSpace), :func:`sefa` (closed-form factorisation of the
-  first latent-facing weight), :func:`jacobian` (local image-changing directions).
+  first latent-facing weight), :func:`jacobian` (local image-changing directions);
+* text-conditioned generators: :func:`from_prompts` (mean difference of prompt embeddings) and
+  :func:`h_space` (PCA of a diffusion UNet's mid-block activations, applied while decoding).
 
 Evaluation: :func:`preview` (image grids of both extremes), :func:`response` (a measured
 image attribute against strength) and :func:`entanglement` (how much each direction moves
@@ -40,6 +42,7 @@ from .model import FORMAT as FORMAT
 from .model import Direction, DirectionSet
 from .supervised import Method as Method
 from .supervised import conditional, from_labels
+from .text import from_prompts, h_space
 from .unsupervised import jacobian, pca, sefa
 
 __all__ = [
@@ -52,6 +55,8 @@ __all__ = [
     "pca",
     "sefa",
     "jacobian",
+    "from_prompts",
+    "h_space",
     "measure_samples",
     "preview",
     "response",

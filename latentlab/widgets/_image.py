@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as W
 import torch
 
+from ..errors import RenderCancelledError
 from ..render import fit_size
 from ..spaces import LatentSpace
 from ._live import LatestWins
@@ -34,6 +35,11 @@ class LiveImage:
         to_latent: turns a requested state into a latent ``(*space.shape)`` in the render
             thread (for states that are costly to turn into latents, such as blend weights);
             by default the state is the latent.
+
+    For slow generators (``gen.slow``, e.g. diffusion pipelines, whose ``decode`` takes
+    ``progress=`` and ``cancel=``) a progress bar under the image follows the denoising steps,
+    and a render in flight is abandoned between two steps as soon as a newer state is requested
+    (the newest always wins, even when one render takes seconds).
     """
 
     def __init__(
@@ -57,16 +63,22 @@ class LiveImage:
                                                 border="1px solid #ddd"))
         self.widget.add_class("latentlab-image")
         self.error = W.HTML("")
+        self.slow = bool(getattr(gen, "slow", False))
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
+                                        layout=W.Layout(width=f"{w}px", height="8px",
+                                                        display="flex" if self.slow else "none"))
+        self.progress.add_class("latentlab-progress")
+        self.cancelled = 0  #: renders abandoned part-way because a newer state arrived
         self.previews = gen.can("preview") if preview is None else bool(preview)
         self._set_lock = threading.Lock()
         self._loop: LatestWins[Any] = LatestWins(
             self._work, settle_s=settle_s if self.previews else None, on_error=self._show_error)
         self.latent: torch.Tensor | None = None  #: the latent most recently shown at full quality
 
-    def render(self, latent: torch.Tensor, *, preview: bool = False) -> bytes:
+    def render(self, latent: torch.Tensor, *, preview: bool = False, **step_options: Any) -> bytes:
         """The encoded image for ``latent`` (``(*space.shape)``), without showing it."""
         return render_bytes(self.gen, latent, self.space, size=self.size, fmt=self.fmt, quality=self.quality,
-                            preview=preview)
+                            preview=preview, **step_options)
 
     def show_now(self, state: Any) -> None:
         """Render ``state`` (a latent unless ``to_latent`` is set) at full quality in the calling thread."""
@@ -88,9 +100,21 @@ class LiveImage:
     def close(self) -> None:
         self._loop.close()
 
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.value = done / max(total, 1)
+
     def _work(self, state: Any, preview: bool) -> None:
         latent = state if self.to_latent is None else self.to_latent(state)
-        data = self.render(latent, preview=preview)
+        if self.slow:
+            self.progress.value = 0.0
+            try:
+                data = self.render(latent, preview=preview, progress=self._on_progress,
+                                   cancel=self._loop.has_pending)
+            except RenderCancelledError:
+                self.cancelled += 1  # a newer state is waiting: render that one instead
+                return
+        else:
+            data = self.render(latent, preview=preview)
         with self._set_lock:
             self.widget.value = data
             if not preview:

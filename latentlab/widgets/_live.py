@@ -73,6 +73,11 @@ class LatestWins(Generic[S]):
                 self._thread.start()
             self._cond.notify_all()
 
+    def has_pending(self) -> bool:
+        """Whether a newer state waits (a slow render checks this between its steps and gives up)."""
+        with self._cond:
+            return self._pending is not _EMPTY or self._closed
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing is pending, unsettled or rendering; ``False`` on timeout."""
         deadline = time.monotonic() + timeout

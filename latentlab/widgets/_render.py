@@ -26,14 +26,21 @@ __all__ = ["ImageFormat", "decode_one", "render_bytes", "combine", "direction_ve
 
 ImageFormat = Literal["jpeg", "png"]
 
-def decode_one(gen: Any, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False) -> torch.Tensor:
+def decode_one(gen: Any, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False,
+               **step_options: Any) -> torch.Tensor:
     """Decode one latent ``(*space.shape)`` to one image ``(3, H, W)`` in [0, 1].
 
     With ``preview=True`` a generator that declares the ``"preview"`` capability renders
     with its cheaper ``gen.preview(latents, space=)``; other generators decode as usual.
+    ``step_options`` (``progress=``, ``cancel=`` of slow, step-by-step generators such as
+    diffusion pipelines) are passed on when given.
     """
     z = latent.unsqueeze(0)
-    images = gen.preview(z, space=space) if preview and gen.can("preview") else gen.decode(z, space=space)
+    options = {k: v for k, v in step_options.items() if v is not None}
+    if preview and gen.can("preview"):
+        images = gen.preview(z, space=space, **options)
+    else:
+        images = gen.decode(z, space=space, **options)
     return images[0]
 
 
@@ -46,6 +53,7 @@ def render_bytes(
     fmt: ImageFormat = "jpeg",
     quality: int = 90,
     preview: bool = False,
+    **step_options: Any,
 ) -> bytes:
     """Decode one latent and encode it at display ``size`` for an ``ipywidgets.Image``.
 
@@ -57,6 +65,7 @@ def render_bytes(
         fmt: ``"jpeg"`` (fastest) or ``"png"`` (lossless, ``compress_level=1``).
         quality: JPEG quality (a preview uses at most 75).
         preview: cheaper render while a slider is being dragged.
+        **step_options: ``progress=`` / ``cancel=`` for slow generators (see :func:`decode_one`).
 
     Returns:
         The encoded image bytes.
@@ -68,7 +77,7 @@ def render_bytes(
         >>> data[:2] == b"\\xff\\xd8"   # a JPEG
         True
     """
-    image = decode_one(gen, latent, space, preview=preview)
+    image = decode_one(gen, latent, space, preview=preview, **step_options)
     h, w = size
     if preview:
         h, w, quality = max(1, h // 2), max(1, w // 2), min(quality, 75)

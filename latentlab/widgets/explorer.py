@@ -50,6 +50,12 @@ class Explorer(W.VBox):
         preview: render cheaper previews while dragging (``None``: when the generator can).
         export_dir: folder for "save image" and "save morph".
 
+    Slow generators (``gen.slow``: diffusion pipelines) get a preview while a slider moves (fewer
+    sampler steps, half size), the full render once it settles, a progress bar, and a render in
+    flight is abandoned between two denoising steps when a newer value arrives. Text-conditioned
+    generators (``gen.can("prompt")``) get a prompt box: Enter sets the prompt (``gen.prompt`` in
+    the ``noise`` space, the latent's prompt part in ``joint``/``prompt``) and re-renders.
+
     Attributes:
         latent: the current latent ``(*space.shape)``; set it to explore from there (the
             sliders go back to 0). ``explorer.observe(fn, names="latent")`` works as for any
@@ -113,6 +119,9 @@ class Explorer(W.VBox):
         self.save_button = W.Button(description="save PNG", icon="download", layout=W.Layout(width="100px"))
         self.morph_button = W.Button(description="morph GIF", icon="film", layout=W.Layout(width="110px"),
                                      tooltip="GIF through the bookmarks (needs 2 or more)")
+        self.prompt_box = W.Text(value=str(getattr(gen, "prompt", "") or ""), description="prompt",
+                                 continuous_update=False, placeholder="describe the image, then Enter",
+                                 style={"description_width": "50px"}, layout=W.Layout(width="380px"))
         self.status = W.HTML("")
         self.gallery = W.HBox([], layout=W.Layout(overflow="auto hidden", min_height=f"{THUMB_PX + 40}px"))
         self.gallery.add_class("latentlab-gallery")
@@ -218,6 +227,25 @@ class Explorer(W.VBox):
         self._set_status(f"saved {Path(anim.path).name}")
         return anim
 
+    def set_prompt(self, text: str) -> None:
+        """Render with the prompt ``text``: ``gen.prompt`` for the ``noise`` space, the latent's prompt part
+        for the ``joint`` and ``prompt`` spaces (sliders keep their values). The prompt box calls it on Enter."""
+        if not self.gen.can("prompt"):
+            raise CapabilityError(f"model {self.gen.name!r} takes no prompts", expected="a text-conditioned model",
+                                  got=f"capabilities {sorted(self.gen.capabilities)}", fix="leave the prompt out")
+        text = str(text).strip()
+        self.gen.embed(text)  # checks the text (and caches it) before it becomes the default
+        self.gen.prompt = text  # new seeds keep it
+        if self.space.name == "joint":
+            noise = self.space.split(self._unit[None])["noise"]
+            self._unit = self.gen.compose(noise=noise, prompt=text)[0].detach().float().cpu()
+        elif self.space.name == "prompt":
+            self._unit = self.gen.embed(text)[0].detach().float().cpu()
+        with self._quietly():
+            self.prompt_box.value = text
+        self._update()
+        self._set_status(f"prompt: {text}")
+
     def close(self) -> None:
         """Stop the render thread and close the widget."""
         view = getattr(self, "view", None)  # absent when __init__ raised
@@ -239,9 +267,11 @@ class Explorer(W.VBox):
             controls.append(W.HBox([self.seed_box, self.random_button]))
         else:
             controls.append(W.HBox([self.seed_box, self.random_button]))
+        if self.gen.can("prompt"):
+            controls.insert(0, self.prompt_box)
         controls += [W.HBox([self.reset_button, self.bookmark_button, self.save_button, self.morph_button]),
                      self.status]
-        left = W.VBox([self.view.widget, self.view.error])
+        left = W.VBox([self.view.widget, self.view.progress, self.view.error])
         right = W.VBox(controls, layout=W.Layout(margin="0 0 0 16px"))
         return [W.HBox([left, right]), self.gallery]
 
@@ -255,7 +285,12 @@ class Explorer(W.VBox):
         self.bookmark_button.on_click(lambda _: self.bookmark())
         self.save_button.on_click(lambda _: self._guarded(self.save_image))
         self.morph_button.on_click(lambda _: self._guarded(self.save_morph))
+        self.prompt_box.observe(self._on_prompt, names="value")
         self.observe(self._on_latent_set, names="latent")
+
+    def _on_prompt(self, change: dict[str, Any]) -> None:
+        if not self._quiet and str(change["new"]).strip():
+            self._guarded(lambda: self.set_prompt(change["new"]))
 
     def _guarded(self, fn: Any) -> None:
         try:
@@ -324,9 +359,13 @@ class Explorer(W.VBox):
 
 
 def _start_latent(gen: Any, space: Any, seed: int) -> torch.Tensor:
-    """A prior sample ``(*space.shape)`` for ``seed``; spaces without a prior map one from the default space."""
-    if space.prior == "normal":
+    """A prior sample ``(*space.shape)`` for ``seed``; spaces without a prior map one from the default space
+    (a text-conditioned generator's ``joint`` space samples the noise with the current prompt, its
+    ``prompt`` space starts from the embedding of ``gen.prompt``)."""
+    if space.prior == "normal" or (space.parts and gen.can("prompt")):
         return gen.sample(1, seed=seed, space=space)[0].detach().float().cpu()
+    if space.name == "prompt" and gen.can("prompt"):
+        return gen.embed(gen.prompt)[0].detach().float().cpu()
     if gen.can("map"):
         z = gen.sample(1, seed=seed)
         return gen.map(z, gen.default_space, space)[0].detach().float().cpu()
@@ -368,4 +407,27 @@ def _default_directions(gen: Any, space: Any, n_components: int, seed: int) -> l
         return list(dirs.pca(gen, n_components=n_components, space=space, codes=gen.codes()))
     if space.prior == "normal" and gen.can("sefa"):
         return list(dirs.sefa(gen, space=space, n_components=n_components))
+    if getattr(gen, "slow", False) or space.dim > 4096:
+        return _random_directions(space, n_components, seed)
     return list(dirs.pca(gen, n_samples=2000, n_components=n_components, space=space, seed=seed))
+
+
+def _random_directions(space: Any, n: int, seed: int) -> list[torch.Tensor]:
+    """``n`` orthonormal random directions in the space's normal-prior part (its noise, for joint spaces).
+
+    For an isotropic Gaussian (diffusion noise) PCA of samples only finds random directions too, at
+    the cost of a ``D x D`` covariance; these are the same thing, drawn directly.
+    """
+    gauss = [p for p in space.parts if p.prior == "normal"] if space.parts else []
+    where = space.part_slice(gauss[0].name) if gauss else slice(0, space.dim)
+    dim = where.stop - where.start
+    if dim == 0 or (space.prior != "normal" and not gauss):
+        return []
+    g = torch.Generator().manual_seed(int(seed))
+    q, _ = torch.linalg.qr(torch.randn(dim, min(n, dim), generator=g, dtype=torch.float64))
+    out = []
+    for k in range(q.shape[1]):
+        flat = torch.zeros(space.dim, dtype=torch.float32)
+        flat[where] = q[:, k].float()
+        out.append(flat.view(space.shape))
+    return out
