@@ -535,9 +535,19 @@ class _ShardWorker:
         self.gen = model.build()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import pickle
+
         shards = [int(k) for k in batch["shard"]]
-        rows = [_run_shard(self.gen, self.spec, k) for k in shards]
-        return {"shard": np.asarray(shards, dtype=np.int64), "rows": np.asarray(rows, dtype=np.int64)}
+        rows, errors = [], []
+        for k in shards:
+            try:
+                rows.append(_run_shard(self.gen, self.spec, k))
+                errors.append(b"")
+            except LatentLabError as exc:  # sent back whole: Ray's own wrapping drops the cause
+                rows.append(0)
+                errors.append(pickle.dumps(exc))
+        return {"shard": np.asarray(shards, dtype=np.int64), "rows": np.asarray(rows, dtype=np.int64),
+                "error": np.asarray(errors, dtype=object)}
 
 
 def _ray_cpus(ray: Any, workers: int | None, num_cpus: float | None) -> tuple[int, float]:
@@ -549,16 +559,6 @@ def _ray_cpus(ray: Any, workers: int | None, num_cpus: float | None) -> tuple[in
     # leave half a CPU for Ray Data's own tasks: actors holding every CPU starve them (deadlock)
     cpus = float(num_cpus) if num_cpus is not None else max(0.05, min(1.0, (total - 0.5) / size))
     return size, cpus
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The latentlab error inside a Ray error chain, when there is one."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, LatentLabError):
-            return seen
-        seen = getattr(seen, "cause", None) or seen.__cause__
-    return exc
 
 
 def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, workers: int | None,
@@ -575,14 +575,12 @@ def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, worker
     items = rd.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))
     results = items.map_batches(_ShardWorker, fn_constructor_kwargs={"spec": spec, "model": model}, batch_size=1,
                                 compute=rd.ActorPoolStrategy(size=min(size, len(todo))), num_cpus=cpus)
-    try:
-        for row in results.iter_rows():
-            bar.update(int(row["rows"]))
-    except Exception as exc:
-        inner = _unwrap(exc)
-        if inner is not exc:
-            raise inner from None
-        raise
+    import pickle
+
+    for row in results.iter_rows():
+        if row["error"]:
+            raise pickle.loads(row["error"])  # a latentlab error from a worker, as the local engine raises it
+        bar.update(int(row["rows"]))
 
 
 def _run(gen: GeneratorLike, local: Generator, spec: _Spec, args: dict[str, Any], engine: str,
