@@ -467,7 +467,7 @@ def _render_shard(gen: Generator, spec: _Spec, k: int) -> pa.Table:
 
 
 def _encode_shard(gen: Generator, spec: _Spec, k: int) -> pa.Table:
-    from .encode import encode as _encode
+    from .encoding import encode as _encode
     from .images import load_images
 
     pa = _pa()
@@ -1038,7 +1038,8 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
     """Principal directions of a job's latents, streamed shard by shard (GANSpace over a data set).
 
     Uses the exact streaming covariance of :func:`latentlab.directions.pca` (float64, one
-    pass, ``D x D`` memory), so the result equals the in-memory PCA of the same latents.
+    pass, ``D x D`` memory), so the result equals the in-memory PCA of the same latents
+    (above ``D = 4096``, scikit-learn's ``IncrementalPCA``, as ``directions.pca`` does).
 
     Args:
         out: a job folder.
@@ -1051,26 +1052,41 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
         A :class:`~latentlab.DirectionSet` bound to the job's space (its provenance holds
         ``explained_variance_ratio``).
     """
-    from .directions import Direction, DirectionSet, _base_provenance, _CovarianceStream, _pca_from_cov, _sign_fix
+    from .directions import Direction, DirectionSet
+    from .directions._common import base_provenance
+    from .directions.unsupervised import _STREAM_COV_MAX_DIM, _CovarianceStream, _pca_from_cov, _sign_fix
 
     _require_render_like(out, [column])
     space = _space_of(out)
     if not 1 <= int(n_components) <= space.dim:
         raise InvalidValueError("n_components out of range", expected=f"1 <= n_components <= {space.dim}",
                                 got=n_components, fix=f"pass n_components={min(10, space.dim)}")
-    stream = _CovarianceStream(space.dim)
-    for batch in iter_batches(out, [column], batch_size=batch_size):
-        stream.update(latents(batch, column))
-    if stream.n < 2:
-        raise InvalidValueError("PCA needs at least two rows", expected=">= 2 rows", got=stream.n, fix="render more")
-    _, cov = stream.result()
-    evals, vecs = _pca_from_cov(cov, int(n_components))
+    k = int(n_components)
+    batches = (latents(b, column).reshape(b.num_rows, -1) for b in iter_batches(out, [column], batch_size=batch_size))
+    if space.dim <= _STREAM_COV_MAX_DIM:
+        stream = _CovarianceStream(space.dim)
+        for x in batches:
+            stream.update(x)
+        rows = stream.n
+        if rows < 2:
+            raise InvalidValueError("PCA needs at least two rows", expected=">= 2 rows", got=rows, fix="render more")
+        _, cov = stream.result()
+        evals, vecs = _pca_from_cov(cov, k)
+        total, algo = float(torch.trace(cov)), "streaming covariance + eigh"
+    else:  # a D x D covariance would not fit: the same fallback as ll.directions.pca
+        ipca = require("sklearn.decomposition", purpose="dataset.pca").IncrementalPCA(n_components=k)
+        rows = 0
+        for x in batches:
+            rows += len(x)
+            if len(x) >= k:
+                ipca.partial_fit(x.double().numpy())
+        evals, vecs = torch.from_numpy(ipca.explained_variance_), torch.from_numpy(ipca.components_)
+        total, algo = float(evals.sum() / max(float(ipca.explained_variance_ratio_.sum()), 1e-30)), "IncrementalPCA"
     vecs = _sign_fix(vecs.double())
-    ratio = (evals / max(float(torch.trace(cov)), 1e-30)).tolist()
-    prov = _base_provenance("pca", params={"n_components": int(n_components), "space": space.name,
-                                           "streaming": True, "algorithm": "streaming covariance + eigh",
-                                           "source": f"dataset {Path(out).name}"},
-                            n_samples=int(stream.n), explained_variance=evals.tolist(), explained_variance_ratio=ratio)
+    ratio = (evals / max(total, 1e-30)).tolist()
+    prov = base_provenance("pca", params={"n_components": k, "space": space.name, "streaming": True,
+                                          "algorithm": algo, "source": f"dataset {Path(out).name}"},
+                           n_samples=int(rows), explained_variance=evals.tolist(), explained_variance_ratio=ratio)
     items = [Direction(vecs[i].view(space.shape), space, f"{name}{i}",
                        {**prov, "component": i, "scores": {"explained_variance_ratio": ratio[i]}})
              for i in range(len(vecs))]
@@ -1122,7 +1138,8 @@ def from_labels(
         A :class:`~latentlab.Direction` bound to the job's space; ``provenance["scores"]`` holds
         ``heldout_accuracy`` (classifiers) or ``heldout_r2`` (ridge) on the held-out shard.
     """
-    from .directions import Direction, _base_provenance
+    from .directions import Direction
+    from .directions._common import base_provenance
 
     if method not in ("logistic", "svm", "ridge"):
         raise InvalidValueError(f"unknown method {method!r}", expected="'logistic', 'svm' or 'ridge'",
@@ -1193,7 +1210,7 @@ def from_labels(
     v = np.asarray(model.coef_, dtype=np.float64).reshape(-1) / scaler.scale_  # back to latent coordinates
     params = {"method": method, "holdout_shard": held, "epochs": int(epochs), "alpha": alpha, "seed": seed,
               "quantile": quantile if method != "ridge" and not binary else None, "out_of_core": True}
-    prov = _base_provenance(f"sgd_{method}", params=params, label=label, n_samples=used, n_train=used,
+    prov = base_provenance(f"sgd_{method}", params=params, label=label, n_samples=used, n_train=used,
                             n_test=len(y_te), scores=scores)
     return Direction(torch.from_numpy(v).view(space.shape), space, name or label, prov)
 
