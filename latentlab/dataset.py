@@ -570,17 +570,21 @@ def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, worker
     size, cpus = _ray_cpus(ray, workers, num_cpus)
     if spec.latents is not None:
         spec = _Spec(**{**spec.__dict__, "latents": ray.put(spec.latents)})
-    ctx = rd.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    items = rd.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))
-    results = items.map_batches(_ShardWorker, fn_constructor_kwargs={"spec": spec, "model": model}, batch_size=1,
-                                compute=rd.ActorPoolStrategy(size=min(size, len(todo))), num_cpus=cpus)
     import pickle
 
-    for row in results.iter_rows():
-        if row["error"]:
-            raise pickle.loads(row["error"])  # a latentlab error from a worker, as the local engine raises it
-        bar.update(int(row["rows"]))
+    ctx = rd.DataContext.get_current()
+    bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False  # ours counts rows; Ray's would interleave
+    try:
+        items = rd.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))
+        results = items.map_batches(_ShardWorker, fn_constructor_kwargs={"spec": spec, "model": model},
+                                    batch_size=1, compute=rd.ActorPoolStrategy(size=min(size, len(todo))),
+                                    num_cpus=cpus)
+        for row in results.iter_rows():
+            if row["error"]:
+                raise pickle.loads(row["error"])  # a latentlab error from a worker, as the local engine raises it
+            bar.update(int(row["rows"]))
+    finally:
+        ctx.enable_progress_bars = bars
 
 
 def _run(gen: GeneratorLike, local: Generator, spec: _Spec, args: dict[str, Any], engine: str,
@@ -885,7 +889,8 @@ def encode(
             (``column``, default ``"image"`` or else ``"thumbnail"``; a :func:`render` job works).
         out: the job folder.
         method, steps, space, fit, **options: passed to :func:`latentlab.encode` (``seed=``,
-            ``lr=``, ``tol=``...; JSON values, they go into the manifest).
+            ``lr=``, ``tol=``...; JSON values, they go into the manifest). Image files are
+            identified in the manifest by path, size and modification time, in-memory images by content.
         measures, thumbnails: as in :func:`render`, of the reconstructions.
         batch_size: images encoded together; shard_size: images per shard.
         engine, workers, num_cpus, overwrite, progress: as in :func:`render`.
