@@ -11,7 +11,7 @@ Example:
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import directions, measures
+from . import dataset, directions, measures
 from .animate import Animation, frames, save_grid_morph, save_morph, show_animation
 from .directions import Direction, DirectionSet
 from .encoding import EncodeResult, encode
@@ -71,6 +71,8 @@ __all__ = [
     # directions (ll.directions.from_labels, pca, sefa, ...; ll.measures)
     "directions",
     "measures",
+    # data-set jobs (ll.dataset.render, encode, read; Parquet shards, local or Ray)
+    "dataset",
     "Direction",
     "DirectionSet",
     # models

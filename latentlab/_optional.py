@@ -21,6 +21,8 @@ _PACKAGES: dict[str, tuple[str, str]] = {
     "sklearn": ("scikit-learn", "core"),
     "ipywidgets": ("ipywidgets", "core"),
     "anywidget": ("anywidget", "core"),
+    "pyarrow": ("pyarrow", "dataset"),
+    "ray": ("ray[data]", "ray"),
 }
 
 

@@ -7,6 +7,7 @@ generator registers a factory. ``load`` also opens a model folder by path.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 from collections.abc import Callable
@@ -146,7 +147,16 @@ def load(name: str | Path, device: str | torch.device | None = None) -> Generato
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
         fix = f"did you mean {close[0]!r}?" if close else "list models with ll.models(), or pass a model folder path"
         raise UnknownModelError(f"no model named {key!r}", expected=f"one of {known}", got=repr(key), fix=fix)
+    _stamp_load_ref(gen, key if key in _REGISTRY else str(Path(key).resolve()))
     return gen.to(device) if device is not None else gen
+
+
+def _stamp_load_ref(gen: Generator, ref: str) -> None:
+    """Record how ``ll.load`` made ``gen`` (``gen.load_ref``), so worker processes can load it again
+    (:mod:`latentlab.dataset` on Ray). A generator class may define ``load_ref`` itself; it is kept."""
+    if getattr(gen, "load_ref", None) is None:
+        with contextlib.suppress(AttributeError):  # a read-only property of the class
+            gen.load_ref = ref  # type: ignore[attr-defined]
 
 
 def _load_folder(folder: Path) -> Generator:
