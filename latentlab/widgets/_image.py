@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as W
 import torch
 
+from ..generators.base import Generator
 from ..render import fit_size
 from ..spaces import LatentSpace
 from ._live import LatestWins
@@ -38,7 +39,7 @@ class LiveImage:
 
     def __init__(
         self,
-        gen: Any,
+        gen: Generator,
         space: LatentSpace,
         *,
         size: int | None = None,
