@@ -189,7 +189,7 @@ def _font_keyframes(gen: Generator, fonts: list[Path]) -> torch.Tensor:
         raise InvalidValueError("a morph needs at least two fonts", expected="--fonts a.ttf b.woff2",
                                 got=f"--fonts {fonts[0]}", fix="add another font file")
     shape = gen.default_space.shape
-    return torch.cat([gen.encode_font(f).reshape(-1, *shape) for f in fonts])  # type: ignore[attr-defined]
+    return torch.cat([gen.encode_font(f).reshape(-1, *shape) for f in fonts])
 
 
 def _prompt_keyframes(gen: Generator, prompts: list[str], seeds: list[int] | None) -> torch.Tensor:

@@ -225,7 +225,7 @@ def _check_args(method: str, steps: int | None, lr: float, batch_size: int, tol:
 
 def _prepare(gen: Generator, images: Any, mask: Any, fit: Fit) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Images -> target ``(N, 3, H, W)`` on ``gen.device``; mask -> weights ``(N, 1|3, H, W)`` or None."""
-    bg = getattr(gen, "background", 1.0)
+    bg = gen.background
     size = gen.image_size
     if mask is None:
         return load_images(images, size, fit, bg).to(gen.device), None
@@ -247,10 +247,7 @@ def _prepare(gen: Generator, images: Any, mask: Any, fit: Fit) -> tuple[torch.Te
 
 def _mask_tensor(gen: Generator, mask: Any) -> torch.Tensor:
     """Any mask -> float ``(B, C, H, W)`` in [0, 1] (B is 1 or N, C is 1 or 3)."""
-    hook = getattr(gen, "pixel_mask", None)
-    if callable(hook):
-        mask = hook(mask)
-    t = to_tensor(mask, name="mask").detach()
+    t = to_tensor(gen.pixel_mask(mask), name="mask").detach()
     t = t.float()
     check_finite(t, name="mask")
     if t.ndim == 2:
@@ -352,7 +349,7 @@ def _paper_where_masked(gen: Generator, y: torch.Tensor, m: torch.Tensor | None)
     """What the encoder sees: ignored pixels become the model's paper, so they cannot steer the start."""
     if m is None:
         return y
-    bg = getattr(gen, "background", 1.0)
+    bg = gen.background
     paper = torch.as_tensor(bg, dtype=y.dtype, device=y.device).reshape(1, -1, 1, 1)
     return y * m + paper * (1 - m)
 

@@ -18,7 +18,7 @@ import torch
 
 from ._checks import check_finite, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
-from .generators.base import Generator, _as_generator
+from .generators.base import Generator, as_generator
 from .interpolation import Easing, check_nonzero, ease, easing_fn, float_dtype, slerp_core, vector_norm
 from .spaces import LatentPart, LatentSpace, map_parts
 
@@ -335,7 +335,7 @@ class LatentPath:
                 expected="a space with prior 'normal'", got=f"prior {space.prior!r}",
                 fix="build LatentPath(keyframes) from sampled-and-mapped or encoded latents instead",
             )
-        rng = _as_generator(seed)
+        rng = as_generator(seed)
         keys = [torch.randn(shape, generator=rng)]
         keep = math.sqrt(1 - step * step)
         for _ in range(n_keyframes - 1):

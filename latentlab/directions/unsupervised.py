@@ -194,7 +194,7 @@ def sefa(
     Returns:
         A :class:`DirectionSet`; provenance holds the eigenvalues.
     """
-    if not gen.can("sefa") or not hasattr(gen, "sefa_weight"):
+    if not gen.can("sefa"):
         raise CapabilityError(f"model {gen.name!r} does not expose a weight for SeFa",
                               expected="a generator with the 'sefa' capability",
                               got=f"capabilities {sorted(gen.capabilities) or 'none'}",

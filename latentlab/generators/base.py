@@ -11,11 +11,18 @@ speaks this interface and plain tensors:
 
 Subclasses implement :meth:`Generator._decode` (and optionally ``_encode``,
 ``_map``) on already-checked, batched float32 tensors on ``self.device``.
+
+Optional capabilities are declared, typed methods of this class: ``codes``, ``labels``,
+``preview``, ``sefa_weight``, ``encode_font``, ``embed`` ... A generator that has one lists it
+in :attr:`Generator.capabilities` and overrides the method; on any other generator the method
+raises :class:`~latentlab.errors.CapabilityError`. Callers ask ``gen.can(name)`` first, never
+``hasattr``. :func:`latentlab.testing.check_generator` checks that the two agree.
 """
 
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -56,6 +63,9 @@ class Generator(abc.ABC):
 
     name: str = "generator"
     capabilities: frozenset[str] = frozenset()
+    #: Brightness of the empty image ("paper") in ``[0, 1]``: encoders pad and paint masked
+    #: pixels with it (white for digits and glyphs).
+    background: float = 1.0
 
     def __init__(self, spaces: Sequence[LatentSpace], image_size: tuple[int, int]) -> None:
         if not spaces:
@@ -109,6 +119,11 @@ class Generator(abc.ABC):
                 fix=hint,
             )
 
+    def _unimplemented(self, capability: str, hint: str) -> NotImplementedError:
+        """The error of a base capability method: CapabilityError if undeclared, else a missing override."""
+        self._require(capability, hint)
+        return NotImplementedError(f"{type(self).__name__} declares {capability!r} but does not implement it")
+
     # -- device ---------------------------------------------------------------
     @property
     def device(self) -> torch.device:
@@ -156,11 +171,16 @@ class Generator(abc.ABC):
                 got=temperature,
                 fix="use 1.0 for the prior, smaller for more typical samples",
             )
-        rng = _as_generator(seed)
-        z = self._sample(int(n), s, rng) * float(temperature)
+        rng = as_generator(seed)
+        z = self._sample(int(n), s, rng, float(temperature))
         return z.to(self.device)
 
-    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator) -> torch.Tensor:
+    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator, temperature: float) -> torch.Tensor:
+        """``n`` prior draws in ``space`` at ``temperature`` (``(n, *space.shape)``, CPU or ``self.device``).
+
+        The default scales a standard normal by ``temperature``; generators with another prior
+        (a fitted mixture, a joint space) override it and decide what the temperature scales.
+        """
         if space.prior != "normal":
             raise CapabilityError(
                 f"space {space.name!r} of {self.name!r} has no prior to sample from",
@@ -168,7 +188,7 @@ class Generator(abc.ABC):
                 got=f"prior {space.prior!r}",
                 fix=f"sample in {self.default_space.name!r} and map, or encode real images",
             )
-        return torch.randn((n, *space.shape), generator=rng)
+        return torch.randn((n, *space.shape), generator=rng) * temperature
 
     # -- decode / encode / map ------------------------------------------------
     def decode(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
@@ -265,6 +285,43 @@ class Generator(abc.ABC):
     def _map(self, latents: torch.Tensor, src: LatentSpace, dst: LatentSpace) -> torch.Tensor:
         raise NotImplementedError
 
+    # -- optional capabilities ------------------------------------------------
+    def codes(self) -> torch.Tensor:
+        """Latents of the model's own training set, ``(F, *default_space.shape)`` (capability ``"codes"``).
+
+        Row ``i`` belongs to ``labels()[key][i]``; PCA of these gives the model's own directions.
+        """
+        raise self._unimplemented("codes", "this model ships no training codes: sample or encode latents instead")
+
+    def labels(self) -> dict[str, Any]:
+        """Labels of the training set behind :meth:`codes`: name -> length-``F`` array (capability ``"labels"``)."""
+        raise self._unimplemented("labels", "this model ships no labels: measure samples instead "
+                                            "(ll.directions.measure_samples)")
+
+    def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
+        """A cheaper, smaller rendering than :meth:`decode` for dragging in widgets (capability ``"preview"``).
+
+        Returns:
+            ``(N, 3, h, w)`` (``h, w`` at most ``image_size``) in ``[0, 1]``, like :meth:`decode`.
+        """
+        raise self._unimplemented("preview", "use decode(); widgets do so when a model has no preview")
+
+    def sefa_weight(self, space: LatentSpace) -> torch.Tensor:
+        """The weight ``(out, D)`` applied first to latents of ``space``, for SeFa (capability ``"sefa"``)."""
+        raise self._unimplemented("sefa", "use ll.directions.pca(gen) or ll.directions.jacobian(gen) instead")
+
+    def encode_font(self, path: str | os.PathLike[str], chars: str | None = None) -> torch.Tensor:
+        """The latent ``(*default_space.shape)`` of a font file (capability ``"encode_font"``, glyph models)."""
+        raise self._unimplemented("encode_font", "load a glyph model: ll.load('glyphs')")
+
+    def pixel_mask(self, mask: Any) -> Any:
+        """Turn a model-specific mask (e.g. observed characters of a specimen) into a pixel mask.
+
+        :func:`latentlab.encode` calls it on every ``mask=``; the default returns ``mask`` as given
+        (already a pixel mask ``(H, W)``, ``(N, H, W)`` or ``(N, 1|3, H, W)``).
+        """
+        return mask
+
     # -- text conditioning (generators with the "prompt" capability) ----------
     def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
         """Prompt latents for ``prompts``: ``(N, *prompt.shape)`` in the ``prompt`` space.
@@ -348,7 +405,8 @@ class Generator(abc.ABC):
         return f"<{type(self).__name__} {self.name!r}: {spaces}; images {h}x{w}; device {self.device}>"
 
 
-def _as_generator(seed: int | torch.Generator | None) -> torch.Generator:
+def as_generator(seed: int | torch.Generator | None) -> torch.Generator:
+    """A ``torch.Generator`` from a seed (int), itself, or fresh OS randomness for ``None``."""
     if isinstance(seed, torch.Generator):
         return seed
     rng = torch.Generator()
@@ -378,3 +436,6 @@ def _output_placement(original: Any, default: torch.device) -> tuple[torch.devic
         dtype = original.dtype if original.is_floating_point() else torch.float32
         return original.device, dtype
     return default, torch.float32
+
+
+_as_generator = as_generator  # the old private name, for code written before it became public

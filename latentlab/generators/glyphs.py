@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,6 @@ class GlyphsGenerator(Generator):
         self._codes = codes
         self._labels = labels
         self._mixture = mixture
-        self._temperature = 1.0
         self.folder: Path | None = None  # the bundle folder, when loaded from one
         self.sharpness = float(sharpness)
         _char_indices(text, what="text")
@@ -204,25 +204,15 @@ class GlyphsGenerator(Generator):
             self._mixture = {k: v.to(device) for k, v in self._mixture.items()}
 
     # -- sampling ---------------------------------------------------------------------
-    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator) -> torch.Tensor:
+    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator, temperature: float) -> torch.Tensor:
+        """New fonts ``(n, latent_dim)``: with the fitted mixture, ``temperature`` scales each draw's
+        spread around its component mean (``< 1``: more typical fonts); without it, the normal prior."""
         if self._mixture is None:
-            return super()._sample(n, space, rng)
+            return super()._sample(n, space, rng, temperature)
         m = {k: v.cpu() for k, v in self._mixture.items()}
         comp = torch.multinomial(m["weights"], n, replacement=True, generator=rng)
         eps = torch.randn((n, m["means"].shape[1]), generator=rng)
-        t = self._temperature
-        # the base class multiplies by the temperature; scale the spread, not the centre
-        return (m["means"][comp] + t * torch.einsum("nij,nj->ni", m["chol"][comp], eps)) / t
-
-    def sample(self, n: int, seed: int | torch.Generator | None = None, space: str | LatentSpace | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
-        """Draw ``n`` new fonts, ``(n, latent_dim)``; see :meth:`Generator.sample`.
-
-        With the fitted mixture, ``temperature`` scales each draw's spread around its
-        component mean (``< 1``: more typical fonts); without it, the normal prior is scaled.
-        """
-        self._temperature = float(temperature) if isinstance(temperature, (int, float)) and temperature > 0 else 1.0
-        return super().sample(n, seed=seed, space=space, temperature=temperature)
+        return m["means"][comp] + temperature * torch.einsum("nij,nj->ni", m["chol"][comp], eps)
 
     # -- decoding ---------------------------------------------------------------------
     def _glyph_probs(self, z: torch.Tensor, idx: torch.Tensor, half: bool = False) -> torch.Tensor:
@@ -352,16 +342,17 @@ class GlyphsGenerator(Generator):
         stack = torch.stack([_glyph_to_tensor(c, glyphs[c]) for c in chars])
         return self._encode_set(stack[None], idx)[0]
 
-    def encode_font(self, path: str | Path, chars: str = CHARS) -> torch.Tensor:
+    def encode_font(self, path: str | os.PathLike[str], chars: str | None = None) -> torch.Tensor:
         """Render a font file the way the training data was made and encode it.
 
         Args:
             path: a ``.ttf``, ``.otf``, ``.woff`` or ``.woff2`` file.
-            chars: the characters to use (all 62 by default; pass fewer when a font lacks some).
+            chars: the characters to use (``None``: all 62; pass fewer when a font lacks some).
 
         Returns:
             ``(latent_dim,)`` latent.
         """
+        chars = CHARS if chars is None else chars
         p = Path(path)
         idx = _char_indices(chars)
         if not p.is_file():

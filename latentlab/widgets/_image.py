@@ -11,6 +11,7 @@ import ipywidgets as W
 import torch
 
 from ..errors import RenderCancelledError
+from ..generators.base import Generator
 from ..render import fit_size
 from ..spaces import LatentSpace
 from ._live import LatestWins
@@ -44,7 +45,7 @@ class LiveImage:
 
     def __init__(
         self,
-        gen: Any,
+        gen: Generator,
         space: LatentSpace,
         *,
         size: int | None = None,

@@ -18,6 +18,7 @@ import torch
 
 from .._checks import as_batched_latents, shape_str, to_tensor
 from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
+from ..generators.base import Generator
 from ..render import jpeg_bytes, png_bytes
 from ..spaces import LatentSpace
 
@@ -26,7 +27,7 @@ __all__ = ["ImageFormat", "decode_one", "render_bytes", "combine", "direction_ve
 
 ImageFormat = Literal["jpeg", "png"]
 
-def decode_one(gen: Any, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False,
+def decode_one(gen: Generator, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False,
                **step_options: Any) -> torch.Tensor:
     """Decode one latent ``(*space.shape)`` to one image ``(3, H, W)`` in [0, 1].
 
@@ -45,7 +46,7 @@ def decode_one(gen: Any, latent: torch.Tensor, space: LatentSpace, *, preview: b
 
 
 def render_bytes(
-    gen: Any,
+    gen: Generator,
     latent: torch.Tensor,
     space: LatentSpace,
     *,

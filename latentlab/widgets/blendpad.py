@@ -11,6 +11,7 @@ import ipywidgets as W
 import torch
 import traitlets
 
+from ..generators.base import Generator
 from ..render import fit_size, png_bytes
 from ._image import LiveImage
 from ._render import ImageFormat, check_latents, decode_one, pad_corners, pad_weights
@@ -74,7 +75,7 @@ class BlendPad(W.HBox):
 
     def __init__(
         self,
-        gen: Any,
+        gen: Generator,
         latents: Any,
         *,
         space: str | Any = None,

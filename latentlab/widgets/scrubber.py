@@ -9,6 +9,7 @@ import ipywidgets as W
 import torch
 
 from ..errors import InvalidValueError
+from ..generators.base import Generator
 from ._image import LiveImage
 from ._render import ImageFormat, check_latents
 
@@ -52,7 +53,7 @@ class Scrubber(W.VBox):
 
     def __init__(
         self,
-        gen: Any,
+        gen: Generator,
         a: Any,
         b: Any = None,
         *,
