@@ -191,11 +191,11 @@ class DiffusionGenerator(Generator):
             return self.space("prompt").split(prompt)
         return {"prompt": prompt}
 
-    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator) -> torch.Tensor:
-        if space.name == "joint":
-            noise = torch.randn((n, *self.space("noise").shape), generator=rng)
+    def _sample(self, n: int, space: LatentSpace, rng: torch.Generator, temperature: float) -> torch.Tensor:
+        if space.name == "joint":  # the temperature scales the noise part; the prompt is the current one
+            noise = torch.randn((n, *self.space("noise").shape), generator=rng) * temperature
             return self.compose(noise=noise.to(self.device)).cpu()
-        return super()._sample(n, space, rng)
+        return super()._sample(n, space, rng, temperature)
 
     def _move(self, device: torch.device) -> None:
         for module in (self.unet, self.vae, *self.text_encoders):
