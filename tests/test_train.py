@@ -104,8 +104,7 @@ def test_training_learns_and_saves_and_reloads(shapes_folder: Path, tmp_path: Pa
     assert torch.equal(gen.decode(z), again.decode(z)), "the saved model must reload bit-identically"
     # works with the rest of latentlab like any generator
     assert gen.encode(gen.decode(z)).shape == (4, 8)
-    if hasattr(ll, "slerp"):
-        assert ll.slerp(z[0], z[1], steps=5).shape == (5, 8)
+    assert ll.slerp(z[0], z[1], steps=5).shape == (5, 8)
 
 
 def test_thin_line_drawings_on_white_do_not_collapse_to_the_mean() -> None:
