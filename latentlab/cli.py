@@ -237,8 +237,8 @@ def _train(args: argparse.Namespace) -> int:
                 out=args.out, fit=args.fit, augment=None if args.augment == "none" else args.augment,
                 max_minutes=args.minutes, resume=args.resume)
     m = gen.card["metrics"]
-    print(f"saved {args.out}: {gen.card['data']['n_loaded']} images, held-out reconstruction error "
-          f"{m['heldout_recon_mse']:.4f} (mean image {m['mean_image_baseline_mse']:.4f}); open it with "
+    print(f"saved {args.out}: {gen.card['data']['n_loaded']} images, test-split reconstruction error "
+          f"{m['test_recon_mse']:.4f} (mean image {m['mean_image_baseline_mse']:.4f}); open it with "
           f"ll.load({str(args.out)!r})")
     return 0
 

@@ -183,6 +183,7 @@ def train(
     kl_warmup: float = 0.2,
     max_minutes: float | None = 10.0,
     val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
     name: str | None = None,
     resume: bool | str | Path = False,
     progress: bool = True,
@@ -207,12 +208,15 @@ def train(
             small sets of line drawings from collapsing onto one mean image (every sample alike).
         max_minutes: wall-clock budget; the plan is shortened after the first epoch so the learning
             rate decays within it, and training stops there keeping the best model so far.
+        val_fraction, test_fraction: the seeded shares of the images held out for validation (it picks
+            the best epoch) and for test (only the card's ``test_*`` figures read it, so no decision
+            has seen them).
         resume: ``True`` continues from ``out/checkpoint.pt``; or a checkpoint path.
         progress: a progress bar in terminals; a live view (loss curve, reconstructions,
             samples) in notebooks (``live=False`` turns the live view off).
 
     Returns:
-        The generator with the best held-out weights. Ctrl-C (or the notebook's stop button)
+        The generator with the best validation weights. Ctrl-C (or the notebook's stop button)
         stops training early and still returns (and saves) the best model so far.
     """
     t0 = time.perf_counter()
@@ -227,16 +231,17 @@ def train(
         },
     }
     dev = torch.device(device) if device is not None else _auto_device()
-    trainer, aug_kind = make_trainer(data, settings, size=size, seed=seed, device=dev, augment=augment, lr=lr,
-                                     beta=beta, free_bits=free_bits, kl_warmup=kl_warmup, val_fraction=val_fraction)
-    config, train_x, val_x = trainer.model.config, trainer.train, trainer.val
+    trainer, aug_kind, test_x = make_trainer(data, settings, size=size, seed=seed, device=dev, augment=augment,
+                                             lr=lr, beta=beta, free_bits=free_bits, kl_warmup=kl_warmup,
+                                             val_fraction=val_fraction, test_fraction=test_fraction)
+    config, train_x = trainer.model.config, trainer.train
     out_dir = Path(out) if out is not None else None
     _maybe_resume(trainer, resume, out_dir)
     view = _make_view(progress, live, trainer)
     interrupted = _run(trainer, view, out_dir, config, max_minutes)
     view.close()
     gen = VAEGenerator(trainer.best_model().cpu(), name or (out_dir.name if out_dir else "mymodel"))
-    gen.card = _card(gen, summary, settings, trainer, aug_kind, seed, lr, beta, train_x, val_x, interrupted, t0)
+    gen.card = _card(gen, summary, settings, trainer, aug_kind, seed, lr, beta, train_x, test_x, interrupted, t0)
     if out_dir is not None:
         save_vae(gen, out_dir)
     return gen.to(dev)
@@ -255,14 +260,16 @@ def make_trainer(
     free_bits: float = 0.25,
     kl_warmup: float = 0.2,
     val_fraction: float = 0.1,
-) -> tuple[VAETrainer, str | bool | None]:
+    test_fraction: float = 0.1,
+) -> tuple[VAETrainer, str | bool | None, torch.Tensor]:
     """The seeded split, VAE and :class:`VAETrainer` that :func:`train` runs (benchmarks reuse it).
 
-    Returns the trainer and the augmentation actually chosen (``"auto"`` resolved).
+    Returns the trainer (its ``val`` images choose the best epoch), the augmentation actually chosen
+    (``"auto"`` resolved) and the test images, which only the final figures may read.
     """
-    train_x, val_x = _split(data, val_fraction, seed)
+    train_x, val_x, test_x = _split(data, val_fraction, test_fraction, seed)
     if device is not None:
-        train_x, val_x = train_x.to(device), val_x.to(device)
+        train_x, val_x, test_x = train_x.to(device), val_x.to(device), test_x.to(device)
     config = VAEConfig(
         image_size=size,
         channels=data.shape[1],
@@ -287,7 +294,7 @@ def make_trainer(
         free_bits=free_bits,
         kl_warmup=kl_warmup,
     )
-    return trainer, aug_kind
+    return trainer, aug_kind, test_x
 
 
 def _check_enough(n: int, summary: DataSummary) -> None:
@@ -304,14 +311,26 @@ def _auto_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _split(data: torch.Tensor, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    if not 0 < val_fraction < 0.5:
+def _split(
+    data: torch.Tensor, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded ``(train, validation, test)`` images; at least 2 images each in validation and test."""
+    for what, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < frac < 0.5:
+            raise InvalidValueError(
+                f"{what} must be between 0 and 0.5", expected="e.g. 0.1", got=frac, fix=f"pass {what}=0.1"
+            )
+    if val_fraction + test_fraction >= 0.6:
         raise InvalidValueError(
-            "val_fraction must be between 0 and 0.5", expected="e.g. 0.1", got=val_fraction, fix="pass val_fraction=0.1"
+            "val_fraction + test_fraction leaves too little to train on",
+            expected="a sum below 0.6",
+            got=val_fraction + test_fraction,
+            fix="pass val_fraction=0.1, test_fraction=0.1",
         )
     perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     n_val = max(2, round(len(data) * val_fraction))
-    return data[perm[n_val:]], data[perm[:n_val]]
+    n_test = max(2, round(len(data) * test_fraction))
+    return data[perm[n_val + n_test:]], data[perm[:n_val]], data[perm[n_val:n_val + n_test]]
 
 
 def _maybe_resume(trainer: VAETrainer, resume: bool | str | Path, out_dir: Path | None) -> None:
@@ -404,18 +423,20 @@ def _card(
     lr: float,
     beta: float,
     train_x: torch.Tensor,
-    val_x: torch.Tensor,
+    test_x: torch.Tensor,
     interrupted: bool,
     t0: float,
 ) -> dict[str, Any]:
-    final = evaluate_vae(trainer.best_model(), val_x)
-    baseline = float(((train_x.mean(0, keepdim=True) - val_x) ** 2).mean())
+    """The model card: figures on the test images, which no decision (best epoch: validation) has read."""
+    final = evaluate_vae(trainer.best_model(), test_x)
+    baseline = float(((train_x.mean(0, keepdim=True) - test_x) ** 2).mean())
     return {
         "description": f"VAE trained with latentlab.train on {summary.n_loaded} images",
         "license": "the license of your images",
         "spaces": f"z ({gen.config.latent_dim},) normal prior",
         "image_size": list(gen.image_size),
-        "data": {**asdict(summary), "skipped": summary.skipped[:50], "n_train": len(train_x), "n_val": len(val_x)},
+        "data": {**asdict(summary), "skipped": summary.skipped[:50], "n_train": len(train_x),
+                 "n_val": len(trainer.val), "n_test": len(test_x)},
         "training": {
             **settings,
             "epochs_run": trainer.epoch,
@@ -433,8 +454,9 @@ def _card(
             "history": [{k: round(v, 5) for k, v in r.items()} for r in trainer.history],
         },
         "metrics": {
-            "heldout_neg_elbo_nats": round(final["val_loss"], 3),
-            "heldout_recon_mse": round(final["val_mse"], 5),
+            "best_validation_neg_elbo_nats": round(trainer.best_val, 3),
+            "test_neg_elbo_nats": round(final["val_loss"], 3),
+            "test_recon_mse": round(final["val_mse"], 5),
             "mean_image_baseline_mse": round(baseline, 5),
         },
     }
@@ -468,12 +490,12 @@ class _View:
 
     def update(self, record: dict[str, float]) -> None:
         self.bar.update(1)
-        self.bar.set_postfix(train=f"{record['train_loss']:.1f}", heldout=f"{record['val_loss']:.1f}")
+        self.bar.set_postfix(train=f"{record['train_loss']:.1f}", validation=f"{record['val_loss']:.1f}")
         if self.widgets is not None and (time.perf_counter() - self.last_draw > 1.0 or self.trainer.done):
             self.last_draw = time.perf_counter()
             self.status.value = (
                 f"epoch {self.trainer.epoch}/{self.trainer.epochs} &nbsp; train loss "
-                f"{record['train_loss']:.2f} &nbsp; held-out loss {record['val_loss']:.2f}"
+                f"{record['train_loss']:.2f} &nbsp; validation loss {record['val_loss']:.2f}"
             )
             self.curve.value = loss_curve_png(self.trainer.history)
             self.pictures.value = progress_grid_png(self.trainer)
@@ -494,7 +516,7 @@ def _make_view(progress: bool, live: bool | None, trainer: VAETrainer) -> _View:
 
 
 def loss_curve_png(history: list[dict[str, float]], width: int = 320, height: int = 200) -> bytes:
-    """A small PNG of training (blue) and held-out (orange) loss per epoch, drawn with PIL."""
+    """A small PNG of training (blue) and validation (orange) loss per epoch, drawn with PIL."""
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     series = [[r["train_loss"] for r in history], [r["val_loss"] for r in history]]
@@ -509,7 +531,7 @@ def loss_curve_png(history: list[dict[str, float]], width: int = 320, height: in
             draw.line(pts, fill=colour, width=2)
         draw.text((32, height - 24), f"epochs 1-{len(history)}   loss {lo:.1f}-{hi:.1f}", fill="black")
     draw.text((32, 2), "train", fill="#1f77b4")
-    draw.text((80, 2), "held-out", fill="#ff7f0e")
+    draw.text((80, 2), "validation", fill="#ff7f0e")
     draw.rectangle([29, 9, width - 9, height - 29], outline="#999999")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -518,7 +540,7 @@ def loss_curve_png(history: list[dict[str, float]], width: int = 320, height: in
 
 @torch.no_grad()
 def progress_grid_png(trainer: VAETrainer, n: int = 6) -> bytes:
-    """PNG grid: held-out images (row 1), their reconstructions (row 2), prior samples (row 3)."""
+    """PNG grid: validation images (row 1), their reconstructions (row 2), prior samples (row 3)."""
     model = trainer.model
     was_training = model.training
     model.eval()

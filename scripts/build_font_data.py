@@ -9,7 +9,14 @@ Recipe (see ``/work/shared/FONT_DATA.md``):
    fontTools, render at 4x with one scale and baseline per font (each glyph centred on its ink),
    downsample to 64 px, drop caps-only fonts.
 4. Group near-duplicate families (shared first word: "Noto Sans X" / "Noto Serif", "Alegreya" /
-   "Alegreya Sans") and hold out >= 10% of the groups.
+   "Alegreya Sans") and hold out >= 10% of the groups; split the held-out groups into a validation
+   half (decisions) and a test half (reported figures only) with
+   ``latentlab.generators.glyphs.split_heldout_groups``.
+
+``--families-from data/fonts/manifest.json`` rebuilds exactly the families and split of a committed
+manifest (what a trained checkpoint saw), failing if any of them cannot be downloaded: npm answers
+differ from day to day (a package times out, a new one appears), which would otherwise change the
+family set and, through the seeded shuffle of groups, the split.
 
 Writes ``data/build/glyphs64.npz`` (uint8 ``(F, 62, 64, 64)``, 255 = ink, plus label arrays) and the
 committed manifest ``data/fonts/manifest.json`` (families, package versions, licenses, split).
@@ -38,7 +45,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.generators.glyphs import CHARS, font_missing_chars, render_font  # noqa: E402  (one recipe for data and encode_font)
+from latentlab.generators.glyphs import (  # noqa: E402  (one recipe for data and encode_font)
+    CHARS,
+    font_missing_chars,
+    render_font,
+    split_heldout_groups,
+)
 
 CACHE = ROOT / "data" / "cache" / "npm"
 BUILD = ROOT / "data" / "build"
@@ -265,14 +277,21 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=BUILD / "glyphs64.npz")
+    ap.add_argument("--families-from", type=Path, default=None,
+                    help="rebuild exactly the families and split of this manifest (e.g. data/fonts/manifest.json)")
     args = ap.parse_args()
     from tqdm import tqdm
 
     t0 = time.time()
     check_registry()
     cat = load_catalogue()
-    ids = choose_families(cat, args.families, args.seed)
+    pinned = json.loads(args.families_from.read_text()) if args.families_from else None
+    if pinned:
+        args.max_per_family = pinned["recipe"]["max_per_family"]
+    ids = [f["id"] for f in pinned["families"]] if pinned else choose_families(cat, args.families, args.seed)
     tarballs = download(ids)
+    if pinned and (lost := [f for f in ids if f not in tarballs]):
+        sys.exit(f"--families-from: {len(lost)} families could not be downloaded ({lost[:10]}); run again")
     jobs = [(f, str(p), args.max_per_family) for f, p in tarballs.items()]
     results = []
     with ProcessPoolExecutor(args.workers) as pool:
@@ -296,14 +315,26 @@ def main() -> None:
             font_rows.append({"id": fid, "family": entry["family"], "category": entry["category"],
                               "license": lic, "group": group_key(entry["family"]), **r})
         arrays += arr
-    held = split_groups([f["group"] for f in fam_rows], args.test_frac, args.seed)
+    if pinned:
+        held = {f["group"] for f in pinned["families"] if f["split"] == "test"}
+        if (changed := [f["id"] for f, p in zip(fam_rows, pinned["families"], strict=False) if f["id"] != p["id"]]
+                or len(fam_rows) != len(pinned["families"])):
+            sys.exit(f"--families-from: the rebuilt families differ from the manifest's ({changed[:10]})")
+    else:
+        held = split_groups([f["group"] for f in fam_rows], args.test_frac, args.seed)
     for f in fam_rows:
         f["split"] = "test" if f["group"] in held else "train"
+    test_rows = [f for f in fam_rows if f["split"] == "test"]
+    halves = split_heldout_groups([f["group"] for f in test_rows], [f["category"] for f in test_rows],
+                                  [f["fonts"] for f in test_rows])
+    for f in test_rows:
+        f["half"] = halves[f["group"]]
     glyphs = np.stack(arrays)
     split = np.array(["test" if r["group"] in held else "train" for r in font_rows])
+    heldout_half = np.array([halves.get(r["group"], "") for r in font_rows])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        args.out, glyphs=glyphs, chars=np.array(list(CHARS)), split=split,
+        args.out, glyphs=glyphs, chars=np.array(list(CHARS)), split=split, heldout_half=heldout_half,
         family=np.array([r["family"] for r in font_rows]), font_id=np.array([r["id"] for r in font_rows]),
         category=np.array([r["category"] for r in font_rows]), license=np.array([r["license"] for r in font_rows]),
         group=np.array([r["group"] for r in font_rows]),
@@ -314,11 +345,14 @@ def main() -> None:
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     summary = {
         "source": {"catalogue": CATALOGUE_PKG, "fonts": "npm @fontsource/<id> packages (latin woff2)"},
-        "recipe": {"chars": CHARS, "size": SIZE, "oversample": OVERSAMPLE, "max_per_family": args.max_per_family,
-                   "test_frac": args.test_frac, "seed": args.seed, "families_requested": args.families},
+        "recipe": pinned["recipe"] if pinned else {
+            "chars": CHARS, "size": SIZE, "oversample": OVERSAMPLE, "max_per_family": args.max_per_family,
+            "test_frac": args.test_frac, "seed": args.seed, "families_requested": args.families},
         "counts": {"families": len(fam_rows), "fonts": len(glyphs),
                    "test_families": sum(f["split"] == "test" for f in fam_rows),
                    "test_fonts": int((split == "test").sum()),
+                   "validation_half_fonts": int((heldout_half == "validation").sum()),
+                   "test_half_fonts": int((heldout_half == "test").sum()),
                    "by_category": {c: sum(f["category"] == c for f in fam_rows) for c in CATEGORIES}},
         "licenses": sorted({f["license"] for f in fam_rows}),
         "families": fam_rows,

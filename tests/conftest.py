@@ -9,6 +9,7 @@ the browser never writes outputs into the committed notebooks) and gives tests:
 
 * ``lab.open("notebooks/NAME.ipynb") -> Page``: opens it and waits for an idle kernel;
 * ``lab.run_all(page)``: Run -> Run All Cells, then waits until every cell has run;
+* ``lab.wait_stable(page, js, arg)``: waits until ``js(arg)`` returns the same value for a few frames;
 * ``lab.screenshot(page, name)``: saves ``artifacts/NAME.png`` (kept as a CI artifact).
 
 Recipe: ../shared/BROWSER_TESTING.md. Chromium must be Debian's (``apt-get install chromium``);
@@ -70,6 +71,20 @@ def _quiet_settings(settings_dir: Path) -> None:
     path.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
 
+# True once ``(src)(arg)`` has returned the same non-null value for ``frames`` animation frames running
+_STABLE_JS = """([src, arg, frames]) => {
+  const v = (0, eval)(src)(arg);
+  const all = window.__llStable || (window.__llStable = {});
+  const id = src + "\\u0000" + JSON.stringify(arg);
+  if (v === null || v === undefined || v === false) { delete all[id]; return false; }
+  const key = JSON.stringify(v);
+  if (all[id] && all[id].key === key) all[id].n += 1; else all[id] = {key, n: 0};
+  if (all[id].n < frames) return false;
+  delete all[id];
+  return true;
+}"""
+
+
 class Lab:
     """Handle on a running JupyterLab and a Chromium context."""
 
@@ -129,6 +144,12 @@ class Lab:
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         tracebacks = [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
         assert not tracebacks, f"a cell raised in the browser: {tracebacks[0][:2000]}"
+
+    def wait_stable(self, page: Any, js: str, arg: Any = None, frames: int = 5, timeout_s: float = 30) -> Any:
+        """Wait until the page function ``js(arg)`` returns a value (not null/false) that stays the same for
+        ``frames`` animation frames in a row, and return it: wait for a condition, never for a fixed time."""
+        page.wait_for_function(_STABLE_JS, arg=[js, arg, frames], polling="raf", timeout=timeout_s * 1000)
+        return page.evaluate(js, arg)
 
     def screenshot(self, page: Any, name: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

@@ -53,14 +53,15 @@ def _view(page: Any) -> list[float]:
     return [float(t) for t in (page.locator(".ll-map").first.get_attribute("data-view") or "").split(",")]
 
 
-def _wait_for_view_change(page: Any, old: list[float]) -> list[float]:
-    page.wait_for_function(
-        """(old) => document.querySelector('.ll-map').dataset.view.split(',').map(Number)
-                      .some((t, k) => Math.abs(t - old[k]) > 1e-9 * (1 + Math.abs(old[k])))""",
-        arg=old, timeout=10_000,
-    )
-    page.wait_for_timeout(100)  # let the redraw frame finish
-    return _view(page)
+_NEW_VIEW = """(old) => { const root = document.querySelector('.ll-map');
+  const v = root.dataset.view.split(',').map(Number);
+  return v.some((t, k) => Math.abs(t - old[k]) > 1e-9 * (1 + Math.abs(old[k]))) ? [v, root.dataset.drawn] : null; }"""
+
+
+def _wait_for_view_change(lab: Lab, page: Any, old: list[float]) -> list[float]:
+    """The new view, once it differs from ``old`` and it and the drawn points stayed put for a few frames."""
+    view, _drawn = lab.wait_stable(page, _NEW_VIEW, old, timeout_s=10)
+    return [float(t) for t in view]
 
 
 def _wait_for_new_caption(page: Any, old: str) -> None:
@@ -114,10 +115,9 @@ def test_click_a_point_renders_it(lab: Lab) -> None:
     full = _view(page)
     side, pad = box["width"], 8
     page.mouse.move(box["x"] + side / 2, box["y"] + side / 2)
-    for _ in range(3):
+    for _ in range(3):  # each wheel event zooms by the same factor, however the frames fall
         page.mouse.wheel(0, -300)
-        page.wait_for_timeout(50)
-    zoomed = _wait_for_view_change(page, full)
+    zoomed = _wait_for_view_change(lab, page, full)
     assert zoomed[1] - zoomed[0] < 0.5 * (full[1] - full[0]), (full, zoomed)
     mid = [(full[0] + full[1]) / 2, (full[2] + full[3]) / 2]  # it zoomed about the cursor
     assert zoomed[0] < mid[0] < zoomed[1] and zoomed[2] < mid[1] < zoomed[3], (mid, zoomed)
@@ -157,7 +157,7 @@ def test_click_a_point_renders_it(lab: Lab) -> None:
     page.mouse.down()
     page.mouse.move(box["x"] + side / 2 - 80, box["y"] + side / 2 + 50, steps=5)
     page.mouse.up()
-    panned = _wait_for_view_change(page, zoomed)
+    panned = _wait_for_view_change(lab, page, zoomed)
     assert panned[0] > zoomed[0] and panned[2] > zoomed[2], (zoomed, panned)  # dragged left/down: see right/up
     assert abs((panned[1] - panned[0]) - (zoomed[1] - zoomed[0])) < 1e-3 * (full[1] - full[0])
     assert "selected" not in (page.locator(".ll-map-caption").first.text_content() or "")
@@ -167,7 +167,7 @@ def test_click_a_point_renders_it(lab: Lab) -> None:
     page.mouse.down(button="middle")
     page.mouse.move(box["x"] + side / 2 + 60, box["y"] + side / 2, steps=5)
     page.mouse.up(button="middle")
-    assert _wait_for_view_change(page, panned)[0] < panned[0]
+    assert _wait_for_view_change(lab, page, panned)[0] < panned[0]
     lab.screenshot(page, "maps_pan", full_page=False)
 
     # Reset view shows every point again

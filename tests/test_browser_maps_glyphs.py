@@ -62,10 +62,9 @@ _SIZES = """(sel) => { const img = document.querySelector(sel);
   return [img.clientWidth, img.clientHeight, img.naturalWidth, img.naturalHeight]; }"""
 
 
-def _wait_sizes(page: Any, selector: str) -> list[float]:
-    page.wait_for_function(f"() => ({_SIZES})({selector!r}) !== null", timeout=30_000)
-    page.wait_for_timeout(150)  # let the image's load handler size it
-    return [float(t) for t in page.evaluate(_SIZES, selector)]
+def _wait_sizes(lab: Lab, page: Any, selector: str) -> list[float]:
+    """The image's sizes once it is loaded and its load handler has sized it (steady for a few frames)."""
+    return [float(t) for t in lab.wait_stable(page, _SIZES, selector)]
 
 
 def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
@@ -82,13 +81,13 @@ def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
 
     # hover: the tip shows the specimen line at its own aspect ratio
     overlay.hover(position={"x": point[0], "y": point[1]})
-    w, h, nw, nh = _wait_sizes(page, ".ll-map-tip")
+    w, h, nw, nh = _wait_sizes(lab, page, ".ll-map-tip")
     assert nw / nh > 4, (nw, nh)  # the specimen line arrived
     assert abs(w / h - nw / nh) < 0.05 * nw / nh, f"hover tip drawn {w}x{h} for a {nw}x{nh} image"
 
     # click: the side image shows it whole and legible, not squashed into a square
     overlay.click(position={"x": point[0], "y": point[1]})
-    w, h, nw, nh = _wait_sizes(page, ".ll-map-image")
+    w, h, nw, nh = _wait_sizes(lab, page, ".ll-map-image")
     assert abs(w / h - nw / nh) < 0.05 * nw / nh, f"side image drawn {w}x{h} for a {nw}x{nh} image"
     assert h >= 40, f"side image only {h} px high"
     side = page.locator(".ll-map-side").first.bounding_box()
@@ -98,9 +97,7 @@ def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
     right = page.locator(".ll-map-points").first.evaluate(_FIND_RIGHTMOST)
     assert right is not None
     overlay.hover(position={"x": right[0], "y": right[1]})
-    page.wait_for_function(f"() => ({_TIP_AND_STAGE})() !== null", timeout=30_000)
-    page.wait_for_timeout(200)
-    tip_left, tip_right, stage_left, stage_right = page.evaluate(_TIP_AND_STAGE)
+    tip_left, tip_right, stage_left, stage_right = lab.wait_stable(page, _TIP_AND_STAGE)
     assert stage_left - 1 <= tip_left and tip_right <= stage_right + 1, (tip_left, tip_right, stage_left, stage_right)
     lab.screenshot(page, "maps_glyphs_wide", full_page=False)
     page.close()

@@ -6,6 +6,7 @@ Screenshots land in ``artifacts/`` (look at them: the layout must read well at 1
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -109,6 +110,9 @@ def test_blendpad_click_blends(page: Any, lab: Any) -> None:
     pad_widget.screenshot(path=str(lab.screenshot(page, "blendpad-page", full_page=False).with_name("blendpad.png")))
 
 
+_READOUTS = """() => { const r = [...document.querySelectorAll('.latentlab-explorer .widget-readout')];
+  return r.length >= 3 ? r.slice(0, 3).map(t => t.textContent.replace('\u2212', '-')) : null; }"""
+
 _SET_AFTER_DISPLAY = [
     "import latentlab as ll\ngen = ll.load('glyphs')\n"
     "ex = ll.Explorer(gen, n_components=3, seed=3, strength_range=5)\nex",
@@ -125,10 +129,19 @@ def test_values_set_right_after_display_stay_set(lab: Any) -> None:
     nbformat.write(nb, lab.root / "notebooks" / "_explorer_set_after_display.ipynb")
     page = lab.open("notebooks/_explorer_set_after_display.ipynb")
     lab.run_all(page, timeout_s=200)
-    readouts = page.locator(".latentlab-explorer .widget-readout")
-    page.wait_for_function("() => document.querySelectorAll('.latentlab-explorer .widget-readout').length >= 3",
+    want = ["1.50", "-1.00", "2.50"]
+    # wait (a condition, not a time) until the sliders show the values set from Python ...
+    page.wait_for_function(f"() => JSON.stringify(({_READOUTS})()) === {json.dumps(json.dumps(want))}",
                            timeout=WAIT_MS)
-    page.wait_for_timeout(2000)  # time for any echo from the browser to come back and undo the values
-    shown = [t.replace("\u2212", "-") for t in readouts.all_text_contents()[:3]]
-    assert shown == ["1.50", "-1.00", "2.50"], shown
+    # ... then watch them: an echo from the browser that undid them would change a readout. Under load a
+    # late echo could only make this pass wrongly, never fail wrongly.
+    page.evaluate("""([read, want]) => { window.__llReadoutsChanged = false; const f = (0, eval)(read);
+        const seen = new MutationObserver(() => {
+          if (JSON.stringify(f()) !== want) window.__llReadoutsChanged = true; });
+        document.querySelectorAll('.latentlab-explorer .widget-readout').forEach(
+          (r) => seen.observe(r, {subtree: true, childList: true, characterData: true})); }""",
+                  [_READOUTS, json.dumps(want)])
+    lab.wait_idle(page)
+    assert lab.wait_stable(page, _READOUTS, frames=30) == want
+    assert not page.evaluate("() => window.__llReadoutsChanged"), "a readout changed after showing the values"
     page.close()

@@ -99,6 +99,37 @@ def test_hybrid_round_trip_beats_the_mean_image_by_far(gen, targets):
     torch.testing.assert_close(result.psnr, _psnr(((gen.decode(result.latents) - targets) ** 2).flatten(1).mean(1)))
 
 
+@pytest.fixture(scope="module")
+def real_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """16 held-out real digits (the test split of scripts/train_digits.py) at 32 px; the train split's mean image."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = 1 - data.images.astype(np.float32) / 16
+    x_tr, x_te = train_test_split(x, test_size=0.2, stratify=data.target, random_state=0)
+
+    def big(a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(a)[:, None]
+        return torch.nn.functional.interpolate(t, size=32, mode="bilinear").clamp(0, 1).expand(-1, 3, -1, -1)
+
+    return big(x_te[:16]).contiguous(), big(x_tr.mean(0, keepdims=True))
+
+
+def test_real_heldout_digits_encode_better_than_the_mean_image(gen, real_digits):
+    """Real images, never trained on: encoder MSE 0.32x the train mean image's, hybrid 0.26x (bar 0.45x);
+    the control, each image decoded from another image's latent, scores worse than the mean image."""
+    images, mean_image = real_digits
+    mse = lambda z: ((gen.decode(z) - images) ** 2).flatten(1).mean(1)  # noqa: E731
+    baseline = ((mean_image - images) ** 2).flatten(1).mean(1)
+    enc = encode(gen, images, "encoder", progress=False)
+    hyb = encode(gen, images, "hybrid", steps=200, progress=False)
+    assert float(mse(enc.latents).mean()) <= 0.45 * float(baseline.mean())
+    assert float(mse(hyb.latents).mean()) < float(mse(enc.latents).mean())  # optimising from the encoder helps
+    assert bool((mse(hyb.latents) < baseline).all())
+    assert float(mse(hyb.latents.roll(1, 0)).mean()) > float(baseline.mean())  # negative control
+
+
 def test_optimize_and_encoder_round_trips(gen, targets):
     baseline = _mean_image_psnr(targets)
     opt = encode(gen, targets, "optimize", steps=200, progress=False)
@@ -224,7 +255,10 @@ def test_every_input_kind_encodes_like_the_tensor(gen, targets, tmp_path):
     }
     for name, src in sources.items():
         out = encode(gen, src, "encoder", progress=False).latents
-        torch.testing.assert_close(out, ref, atol=0.15, rtol=0, msg=name)
+        # the same pixels give the same latents up to the uint8 rounding of the saved images (5e-4);
+        # resizing a 3x-enlarged copy back adds a little more (0.018)
+        atol = 0.03 if "resized" in name else 2e-3
+        torch.testing.assert_close(out, ref, atol=atol, rtol=0, msg=name)
 
 
 def test_transparent_ink_is_put_on_the_models_paper(gen, targets):

@@ -36,6 +36,27 @@ def _jpeg(data: bytes) -> bool:
     return data[:3] == b"\xff\xd8\xff"
 
 
+def _pixels(data: bytes) -> torch.Tensor:
+    """An encoded JPEG/PNG as ``(3, H, W)`` floats in [0, 1]."""
+    import io
+
+    from PIL import Image
+
+    arr = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
+def _shows(data: bytes, gen: ll.Generator, z: torch.Tensor, other: torch.Tensor) -> bool:
+    """The image is the decode of ``z`` (up to JPEG error) and is nearer to it than to the decode of ``other``."""
+    img = _pixels(data)
+    want, wrong = gen.decode(z)[0], gen.decode(other)[0]
+    if want.shape != img.shape:
+        want, wrong = (torch.nn.functional.interpolate(t[None], size=img.shape[1:], mode="bilinear")[0]
+                       for t in (want, wrong))
+    err, err_other = float((img - want).abs().mean()), float((img - wrong).abs().mean())
+    return err < 0.03 and err < 0.5 * err_other
+
+
 def test_widget_sends_points_and_colours(fitted: LatentMap, gen: ll.Generator) -> None:
     w = fitted.widget(gen)
     assert isinstance(w, MapWidget)
@@ -54,6 +75,8 @@ def test_click_message_calls_back_with_the_right_latent(fitted: LatentMap, gen: 
     assert len(seen) == 1 and seen[0][1] == 17
     torch.testing.assert_close(seen[0][0], fitted.latents_[17])
     assert _jpeg(w.image) and "point 17" in w.caption
+    assert _shows(w.image, gen, fitted.latents_[17:18], fitted.latents_[18:19])
+    assert not _shows(w.image, gen, fitted.latents_[18:19], fitted.latents_[17:18])  # the check can fail
     # the marker sits on the clicked point
     np.testing.assert_allclose(w.from_uv([w.marker])[0], fitted.embedding_[17], atol=1e-4)
 
@@ -67,7 +90,7 @@ def test_click_empty_space_renders_the_inverse_mapped_latent(fitted: LatentMap, 
     z, index = seen[0]
     assert index is None
     torch.testing.assert_close(z, fitted.inverse_transform(np.array([x, y], dtype=np.float32)))
-    assert _jpeg(w.image)
+    assert _jpeg(w.image) and _shows(w.image, gen, z.reshape(1, -1), fitted.latents_[17:18])
 
 
 def test_selection_message_returns_indices(fitted: LatentMap, gen: ll.Generator) -> None:
@@ -85,6 +108,7 @@ def test_hover_sends_a_thumbnail(fitted: LatentMap, gen: ll.Generator) -> None:
     w = fitted.widget(gen)
     w.handle_message({"type": "hover", "index": 5})
     assert w.hover_index == 5 and w.hover_image[:4] == b"\x89PNG"
+    assert _shows(w.hover_image, gen, fitted.latents_[5:6], fitted.latents_[6:7])
     w.handle_message({"type": "hover", "index": -1})
     assert w.hover_index == -1
 

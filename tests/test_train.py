@@ -96,16 +96,43 @@ def test_folder_without_images(tmp_path: Path) -> None:
 def test_training_learns_and_saves_and_reloads(shapes_folder: Path, tmp_path: Path) -> None:
     gen = ll.train(shapes_folder, size=32, epochs=40, latent_dim=8, seed=0, out=tmp_path / "m", progress=False)
     metrics = gen.card["metrics"]
-    assert metrics["heldout_recon_mse"] < 0.5 * metrics["mean_image_baseline_mse"], metrics
+    assert metrics["test_recon_mse"] < 0.5 * metrics["mean_image_baseline_mse"], metrics
     assert gen.card["data"]["n_loaded"] == 97 and gen.card["training"]["epochs_run"] == 40
+    data = gen.card["data"]
+    assert (data["n_train"], data["n_val"], data["n_test"]) == (77, 10, 10)
     again = ll.load(tmp_path / "m")
     assert isinstance(again, VAEGenerator)
     z = gen.sample(4, seed=1)
     assert torch.equal(gen.decode(z), again.decode(z)), "the saved model must reload bit-identically"
     # works with the rest of latentlab like any generator
     assert gen.encode(gen.decode(z)).shape == (4, 8)
-    if hasattr(ll, "slerp"):
-        assert ll.slerp(z[0], z[1], steps=5).shape == (5, 8)
+    assert ll.slerp(z[0], z[1], steps=5).shape == (5, 8)
+
+
+def test_train_validation_and_test_images_are_disjoint_and_the_card_reads_only_test() -> None:
+    """The best epoch is chosen on the validation images; the card's figures come from the test images."""
+    from latentlab.generators.vae_training import evaluate_vae
+    from latentlab.training import default_settings, make_trainer
+
+    images = torch.rand(60, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    trainer, _, test = make_trainer(images, default_settings(60, 32), size=32, seed=3)
+    rows = lambda x: {tuple(r.flatten()[:8].tolist()) for r in x}  # noqa: E731
+    train, val = rows(trainer.train), rows(trainer.val)
+    assert len(train) == 48 and len(val) == 6 and len(rows(test)) == 6
+    assert not (train & val) and not (train & rows(test)) and not (val & rows(test))
+    again = make_trainer(images, default_settings(60, 32), size=32, seed=3)[2]
+    assert torch.equal(again, test), "the split is seeded"
+    trainer.run_epoch()
+    best = trainer.best_model()
+    assert trainer.best_val == pytest.approx(evaluate_vae(best, trainer.val)["val_loss"], rel=1e-5)
+    assert evaluate_vae(best, test)["val_loss"] != pytest.approx(trainer.best_val, rel=1e-3)
+
+
+def test_bad_split_fractions_are_clear_errors(shapes_folder: Path) -> None:
+    with pytest.raises(ll.InvalidValueError, match=r"test_fraction must be between 0 and 0\.5"):
+        ll.train(shapes_folder, test_fraction=0, progress=False)
+    with pytest.raises(ll.InvalidValueError, match="too little to train on"):
+        ll.train(shapes_folder, val_fraction=0.3, test_fraction=0.3, progress=False)
 
 
 def test_thin_line_drawings_on_white_do_not_collapse_to_the_mean() -> None:
@@ -113,7 +140,7 @@ def test_thin_line_drawings_on_white_do_not_collapse_to_the_mean() -> None:
     images = draw_outlines(128)
     gen = ll.train(images, size=32, epochs=30, seed=0, augment=None, progress=False)
     metrics = gen.card["metrics"]
-    assert metrics["heldout_recon_mse"] < 0.6 * metrics["mean_image_baseline_mse"], metrics
+    assert metrics["test_recon_mse"] < 0.6 * metrics["mean_image_baseline_mse"], metrics
     assert gen.config.input_offset == pytest.approx(0.85, abs=0.1), "the encoder input is centred"
 
 

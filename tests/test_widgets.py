@@ -119,14 +119,23 @@ def test_burst_renders_twice_and_ends_on_the_last_value() -> None:
 
 
 def test_previews_then_one_full_render_when_settled() -> None:
+    """A burst arrives while the first preview renders (held by an event, not timed): previews, then one full."""
     seen: list[tuple[int, bool]] = []
-    loop: LatestWins[int] = LatestWins(lambda s, p: seen.append((s, p)), settle_s=0.05)
-    for i in range(5):
-        loop.submit(i)
+    started, release = threading.Event(), threading.Event()
+
+    def work(s: int, preview: bool) -> None:
+        seen.append((s, preview))
+        started.set()
+        assert release.wait(10)
+
+    loop: LatestWins[int] = LatestWins(work, settle_s=0.05)
+    loop.submit(0)
+    assert started.wait(10)                          # the first preview is rendering
+    for i in range(1, 5):
+        loop.submit(i)                               # the burst arrives meanwhile, however slow the machine
+    release.set()
     assert loop.wait_idle(10)
-    assert seen[-1] == (4, False)                    # full quality on the last value
-    assert all(p for _, p in seen[:-1])              # everything before it was a preview
-    assert [s for s, p in seen if not p] == [4]
+    assert seen == [(0, True), (4, True), (4, False)]  # previews, then full quality on the last value only
     loop.close()
 
 

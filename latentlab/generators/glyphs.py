@@ -30,7 +30,10 @@ from ._glyphs_net import CHARS, GlyphReader, GlyphsConfig, GlyphsNet
 from ._weights import load_weights, save_weights, write_manifest
 from .base import Generator
 
-__all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars"]
+__all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars",
+           "split_heldout_groups", "HELDOUT_HALVES"]
+
+HELDOUT_HALVES = ("validation", "test")  #: the held-out families' halves: decisions / the reported figures only
 
 GLYPH_SIZE = 64
 CELL = 52  # specimen cell width: the glyph canvas minus 6 px margins on both sides
@@ -42,6 +45,49 @@ EVAL_NAME = "eval_sample.safetensors"
 
 
 # -- fonts -> glyph images (the same recipe as the training data) -------------------------------
+def split_heldout_groups(groups: list[str], categories: list[str], fonts: list[int]) -> dict[str, str]:
+    """Split the held-out family groups into a ``"validation"`` half and a ``"test"`` half.
+
+    Validation fonts serve decisions (checkpoint, sharpness, detail head, thresholds); test fonts
+    only the figures a model card reports, so no decision has touched them. The split is by group
+    (near-duplicate families stay together), deterministic (largest groups first, ties in sha256 order, each
+    to the half that leaves the per-category font counts of the halves closest) and balanced per category. Recorded
+    as ``half`` in ``data/fonts/manifest.json`` and ``heldout_half`` in ``glyphs64.npz``.
+
+    Args:
+        groups: one group key per held-out family (``build_font_data.group_key``), repeats allowed.
+        categories: the category of each of those families.
+        fonts: the number of fonts of each of those families.
+
+    Returns:
+        ``{group: "validation" | "test"}``.
+
+    Example:
+        >>> split_heldout_groups(["a", "b", "c", "c"], ["serif"] * 4, [2, 2, 1, 1])
+        {'c': 'validation', 'b': 'test', 'a': 'validation'}
+    """
+    import hashlib
+
+    counts: dict[str, dict[str, int]] = {}  # group -> fonts per category
+    for g, c, n in zip(groups, categories, fonts, strict=True):
+        counts.setdefault(g, {})
+        counts[g][c] = counts[g].get(c, 0) + int(n)
+    cats = sorted({c for per in counts.values() for c in per})
+    have = {h: dict.fromkeys(cats, 0) for h in HELDOUT_HALVES}
+
+    def imbalance(half: str, g: str) -> tuple[int, int]:
+        after = {h: {c: have[h][c] + (counts[g].get(c, 0) if h == half else 0) for c in cats} for h in HELDOUT_HALVES}
+        diff = [after["validation"][c] - after["test"][c] for c in cats]
+        return sum(d * d for d in diff), abs(sum(diff))
+
+    out: dict[str, str] = {}
+    for g in sorted(counts, key=lambda g: (-sum(counts[g].values()), hashlib.sha256(g.encode()).hexdigest())):
+        out[g] = min(HELDOUT_HALVES, key=lambda h: (*imbalance(h, g), HELDOUT_HALVES.index(h)))
+        for c, n in counts[g].items():
+            have[out[g]][c] += n
+    return out
+
+
 def font_missing_chars(data: bytes, chars: str = CHARS) -> str:
     """Characters of ``chars`` that a font's character map lacks (read with fontTools).
 

@@ -45,7 +45,7 @@ gen
 """),
     code("""
 m = gen.card["metrics"]
-print(f"held-out reconstruction error {m['heldout_recon_mse']:.4f} per pixel "
+print(f"test-split reconstruction error {m['test_recon_mse']:.4f} per pixel "
       f"(the mean picture scores {m['mean_image_baseline_mse']:.4f})")
 """),
     md("""
