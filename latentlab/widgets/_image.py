@@ -57,7 +57,10 @@ class LiveImage:
     ) -> None:
         self.to_latent = to_latent
         self.gen, self.space, self.fmt, self.quality = gen, space, fmt, quality
-        self.size = fit_size(gen.image_size, size)
+        from ..workshop import settings as workshop_settings
+
+        workshop = workshop_settings()  # ll.workshop_mode(): smaller live images, previews while dragging
+        self.size = fit_size(gen.image_size, size if size is not None else workshop.display_size)
         h, w = self.size
         self.widget = W.Image(format=fmt, width=w, height=h,
                               layout=W.Layout(width=f"{w}px", height=f"{h}px", object_fit="contain",
@@ -70,6 +73,8 @@ class LiveImage:
                                                         display="flex" if self.slow else "none"))
         self.progress.add_class("latentlab-progress")
         self.cancelled = 0  #: renders abandoned part-way because a newer state arrived
+        if preview is None and workshop.previews:
+            preview = True
         self.previews = gen.can("preview") if preview is None else bool(preview)
         self._set_lock = threading.Lock()
         self._loop: LatestWins[Any] = LatestWins(
