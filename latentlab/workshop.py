@@ -160,7 +160,7 @@ def _latent_size(answer: Any) -> tuple[bool, str]:
 @_exercise("slerp-midpoint", "2 interpolation",
            "With `a, b = ll.load('digits').sample(2, seed=0)`, make the midpoint between a and b that "
            "looks like a typical latent (its length close to the lengths of a and b).",
-           'a, b = ll.load("digits").sample(2, seed=0)\nanswer = ll.slerp(a, b, steps=3)[1]',
+           'first, second = ll.load("digits").sample(2, seed=0)\nanswer = ll.slerp(first, second, steps=3)[1]',
            "In 16 dimensions almost every sample from the prior has length about 4 (sqrt 16). The straight-"
            "line midpoint (a + b) / 2 is shorter (about 4 / sqrt 2 = 2.8): a latent the model rarely saw, so it "
            "looks faded. slerp walks along the sphere and keeps the length.")
@@ -198,8 +198,9 @@ def _ink(gen: Any, z: Any) -> Any:
 @_exercise("bolder", "3 directions",
            "Make a direction in the `glyphs` space that makes fonts bolder (hint: "
            "`ll.directions.from_labels(codes, labels[...], space=gen)`).",
-           'fonts = ll.load("glyphs")\n'
-           'answer = ll.directions.from_labels(fonts.codes(), fonts.labels()["weight"], space=fonts, name="bold")',
+           'glyphs_model = ll.load("glyphs")\n'
+           'answer = ll.directions.from_labels(glyphs_model.codes(), glyphs_model.labels()["weight"],\n'
+           '                                   space=glyphs_model, name="bold")',
            "The training fonts come with their weights (100 thin ... 900 black). The difference between the "
            "mean code of the heaviest fonts and that of the lightest points where weight grows; adding it to "
            "any font adds ink.")
@@ -232,9 +233,9 @@ def _bolder(answer: Any) -> tuple[bool, str]:
            "What fraction of the variance of the glyphs training codes does a 2-D PCA map keep? "
            "(a number between 0 and 1)",
            'import numpy as np\n'
-           'codes = ll.load("glyphs").codes().numpy()\n'
-           's = np.linalg.svd(codes - codes.mean(0), compute_uv=False) ** 2\n'
-           'answer = float(s[:2].sum() / s.sum())',
+           'training_codes = ll.load("glyphs").codes().numpy()\n'
+           'variances = np.linalg.svd(training_codes - training_codes.mean(0), compute_uv=False) ** 2\n'
+           'answer = float(variances[:2].sum() / variances.sum())',
            "A map is a shadow of a 64-D space on a 2-D page: PCA keeps the two directions of most variance, "
            "which is only part of it. Points close on the map can be far apart in the space; the map is a "
            "guide to neighbourhoods, not a ruler.")
@@ -345,7 +346,7 @@ class WorkshopSettings:
     Attributes:
         on: workshop mode is on.
         threads: torch threads (half the cores, at most 4: one core stays free for the browser).
-        display_size: longest side of live widget images in px (``None``: the widget's own default).
+        display_size: cap on the longest side of live widget images in px (``None``: no cap).
         previews: live widgets render low-resolution previews while dragging.
         gif_size: long side of GIFs made in the notebooks.
         gif_fps: frames per second of those GIFs.
@@ -389,17 +390,17 @@ class _Mode:
                 "(ll.workshop_mode(False) switches back)")
 
 
-def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: int = 192) -> _Mode:
+def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: int = 320) -> _Mode:
     """Settings that keep an old laptop responsive; ``workshop_mode(False)`` restores what was there.
 
     On: torch uses half the CPU cores (at most 4, at least 1) so the browser keeps one; live
-    widgets (Explorer, Scrubber, BlendPad, maps) draw at most ``display_size`` px and render
-    low-resolution previews while a slider moves; notebooks make GIFs at 160 px and 12 fps.
+    widgets (Explorer, Scrubber, BlendPad, maps) draw at most ``display_size`` px on the long side
+    and render low-resolution previews while a slider moves; notebooks make GIFs at 160 px, 12 fps.
 
     Args:
         on: switch on (``True``) or back off (``False``).
         threads: torch threads (default: half the cores, 1 to 4).
-        display_size: longest side of live images in px.
+        display_size: cap on the longest side of live images in px.
 
     Returns:
         A handle that prints the settings; ``with ll.workshop_mode(): ...`` switches back after the block.
@@ -409,7 +410,7 @@ def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: 
         >>> before = torch.get_num_threads()
         >>> with workshop_mode(threads=1):
         ...     torch.get_num_threads(), settings().display_size
-        (1, 192)
+        (1, 320)
         >>> torch.get_num_threads() == before, settings().on
         (True, False)
     """
@@ -448,6 +449,7 @@ class Bookmark:
         note: the participant's caption.
         created: ISO time stamp (UTC).
         mime: ``"image/png"`` or ``"image/gif"``.
+        details: more of what made the image, e.g. ``{"text": "Hello World"}`` for a glyphs specimen.
     """
 
     png: bytes
@@ -459,6 +461,7 @@ class Bookmark:
     note: str = ""
     created: str = ""
     mime: str = "image/png"
+    details: dict[str, str] | None = None
 
     def provenance(self) -> dict[str, Any]:
         """Everything but the image, JSON-ready."""
@@ -487,7 +490,19 @@ class Gallery:
     def __init__(self, title: str = "My latent-space gallery", author: str = "") -> None:
         self.title, self.author = str(title), str(author)
         self.bookmarks: list[Bookmark] = []
+        self.path: Path | None = None  #: where :meth:`save` writes when given no path
         self._followed: list[Any] = []
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], title: str = "My latent-space gallery", author: str = "") -> Gallery:
+        """The gallery saved at ``path`` (a new, empty one if there is none yet); :meth:`save` writes back there.
+
+        Each part of the workshop opens the same page, adds to it and saves it.
+        """
+        target = Path(path)
+        g = cls.load(target) if target.is_file() else cls(title, author)
+        g.path = target
+        return g
 
     def __len__(self) -> int:
         return len(self.bookmarks)
@@ -530,7 +545,8 @@ class Gallery:
         image = gen.decode(z[None], space=sp)[0]
         mark = Bookmark(png=png_bytes(image, compress_level=6), model=str(gen.name), space=str(sp.name),
                         latent=[round(float(v), 5) for v in z.reshape(-1).tolist()], seed=seed,
-                        directions=_directions_dict(directions), note=str(note), created=_now())
+                        directions=_directions_dict(directions), note=str(note), created=_now(),
+                        details={"text": str(gen.text)} if isinstance(getattr(gen, "text", None), str) else None)
         self.bookmarks.append(mark)
         return mark
 
@@ -588,11 +604,18 @@ class Gallery:
         return _PAGE.format(title=html.escape(self.title), byline=byline, n=len(self.bookmarks), cards=cards,
                             made=html.escape(_now()[:10]), version=html.escape(__version__), data=data)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the page to ``path`` atomically (a ``.html`` file that opens in any browser)."""
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the page to ``path`` (default: where :meth:`open` found it) atomically; returns the path.
+
+        The page is one ``.html`` file that opens in any browser, with no server and no network.
+        """
         from ._atomic import atomic_path
 
-        target = Path(path)
+        if path is None and self.path is None:
+            raise InvalidValueError("save() needs a path for a new gallery", expected="gallery.save('my_gallery.html')",
+                                    got="no path", fix="pass a file name ending in .html")
+        target = Path(path) if path is not None else self.path
+        assert target is not None
         if target.suffix.lower() not in (".html", ".htm"):
             raise InvalidValueError(f"a gallery is an HTML page, not {target.suffix or 'a file without a suffix'}",
                                     expected="a name ending in .html", got=target.name,
@@ -661,12 +684,20 @@ def _data_uri(b: Bookmark) -> str:
     return f"data:{b.mime};base64,{base64.b64encode(b.png).decode('ascii')}"
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """``(width, height)`` from a PNG header (``(0, 0)`` if it is not one)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        return (0, 0)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def _card_html(i: int, b: Bookmark) -> str:
     rows = [("model", b.model + (f" / {b.space}" if b.space else ""))]
     if b.seed is not None:
         rows.append(("seed", str(b.seed)))
     if b.directions:
         rows.append(("directions", ", ".join(f"{k} {v:+g}" for k, v in b.directions.items())))
+    rows += [(k, v) for k, v in (b.details or {}).items()]
     rows.append(("made", b.created.replace("T", " ").rstrip("Z") + " UTC" if b.created else ""))
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     latent = ""
@@ -674,7 +705,8 @@ def _card_html(i: int, b: Bookmark) -> str:
         nums = ", ".join(f"{v:.3f}" for v in b.latent)
         latent = (f"<details><summary>latent ({len(b.latent)} numbers)</summary><code>[{nums}]</code></details>")
     note = f"<p class='note'>{html.escape(b.note)}</p>" if b.note else ""
-    return (f"<figure class='card' id='bookmark-{i + 1}'><img src='{_data_uri(b)}' alt='bookmark {i + 1}'>"
+    small = " class='small'" if b.mime == "image/png" and max(_png_size(b.png)) <= 64 else ""  # crisp pixels
+    return (f"<figure class='card' id='bookmark-{i + 1}'><img{small} src='{_data_uri(b)}' alt='bookmark {i + 1}'>"
             f"<figcaption>{note}<table>{table}</table>{latent}</figcaption></figure>")
 
 
@@ -689,8 +721,8 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2
 h1 {{ margin-bottom: 0.2rem; }} .sub {{ color: #57606a; margin-top: 0; }}
 .grid {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }}
 .card {{ margin: 0; background: white; border: 1px solid #d0d7de; border-radius: 8px; padding: 0.8rem; }}
-.card img {{ width: 100%; max-height: 220px; object-fit: contain; image-rendering: pixelated;
-            background: white; }}
+.card img {{ width: 100%; max-height: 220px; object-fit: contain; background: white; }}
+.card img.small {{ image-rendering: pixelated; }}
 .note {{ font-weight: 600; margin: 0.4rem 0; }}
 table {{ font-size: 0.85rem; border-collapse: collapse; }} th {{ text-align: left; color: #57606a;
         padding-right: 0.6rem; font-weight: normal; vertical-align: top; }}

@@ -108,7 +108,7 @@ def test_workshop_mode_refuses_bad_threads() -> None:
 
 # ---------------------------------------------------------------------------- gallery
 def _images_in(page: str) -> list[Image.Image]:
-    uris = re.findall(r"<img src='data:image/(?:png|gif);base64,([A-Za-z0-9+/=]+)'", page)
+    uris = re.findall(r"<img[^>]* src='data:image/(?:png|gif);base64,([A-Za-z0-9+/=]+)'", page)
     return [Image.open(io.BytesIO(base64.b64decode(u))) for u in uris]
 
 
@@ -185,3 +185,18 @@ def test_gallery_follows_an_explorer(tmp_path: Path) -> None:
     finally:
         ex.close()
     assert len(_images_in(save_gallery(g, tmp_path / "g.html").read_text())) == 2
+
+
+def test_gallery_open_adds_to_the_same_page(tmp_path: Path) -> None:
+    gen = ll.load("digits")
+    page = tmp_path / "mine.html"
+    g = Gallery.open(page, title="mine")
+    assert len(g) == 0
+    with pytest.raises(InvalidValueError):
+        Gallery().save()
+    g.add(gen, gen.sample(1, seed=1)[0], seed=1)
+    assert g.save() == page
+    again = Gallery.open(page)
+    again.add(gen, gen.sample(1, seed=2)[0], seed=2)
+    again.save()
+    assert [b.seed for b in Gallery.load(page)] == [1, 2] and Gallery.load(page).title == "mine"

@@ -59,8 +59,10 @@ class LiveImage:
         self.gen, self.space, self.fmt, self.quality = gen, space, fmt, quality
         from ..workshop import settings as workshop_settings
 
-        workshop = workshop_settings()  # ll.workshop_mode(): smaller live images, previews while dragging
-        self.size = fit_size(gen.image_size, size if size is not None else workshop.display_size)
+        workshop = workshop_settings()  # ll.workshop_mode(): live images capped, previews while dragging
+        self.size = fit_size(gen.image_size, size)
+        if size is None and workshop.display_size is not None and max(self.size) > workshop.display_size:
+            self.size = fit_size(gen.image_size, workshop.display_size)
         h, w = self.size
         self.widget = W.Image(format=fmt, width=w, height=h,
                               layout=W.Layout(width=f"{w}px", height=f"{h}px", object_fit="contain",
