@@ -53,3 +53,20 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache
+
+# --------------------------------------------------------------------------- offline workshop kit
+# make wheelhouse        latentlab and every dependency (torch too) as wheels in wheelhouse/, for a room
+#                        with no internet: pip install --no-index --find-links wheelhouse "latentlab[lab,video,fonts,maps,plot]"
+# make check-wheelhouse  a fresh venv installs from wheelhouse/ alone, runs `latentlab doctor` and the first
+#                        workshop notebook (a few minutes; docs/workshop/GUIDE.md)
+WHEELHOUSE ?= wheelhouse
+KIT_EXTRAS ?= lab,video,fonts,maps,plot
+
+.PHONY: wheelhouse check-wheelhouse
+
+wheelhouse: | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) $(TORCH) ".[$(KIT_EXTRAS)]"
+	@echo "wrote $(WHEELHOUSE)/ ($$(ls $(WHEELHOUSE) | wc -l) wheels, $$(du -sh $(WHEELHOUSE) | cut -f1))"
+
+check-wheelhouse: | $(BIN)/python
+	$(BIN)/python scripts/workshop/check_wheelhouse.py $(WHEELHOUSE) --extras $(KIT_EXTRAS)

@@ -11,9 +11,10 @@ Example:
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import dataset, directions, measures
+from . import dataset, directions, measures, workshop
 from .animate import Animation, frames, save_grid_morph, save_morph, show_animation
 from .directions import Direction, DirectionSet
+from .doctor import doctor
 from .encoding import EncodeResult, encode
 from .errors import (
     CapabilityError,
@@ -41,6 +42,7 @@ from .paths import LatentPath
 from .render import contact_sheet, grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
 from .spaces import LatentSpace
 from .training import train
+from .workshop import workshop_mode
 
 __version__ = "0.1.0"
 
@@ -120,6 +122,10 @@ __all__ = [
     "Explorer",
     "Scrubber",
     "BlendPad",
+    # teaching: ll.doctor() checks a laptop, ll.workshop has exercises, the gallery and workshop_mode()
+    "doctor",
+    "workshop",
+    "workshop_mode",
     # errors
     "LatentLabError",
     "ShapeError",

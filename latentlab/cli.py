@@ -243,6 +243,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- doctor
+def _doctor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", default=None, metavar="DIR",
+                   help="folder of model folders to verify (default: the bundled models)")
+    p.add_argument("--disk", default=".", metavar="DIR", help="folder whose free space counts (default: here)")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    report = doctor(args.models, disk_path=args.disk)
+    print(report)
+    return 0 if report.ok else 1
+
+
 # --------------------------------------------------------------------------- the table
 COMMANDS: list[Command] = [
     Command("models", "list the models latentlab can load", _models_args, _models,
@@ -255,6 +270,8 @@ COMMANDS: list[Command] = [
                               "latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif",
                               'latentlab morph stabilityai/sd-turbo --prompts "a red fox" "a blue bird" '
                               "--seeds 1 7 --audio song.wav -o fox.mp4"]),
+    Command("doctor", "check this laptop for a workshop (one line per check, with a fix); exit 1 if not ready",
+            _doctor_args, _doctor, examples=["latentlab doctor"]),
     Command("train", "train a small generator on a folder of your own images", _train_args, _train,
             examples=["latentlab train my_drawings/ -o my-model",
                       "latentlab train photos/ -o faces --size 128 --minutes 20",

@@ -31,7 +31,7 @@ from ._weights import load_weights, save_weights, write_manifest
 from .base import Generator
 
 __all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars",
-           "split_heldout_groups", "HELDOUT_HALVES"]
+           "split_heldout_groups", "HELDOUT_HALVES", "nearest_ascii"]
 
 HELDOUT_HALVES = ("validation", "test")  #: the held-out families' halves: decisions / the reported figures only
 
@@ -42,6 +42,7 @@ WEIGHTS_NAME = "weights.safetensors"
 CODES_NAME = "codes.safetensors"
 LABELS_NAME = "labels.json"
 EVAL_NAME = "eval_sample.safetensors"
+SPACE = " "
 
 
 # -- fonts -> glyph images (the same recipe as the training data) -------------------------------
@@ -141,9 +142,62 @@ def _char_indices(chars: str, *, what: str = "chars") -> torch.Tensor:
                                 fix="pass a string of letters and digits")
     bad = sorted({c for c in chars if c not in CHARS})
     if bad:
-        raise InvalidValueError(f"the glyphs model has no glyph for {''.join(bad)!r}", expected="A-Z, a-z, 0-9",
-                                got=repr(chars), fix="use only letters and digits (spaces are not glyphs)")
+        if bad == [SPACE]:
+            raise InvalidValueError(f"{what} cannot hold a space: a space is not a glyph", expected="A-Z, a-z, 0-9",
+                                    got=repr(chars), fix=f"drop the spaces: {chars.replace(SPACE, '')!r} (the "
+                                    "specimen text gen.text may hold spaces)")
+        raise _no_glyph_error(chars, bad, allowed="A-Z, a-z, 0-9")
     return torch.tensor([CHARS.index(c) for c in chars])
+
+
+# letters that NFKD does not decompose into an ASCII letter
+_ASCII_FALLBACK = {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+                   "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "\u0131": "i"}
+
+
+def nearest_ascii(char: str) -> str:
+    """The nearest letters/digits of A-Z a-z 0-9 for one character (``""`` when there is none).
+
+    Accents are dropped (Unicode NFKD decomposition: ``"é" -> "e"``, ``"①" -> "1"``); a few letters
+    without a decomposition have a spelling (``"ß" -> "ss"``, ``"ø" -> "o"``).
+
+    Example:
+        >>> nearest_ascii("é"), nearest_ascii("Å"), nearest_ascii("ß"), nearest_ascii("!")
+        ('e', 'A', 'ss', '')
+    """
+    import unicodedata
+
+    if char in _ASCII_FALLBACK:
+        return _ASCII_FALLBACK[char]
+    return "".join(c for c in unicodedata.normalize("NFKD", char) if c in CHARS)
+
+
+def _no_glyph_error(text: str, bad: list[str], allowed: str) -> InvalidValueError:
+    """The error for characters the model cannot draw, suggesting the nearest ASCII spelling of ``text``."""
+    hints = [f"{c!r} -> {nearest_ascii(c)!r}" for c in bad if nearest_ascii(c)]
+    drop = [repr(c) for c in bad if not nearest_ascii(c)]
+    keep = CHARS + SPACE if SPACE in allowed else CHARS
+    suggestion = "".join(c if c in keep else nearest_ascii(c) for c in text)
+    parts = ([f"use the nearest ASCII letters ({', '.join(hints)})"] if hints else []) + (
+        [f"leave out {', '.join(drop)}"] if drop else [])
+    fix = "; ".join(parts) + (f": e.g. {suggestion!r}" if suggestion.strip() else "")
+    return InvalidValueError(f"the glyphs model has no glyph for {''.join(bad)!r}", expected=allowed, got=repr(text),
+                             fix=fix)
+
+
+def _text_layout(text: str) -> tuple[torch.Tensor, list[bool]]:
+    """Specimen text -> (indices of its glyphs, one flag per character: True for a space).
+
+    The specimen may hold spaces (drawn as gaps); every other character must be a glyph.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidValueError("the specimen text must hold at least one letter or digit",
+                                expected="e.g. 'Hello World'", got=repr(text),
+                                fix="pass a string of letters and digits")
+    bad = sorted({c for c in text if c not in CHARS and c != SPACE})
+    if bad:
+        raise _no_glyph_error(text, bad, allowed="A-Z, a-z, 0-9 and spaces")
+    return torch.tensor([CHARS.index(c) for c in text if c != SPACE]), [c == SPACE for c in text]
 
 
 def _glyph_to_tensor(char: str, img: Any) -> torch.Tensor:
@@ -178,15 +232,28 @@ def _glyph_to_tensor(char: str, img: Any) -> torch.Tensor:
     return t.clamp(0, 1)
 
 
-def _specimen_line(ink: torch.Tensor) -> torch.Tensor:
-    """Glyph ink ``(N, K, S, S)`` -> one line, dark on paper: ``(N, 3, S, K * cell)``.
+def _specimen_line(ink: torch.Tensor, spaces: list[bool] | None = None, space_width: int = CELL) -> torch.Tensor:
+    """Glyph ink ``(N, K, S, S)`` -> one line, dark on paper: ``(N, 3, S, W)``.
 
-    Each glyph canvas is trimmed to its cell (``CELL`` of ``GLYPH_SIZE`` columns, scaled to ``S``).
+    Each glyph canvas is trimmed to its cell (``CELL`` of ``GLYPH_SIZE`` columns, scaled to ``S``);
+    where ``spaces`` flags a space, a gap of paper ``space_width`` columns wide (scaled to ``S``)
+    stands in its place, so ``W = K * cell + spaces * gap``.
     """
     s = ink.shape[-1]
     trim, cell = _TRIM * s // GLYPH_SIZE, CELL * s // GLYPH_SIZE
     cells = ink[..., trim:trim + cell]
-    line = cells.permute(0, 2, 1, 3).reshape(ink.shape[0], s, -1)
+    if spaces and any(spaces):
+        gap = ink.new_zeros((ink.shape[0], 1, s, space_width * s // GLYPH_SIZE))
+        parts, k = [], 0
+        for is_space in spaces:
+            if is_space:
+                parts.append(gap)
+            else:
+                parts.append(cells[:, k:k + 1])
+                k += 1
+        line = torch.cat(parts, dim=-1)[:, 0]
+    else:
+        line = cells.permute(0, 2, 1, 3).reshape(ink.shape[0], s, -1)
     return (1 - line)[:, None].expand(-1, 3, -1, -1)
 
 
@@ -200,7 +267,8 @@ class GlyphsGenerator(Generator):
         labels: per-font labels, a dict of numpy arrays of length ``F`` (or ``None``).
         mixture: Gaussian mixture for ``sample()``: ``weights (K,)``, ``means (K, D)``,
             ``chol (K, D, D)`` (lower Cholesky factors of the covariances); ``None`` uses the normal prior.
-        text: the specimen text :meth:`decode` renders.
+        text: the specimen text :meth:`decode` renders (letters, digits and spaces; a space is a gap
+            :attr:`space_width` px wide).
         sharpness: logits are multiplied by this before the sigmoid (> 1 sharpens edges).
 
     Example:
@@ -224,25 +292,72 @@ class GlyphsGenerator(Generator):
         self._mixture = mixture
         self.folder: Path | None = None  # the bundle folder, when loaded from one
         self.sharpness = float(sharpness)
-        _char_indices(text, what="text")
+        self._space_width: int | None = None
+        _text_layout(text)
         self._text = text
         space = LatentSpace("style", (net.config.latent_dim,), "normal", model=name,
                             description="one point per typeface (set-VAE posterior mean)")
-        super().__init__([space], (GLYPH_SIZE, CELL * len(text)))
+        super().__init__([space], (GLYPH_SIZE, CELL))
+        self.image_size = self._line_size(text)
         if self._codes is None or self._labels is None:
             self.capabilities = frozenset(self.capabilities - {"codes", "labels"})
 
     # -- text -----------------------------------------------------------------------
     @property
     def text(self) -> str:
-        """The specimen text that :meth:`decode` renders (set it to change ``image_size``)."""
+        """The specimen text that :meth:`decode` renders (set it to change ``image_size``).
+
+        Letters, digits and spaces: ``gen.text = "Hello World"``. A space is a gap of paper
+        :attr:`space_width` px wide; any other character is refused with the nearest ASCII
+        spelling as the fix (``"Café"`` -> ``"Cafe"``).
+        """
         return self._text
 
     @text.setter
     def text(self, value: str) -> None:
-        _char_indices(value, what="text")
+        _text_layout(value)
         self._text = value
-        self.image_size = (GLYPH_SIZE, CELL * len(value))
+        self.image_size = self._line_size(value)
+
+    @property
+    def space_width(self) -> int:
+        """Width in px (at 64 px glyphs) of a space in the specimen: the width of this model's ``n``.
+
+        Measured once, on first use: the median ink width of ``n`` decoded from up to 32 of the
+        training fonts' codes (prior samples when the bundle ships none), rounded to an even
+        number (so half-resolution previews stay exact) and kept within ``[CELL / 4, CELL]``.
+        Set it to override (an even number of px).
+        """
+        if self._space_width is None:
+            self._space_width = self._measure_space_width()
+        return self._space_width
+
+    @space_width.setter
+    def space_width(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2 or value % 2:
+            raise InvalidValueError("space_width must be an even number of pixels", expected="e.g. 26",
+                                    got=repr(value), fix="pass an even int >= 2")
+        self._space_width = value
+        self.image_size = self._line_size(self._text)
+
+    def _measure_space_width(self) -> int:
+        if self._codes is not None:
+            rows = np.linspace(0, len(self._codes) - 1, min(32, len(self._codes))).round().astype(int)
+            z = torch.from_numpy(np.asarray(self._codes[rows], np.float32)).to(self.device)
+        else:
+            z = Generator.sample(self, 16, seed=0)
+        ink = self.glyphs(z, "n") > 0.5  # (N, 1, 64, 64)
+        cols = ink[:, 0].any(dim=1)  # (N, 64)
+        idx = torch.arange(GLYPH_SIZE, device=cols.device).expand_as(cols)
+        first = torch.where(cols, idx, GLYPH_SIZE).min(1).values
+        last = torch.where(cols, idx, -1).max(1).values
+        widths = (last - first + 1).clamp_min(0).float()
+        width = float(widths.median()) if len(widths) else CELL / 2
+        return int(min(max(2 * round(width / 2), CELL // 4), CELL))
+
+    def _line_size(self, text: str) -> tuple[int, int]:
+        n_spaces = text.count(SPACE)
+        return (GLYPH_SIZE, CELL * (len(text) - n_spaces) + (self.space_width * n_spaces if n_spaces else 0))
 
     def _move(self, device: torch.device) -> None:
         self.net.to(device)
@@ -266,10 +381,15 @@ class GlyphsGenerator(Generator):
         return torch.sigmoid(logits * self.sharpness)
 
     def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
-        return _specimen_line(self._glyph_probs(latents, _char_indices(self._text)))
+        return self._line(latents, half=False)
 
     def _decode_half(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
-        return _specimen_line(self._glyph_probs(latents, _char_indices(self._text), half=True))
+        return self._line(latents, half=True)
+
+    def _line(self, latents: torch.Tensor, half: bool) -> torch.Tensor:
+        idx, spaces = _text_layout(self._text)
+        gap = self.space_width if any(spaces) else CELL
+        return _specimen_line(self._glyph_probs(latents, idx, half=half), spaces, gap)
 
     def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
         """The specimen of :meth:`decode` at half resolution, cheaper to render (for dragging in widgets).
@@ -282,8 +402,8 @@ class GlyphsGenerator(Generator):
             latents: ``(N, latent_dim)`` or ``(latent_dim,)``.
 
         Returns:
-            ``(N, 3, 32, 26 * len(text))`` (or ``(3, 32, 26 * len(text))``) in ``[0, 1]``, on the
-            input's device and floating dtype.
+            ``(N, 3, 32, W / 2)`` (or ``(3, 32, W / 2)``) in ``[0, 1]`` where ``(64, W)`` is
+            :attr:`image_size`, on the input's device and floating dtype.
 
         Example:
             >>> gen = GlyphsGenerator(GlyphsNet(GlyphsConfig(latent_dim=8)), text="Ag")
@@ -298,8 +418,9 @@ class GlyphsGenerator(Generator):
         Measures of a font (slant, stroke weight, width) are averages over its glyphs, not
         properties of the specimen line's layout.
         """
-        ink = self.glyphs(latents, self._text, space=space).reshape(-1, 1, GLYPH_SIZE, GLYPH_SIZE)
-        return (1 - ink).expand(-1, 3, -1, -1), len(self._text)
+        chars = self._text.replace(SPACE, "")
+        ink = self.glyphs(latents, chars, space=space).reshape(-1, 1, GLYPH_SIZE, GLYPH_SIZE)
+        return (1 - ink).expand(-1, 3, -1, -1), len(chars)
 
     def glyphs(self, latents: Any, chars: str = CHARS, space: str | LatentSpace | None = None) -> torch.Tensor:
         """Glyph images of ``chars`` in the fonts ``latents``.
@@ -327,13 +448,25 @@ class GlyphsGenerator(Generator):
         painted as paper) says nothing about the font, so it is left out of the set; an image
         with no inked cell at all is encoded from all its cells.
         """
-        ink = 1 - images.mean(1)  # (N, 64, CELL * len)
-        n, k = ink.shape[0], len(self._text)
-        cells = ink.reshape(n, GLYPH_SIZE, k, CELL).permute(0, 2, 1, 3)
+        ink = 1 - images.mean(1)  # (N, 64, W)
+        idx, spaces = _text_layout(self._text)
+        starts = self._cell_starts(spaces)
+        cells = torch.stack([ink[..., x:x + CELL] for x in starts], dim=1)  # (N, K, 64, CELL)
         present = cells.sum((-2, -1)) > 1.0  # (N, K)
         present = present | ~present.any(1, keepdim=True)
         cells = F.pad(cells, (_TRIM, GLYPH_SIZE - CELL - _TRIM))
-        return self.net.encode(cells, _char_indices(self._text).to(ink.device), mask=present)[0]
+        return self.net.encode(cells, idx.to(ink.device), mask=present)[0]
+
+    def _cell_starts(self, spaces: list[bool]) -> list[int]:
+        """Left column of each glyph's cell in the specimen line (spaces skipped)."""
+        starts, x = [], 0
+        for is_space in spaces:
+            if is_space:
+                x += self.space_width
+            else:
+                starts.append(x)
+                x += CELL
+        return starts
 
     def pixel_mask(self, mask: Any) -> Any:
         """Observed characters -> observed pixels of the specimen, for ``ll.encode(gen, images, mask=...)``.
@@ -354,15 +487,17 @@ class GlyphsGenerator(Generator):
             (torch.Size([64, 104]), 0.0, 1.0)
         """
         if isinstance(mask, str):
-            observed = set(mask)
+            observed = set(mask) - {SPACE}
             unknown = sorted(observed - set(self._text))
-            if not mask or unknown:
+            if not observed or unknown:
                 raise InvalidValueError(
                     "a character mask must name characters of the specimen text",
                     expected=f"some of {self._text!r}", got=repr(mask),
                     fix=f"pass the observed characters, e.g. mask={self._text[:3]!r}, or set gen.text first")
-            cells = torch.tensor([float(c in observed) for c in self._text])
-            return cells.repeat_interleave(CELL)[None, :].expand(GLYPH_SIZE, -1).clone()
+            _, spaces = _text_layout(self._text)
+            widths = torch.tensor([self.space_width if sp else CELL for sp in spaces])
+            cells = torch.tensor([float(c in observed and not sp) for c, sp in zip(self._text, spaces)])
+            return cells.repeat_interleave(widths)[None, :].expand(GLYPH_SIZE, -1).clone()
         if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, str) for m in mask):
             return torch.stack([self.pixel_mask(m) for m in mask])
         return mask

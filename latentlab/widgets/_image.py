@@ -57,7 +57,12 @@ class LiveImage:
     ) -> None:
         self.to_latent = to_latent
         self.gen, self.space, self.fmt, self.quality = gen, space, fmt, quality
+        from ..workshop import settings as workshop_settings
+
+        workshop = workshop_settings()  # ll.workshop_mode(): live images capped, previews while dragging
         self.size = fit_size(gen.image_size, size)
+        if size is None and workshop.display_size is not None and max(self.size) > workshop.display_size:
+            self.size = fit_size(gen.image_size, workshop.display_size)
         h, w = self.size
         self.widget = W.Image(format=fmt, width=w, height=h,
                               layout=W.Layout(width=f"{w}px", height=f"{h}px", object_fit="contain",
@@ -70,6 +75,8 @@ class LiveImage:
                                                         display="flex" if self.slow else "none"))
         self.progress.add_class("latentlab-progress")
         self.cancelled = 0  #: renders abandoned part-way because a newer state arrived
+        if preview is None and workshop.previews:
+            preview = True
         self.previews = gen.can("preview") if preview is None else bool(preview)
         self._set_lock = threading.Lock()
         self._loop: LatestWins[Any] = LatestWins(
