@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +54,15 @@ _SCALES = (1, 2, 4)
 _MEAN_SAMPLES = 2048
 
 
+class _Scores(NamedTuple):
+    """How well latents reproduce their targets: what :class:`EncodeResult` reports beside the latents."""
+
+    loss: torch.Tensor
+    mse: torch.Tensor
+    history: torch.Tensor
+    reconstructions: torch.Tensor
+
+
 @dataclass
 class EncodeResult:
     """What :func:`encode` found. ``result.latents`` is usually all you need.
@@ -72,6 +82,10 @@ class EncodeResult:
         seconds: wall time of the call.
         interrupted: ``True`` when Ctrl-C stopped the optimisation early.
 
+    For ``method="encoder"`` the scores (``loss``, ``mse``, ``history``, ``reconstructions``,
+    ``psnr``) are computed on first use, so encoding many images costs what ``gen.encode`` does
+    (``seconds`` counts the encoding only); the optimising methods compute them as they go.
+
     Example:
         >>> import latentlab as ll
         >>> gen = ll.load("digits")
@@ -81,17 +95,43 @@ class EncodeResult:
     """
 
     latents: torch.Tensor
-    loss: torch.Tensor
-    mse: torch.Tensor
-    history: torch.Tensor
     images: torch.Tensor
-    reconstructions: torch.Tensor
     space: LatentSpace
     method: str
     steps: int
     seconds: float
     interrupted: bool = False
     mask: torch.Tensor | None = field(default=None, repr=False)
+    scores: _Scores | Callable[[], _Scores] | None = field(default=None, repr=False)
+
+    def _scored(self) -> _Scores:
+        """The scores, computed now if they were left for later."""
+        if callable(self.scores) and not isinstance(self.scores, _Scores):
+            self.scores = self.scores()
+        if not isinstance(self.scores, _Scores):
+            raise InvalidValueError("this EncodeResult has no scores", expected="scores from encode()",
+                                    got=repr(self.scores), fix="build results with latentlab.encode(...)")
+        return self.scores
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """``(N,)`` final (best) loss per image."""
+        return self._scored().loss
+
+    @property
+    def mse(self) -> torch.Tensor:
+        """``(N,)`` mean squared pixel error of each reconstruction over observed pixels."""
+        return self._scored().mse
+
+    @property
+    def history(self) -> torch.Tensor:
+        """``(T + 1, N)`` loss per image at every step."""
+        return self._scored().history
+
+    @property
+    def reconstructions(self) -> torch.Tensor:
+        """``(N, 3, H, W)`` the decoded latents."""
+        return self._scored().reconstructions
 
     @property
     def psnr(self) -> torch.Tensor:
@@ -184,12 +224,14 @@ def encode(
     chosen = _resolve_method(gen, s, method)
     n_steps = 0 if chosen == "encoder" else int(steps if steps is not None else DEFAULT_STEPS[chosen])
     weight = DEFAULT_REGULARIZE if regularize is None else float(regularize)
-    mean = _mean_latent(gen, s, seed)
-    if chosen != "encoder":
-        _check_gradients(gen, s, _initial(gen, s, target[:1], "optimize", mean))
-    run = _Run(gen, s, chosen, n_steps, lr, tol, weight, mean)
+    mean = None if chosen == "encoder" else _mean_latent(gen, s, seed)
     chunks = list(range(0, len(target), batch_size))
     bar = tqdm(total=max(1, n_steps) * len(chunks), desc=f"encode ({chosen})", unit="step", disable=not progress)
+    if chosen == "encoder":
+        return _encode_only(gen, s, target, weights, chunks, batch_size, bar, lambda: _Run(
+            gen, s, chosen, 0, lr, tol, weight, _mean_latent(gen, s, seed)), t0)
+    _check_gradients(gen, s, _initial(gen, s, target[:1], "optimize", mean))
+    run = _Run(gen, s, chosen, n_steps, lr, tol, weight, mean)
     parts: list[_Part] = []
     try:
         for start in chunks:
@@ -461,6 +503,34 @@ class _Run:
         return best_z, best, torch.stack(history), None
 
 
+def _encode_only(gen: Generator, space: LatentSpace, target: torch.Tensor, weights: torch.Tensor | None,
+                 chunks: list[int], batch_size: int, bar: Any, make_run: Callable[[], _Run], t0: float) -> EncodeResult:
+    """``method="encoder"``: the encoder's latents now, the scores (a decode of every image) when first asked."""
+    latents = []
+    try:
+        for start in chunks:
+            y = target[start:start + batch_size]
+            m = None if weights is None else weights[start:start + batch_size]
+            latents.append(_initial(gen, space, _paper_where_masked(gen, y, m), "encoder", None))
+            bar.update(1)
+    finally:
+        bar.close()
+    z = torch.cat(latents).detach()
+
+    def score() -> _Scores:
+        run = make_run()
+        parts = [(z[i:i + batch_size], *run.evaluate(z[i:i + batch_size], target[i:i + batch_size],
+                                                      None if weights is None else weights[i:i + batch_size]))
+                 for i in chunks]
+        loss = torch.cat([p[1] for p in parts]).detach().cpu()
+        recon = torch.cat([p[2] for p in parts])
+        return _Scores(loss=loss, mse=_masked_mse(recon, target, weights).cpu(), history=loss[None].clone(),
+                       reconstructions=recon)
+
+    return EncodeResult(latents=z, images=target, space=space, method="encoder", steps=0,
+                        seconds=time.perf_counter() - t0, mask=weights, scores=score)
+
+
 def _assemble(gen: Generator, space: LatentSpace, method: str, run: _Run,
               parts: list[_Part], target: torch.Tensor,
               weights: torch.Tensor | None, t0: float) -> EncodeResult:
@@ -474,8 +544,9 @@ def _assemble(gen: Generator, space: LatentSpace, method: str, run: _Run,
         start += h.shape[1]
     with torch.no_grad():
         recon = torch.cat([p[3] if p[3] is not None else gen.decode(p[0], space) for p in parts])
+    scores = _Scores(loss=loss.detach().cpu(), mse=_masked_mse(recon, target, weights).cpu(), history=history,
+                     reconstructions=recon)
     return EncodeResult(
-        latents=latents.detach(), loss=loss.detach().cpu(), mse=_masked_mse(recon, target, weights).cpu(),
-        history=history, images=target, reconstructions=recon, space=space, method=method, steps=rows - 1,
-        seconds=time.perf_counter() - t0, interrupted=run.interrupted, mask=weights,
+        latents=latents.detach(), images=target, space=space, method=method, steps=rows - 1,
+        seconds=time.perf_counter() - t0, interrupted=run.interrupted, mask=weights, scores=scores,
     )
