@@ -31,7 +31,7 @@ from .._optional import require
 from ..errors import InvalidValueError, UnknownModelError
 from ..spaces import LatentSpace
 from .base import Generator
-from .module import _module_device_dtype, register_adapter, to_unit_rgb
+from .module import module_device_dtype, register_adapter, to_unit_rgb
 
 __all__ = ["DiffusersVAEGenerator", "from_diffusers_vae", "Posterior"]
 
@@ -63,7 +63,7 @@ class DiffusersVAEGenerator(Generator):
         super().__init__([space], (h, w))
         self.name = name
         self.vae = vae.eval().requires_grad_(False)
-        self._device, self._dtype = _module_device_dtype(vae)
+        self._device, self._dtype = module_device_dtype(vae)
         self.scaling_factor = float(cfg.scaling_factor or 1.0)
         self.shift_factor = float(getattr(cfg, "shift_factor", None) or 0.0)
         self._mean = _channel_stats(getattr(cfg, "latents_mean", None), channels)

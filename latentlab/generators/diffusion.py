@@ -53,7 +53,7 @@ from ..errors import CapabilityError, InvalidValueError, RenderCancelledError, S
 from ..spaces import LatentPart, LatentSpace, joint_space
 from .base import Generator, as_prompt_list
 from .diffusers_vae import DiffusersVAEGenerator, _load_kwargs, _quiet_diffusers
-from .module import _module_device_dtype, register_adapter
+from .module import module_device_dtype, register_adapter
 
 __all__ = ["DiffusionGenerator", "from_diffusers", "SUPPORTED", "HEdit"]
 
@@ -132,7 +132,7 @@ class DiffusionGenerator(Generator):
         self._scheduler_choice: Any = scheduler
         self.force_zeros_for_empty_prompt = bool(force_zeros_for_empty_prompt)
         self.is_xl = len(self.text_encoders) == 2
-        self._device, self._dtype = _module_device_dtype(unet)
+        self._device, self._dtype = module_device_dtype(unet)
         ucfg: Any = unet.config
         vae_cfg: Any = None if vae is None else vae.config
         factor = 1 if vae_cfg is None else 2 ** (len(vae_cfg.block_out_channels) - 1)
@@ -910,7 +910,7 @@ def from_diffusers(
             if c[key] is not None:
                 c[key].to(dtype)
     vae = c["vae"]
-    if vae is not None and _module_device_dtype(vae)[1] == torch.float16 and getattr(vae.config, "force_upcast", False):
+    if vae is not None and module_device_dtype(vae)[1] == torch.float16 and getattr(vae.config, "force_upcast", False):
         vae.to(torch.float32)  # SDXL's VAE overflows in float16; the pipeline upcasts it the same way
     text_encoders = [t for t in (c["text_encoder"], c["text_encoder_2"]) if t is not None] if kind == "text" else []
     tokenizers = [t for t in (c["tokenizer"], c["tokenizer_2"]) if t is not None] if kind == "text" else []
