@@ -41,9 +41,9 @@ from .interpolation import analogy, blend, ease, interpolate, lerp, slerp
 from .maps import LatentMap
 from .paths import LatentPath
 from .render import contact_sheet, grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
+from .settings import workshop_mode
 from .spaces import LatentSpace
 from .training import train
-from .workshop import workshop_mode
 
 if TYPE_CHECKING:
     from .widgets import BlendPad, Explorer, MapWidget, Scrubber

@@ -114,7 +114,8 @@ def seed_keyframes(gen: Generator, seeds: Sequence[int], *, space: str | None = 
     return torch.cat([gen.sample(1, seed=int(s), space=space, temperature=temperature) for s in seeds])
 
 
-def _frame_count(fps: float, seconds: float) -> int:
+def frame_count(fps: float, seconds: float) -> int:
+    """Frames in ``seconds`` at ``fps`` (at least 2), after checking both are positive numbers."""
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
         raise InvalidValueError("fps must be a positive number", expected="fps > 0, e.g. 30", got=repr(fps),
                                 fix="pass fps=30 (video) or fps=15 (small GIFs)")
@@ -155,12 +156,12 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
     s = gen.space(space)
     if isinstance(source, LatentPath):
         _check_path_options(easing, loop, curve)
-        lat, _ = as_batched_latents(source.sample(_frame_count(fps, seconds)), s, name="path frames")
+        lat, _ = as_batched_latents(source.sample(frame_count(fps, seconds)), s, name="path frames")
         return lat
     if not interpolate:
         return _keyframes(source, s)[0]
     return _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space).sample(
-        _frame_count(fps, seconds))
+        frame_count(fps, seconds))
 
 
 def _check_path_options(easing: str | None, loop: bool | None, curve: str | None) -> None:
@@ -209,7 +210,7 @@ def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[st
 
     path = _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space)
     y, sr = load_audio(audio)
-    n = _frame_count(fps, len(y) / sr)
+    n = frame_count(fps, len(y) / sr)
     times = audio_times(onset_strength_per_frame(y, sr, fps, n), path.duration, loop=path.loop, base=audio_base)
     return path.at(times)
 
@@ -511,7 +512,7 @@ def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], 
     fmt = format_of(out)
     if fmt != "png":
         require("imageio_ffmpeg", purpose=f"writing .{fmt} files")
-    _frame_count(fps, 1.0)
+    frame_count(fps, 1.0)
     from tqdm.auto import tqdm
 
     target = _atomic_folder(out) if fmt == "png" else atomic_path(out)
