@@ -38,6 +38,7 @@ lab: install
 
 lint: install-dev
 	$(BIN)/ruff check latentlab tests benchmarks scripts
+	$(BIN)/lint-imports
 
 typecheck: install-dev
 	$(BIN)/mypy

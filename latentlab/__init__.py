@@ -12,6 +12,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from . import dataset, directions, measures, workshop
+from ._version import __version__
 from .animate import Animation, frames, save_grid_morph, save_morph, show_animation
 from .directions import Direction, DirectionSet
 from .doctor import doctor
@@ -40,16 +41,14 @@ from .interpolation import analogy, blend, ease, interpolate, lerp, slerp
 from .maps import LatentMap
 from .paths import LatentPath
 from .render import contact_sheet, grid, grid_image, jpeg_bytes, png_bytes, show, to_pil
+from .settings import workshop_mode
 from .spaces import LatentSpace
 from .training import train
-from .workshop import workshop_mode
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .widgets import BlendPad, Explorer, Scrubber
+    from .widgets import BlendPad, Explorer, MapWidget, Scrubber
 
-_LAZY_WIDGETS = frozenset({"Explorer", "Scrubber", "BlendPad"})
+_LAZY_WIDGETS = frozenset({"Explorer", "Scrubber", "BlendPad", "MapWidget"})
 
 
 def __getattr__(name: str) -> Any:
@@ -126,6 +125,7 @@ __all__ = [
     "doctor",
     "workshop",
     "workshop_mode",
+    "MapWidget",
     # errors
     "LatentLabError",
     "ShapeError",

@@ -48,7 +48,8 @@ from ._frame_cache import FrameCache, render_key
 from ._optional import require
 from .errors import ExportError, InvalidValueError
 from .generators.base import Generator
-from .render import _in_notebook, draw_caption, fit_size, grid, resize, to_uint8
+from .notebook import display_html, in_notebook
+from .render import draw_caption, fit_size, grid, resize, to_uint8
 
 __all__ = ["Animation", "FORMATS", "frames", "grid_frames", "save_morph", "save_grid_morph", "show_animation",
            "animation_html", "seed_keyframes", "audio_frame_latents"]
@@ -113,7 +114,8 @@ def seed_keyframes(gen: Generator, seeds: Sequence[int], *, space: str | None = 
     return torch.cat([gen.sample(1, seed=int(s), space=space, temperature=temperature) for s in seeds])
 
 
-def _frame_count(fps: float, seconds: float) -> int:
+def frame_count(fps: float, seconds: float) -> int:
+    """Frames in ``seconds`` at ``fps`` (at least 2), after checking both are positive numbers."""
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
         raise InvalidValueError("fps must be a positive number", expected="fps > 0, e.g. 30", got=repr(fps),
                                 fix="pass fps=30 (video) or fps=15 (small GIFs)")
@@ -154,12 +156,12 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
     s = gen.space(space)
     if isinstance(source, LatentPath):
         _check_path_options(easing, loop, curve)
-        lat, _ = as_batched_latents(source.sample(_frame_count(fps, seconds)), s, name="path frames")
+        lat, _ = as_batched_latents(source.sample(frame_count(fps, seconds)), s, name="path frames")
         return lat
     if not interpolate:
         return _keyframes(source, s)[0]
     return _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space).sample(
-        _frame_count(fps, seconds))
+        frame_count(fps, seconds))
 
 
 def _check_path_options(easing: str | None, loop: bool | None, curve: str | None) -> None:
@@ -208,7 +210,7 @@ def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[st
 
     path = _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space)
     y, sr = load_audio(audio)
-    n = _frame_count(fps, len(y) / sr)
+    n = frame_count(fps, len(y) / sr)
     times = audio_times(onset_strength_per_frame(y, sr, fps, n), path.duration, loop=path.loop, base=audio_base)
     return path.at(times)
 
@@ -447,7 +449,7 @@ def open_writer(path: Path, fmt: str, size: tuple[int, int], fps: float, repeat:
     return _FfmpegWriter(path, fmt, size, fps, repeat)
 
 
-def _format_of(out: Path) -> str:
+def format_of(out: Path) -> str:
     """``"gif"``, ``"mp4"``, ``"webp"`` from the extension; ``"png"`` (frame folder) for no extension or a folder."""
     suffix = out.suffix.lower()
     if out.is_dir() or suffix == "":
@@ -507,10 +509,10 @@ def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], 
         The :class:`Animation` written.
     """
     out = Path(out)
-    fmt = _format_of(out)
+    fmt = format_of(out)
     if fmt != "png":
         require("imageio_ffmpeg", purpose=f"writing .{fmt} files")
-    _frame_count(fps, 1.0)
+    frame_count(fps, 1.0)
     from tqdm.auto import tqdm
 
     target = _atomic_folder(out) if fmt == "png" else atomic_path(out)
@@ -591,7 +593,7 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
         ('mp4', 8, (64, 64), 1.0)
     """
     out = Path(out)
-    fmt = _format_of(out)
+    fmt = format_of(out)
     if audio is not None and fmt != "mp4":
         raise InvalidValueError("only MP4 files carry audio", expected="out='....mp4' with audio=",
                                 got=repr(out.name), fix=f"write to {out.with_suffix('.mp4').name!r}")
@@ -646,7 +648,7 @@ def save_grid_morph(gen: Generator, sources: Sequence[Any], out: str | os.PathLi
         >>> ll.save_grid_morph(gen, sources, out, nrow=2, fps=5, seconds=1, size=32, progress=False).size
         (70, 70)
     """
-    fmt = _format_of(Path(out))
+    fmt = format_of(Path(out))
     sets = _grid_latents(gen, sources, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
                          interpolate=interpolate, space=space)
     stream = _stream(gen, sets, size=size, batch_size=batch_size, space=space, caption=caption, nrow=nrow,
@@ -702,7 +704,5 @@ def show_animation(anim: Animation | str | os.PathLike[str], *, width: int | Non
         >>> ll.show_animation(anim, width=128)
     """
     html = animation_html(anim, width=width)
-    if _in_notebook():
-        from IPython.display import HTML, display
-
-        display(HTML(html))
+    if in_notebook():
+        display_html(html)

@@ -151,12 +151,12 @@ def _open_model(args: argparse.Namespace) -> Generator:
 
 
 def _morph(args: argparse.Namespace) -> int:
-    from .animate import _format_of, save_morph, seed_keyframes
+    from .animate import format_of, save_morph, seed_keyframes
 
     if args.seeds is not None and len(args.seeds) < 2 and not args.prompts:
         raise InvalidValueError("a morph needs at least two seeds", expected="--seeds 1 5 9",
                                 got=f"--seeds {args.seeds[0]}", fix="add another seed")
-    _format_of(Path(args.out))  # fail on a bad extension before loading the model
+    format_of(Path(args.out))  # fail on a bad extension before loading the model
     fonts = [_existing_file(f) for f in args.fonts] if args.fonts else None
     audio = str(_existing_file(args.audio, "audio")) if args.audio else None
     gen = _open_model(args)
@@ -305,7 +305,7 @@ def _examples(lines: Sequence[str]) -> str:
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
     """The ``latentlab`` parser with one subparser per entry of ``commands``."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Explore the latent spaces of generative models from the shell.",

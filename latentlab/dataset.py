@@ -100,7 +100,7 @@ def _shard_name(k: int) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 
@@ -1059,7 +1059,7 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
     """
     from .directions import Direction, DirectionSet
     from .directions._common import base_provenance
-    from .directions.unsupervised import _STREAM_COV_MAX_DIM, _CovarianceStream, _pca_from_cov, _sign_fix
+    from .directions.unsupervised import STREAM_COV_MAX_DIM, CovarianceStream, pca_from_cov, sign_fix
 
     _require_render_like(out, [column])
     space = _space_of(out)
@@ -1068,15 +1068,15 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
                                 got=n_components, fix=f"pass n_components={min(10, space.dim)}")
     k = int(n_components)
     batches = (latents(b, column).reshape(b.num_rows, -1) for b in iter_batches(out, [column], batch_size=batch_size))
-    if space.dim <= _STREAM_COV_MAX_DIM:
-        stream = _CovarianceStream(space.dim)
+    if space.dim <= STREAM_COV_MAX_DIM:
+        stream = CovarianceStream(space.dim)
         for x in batches:
             stream.update(x)
         rows = stream.n
         if rows < 2:
             raise InvalidValueError("PCA needs at least two rows", expected=">= 2 rows", got=rows, fix="render more")
         _, cov = stream.result()
-        evals, vecs = _pca_from_cov(cov, k)
+        evals, vecs = pca_from_cov(cov, k)
         total, algo = float(torch.trace(cov)), "streaming covariance + eigh"
     else:  # a D x D covariance would not fit: the same fallback as ll.directions.pca
         ipca = require("sklearn.decomposition", purpose="dataset.pca").IncrementalPCA(n_components=k)
@@ -1087,7 +1087,7 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
                 ipca.partial_fit(x.double().numpy())
         evals, vecs = torch.from_numpy(ipca.explained_variance_), torch.from_numpy(ipca.components_)
         total, algo = float(evals.sum() / max(float(ipca.explained_variance_ratio_.sum()), 1e-30)), "IncrementalPCA"
-    vecs = _sign_fix(vecs.double())
+    vecs = sign_fix(vecs.double())
     ratio = (evals / max(total, 1e-30)).tolist()
     prov = base_provenance("pca", params={"n_components": k, "space": space.name, "streaming": True,
                                           "algorithm": algo, "source": f"dataset {Path(out).name}"},

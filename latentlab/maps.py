@@ -45,6 +45,7 @@ import torch
 from ._atomic import atomic_path
 from ._checks import check_finite, shape_str, to_tensor
 from ._optional import require
+from .colors import MAX_LEGEND, category_colors, is_categorical
 from .errors import InvalidValueError, ShapeError
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ _METHODS = ("umap", "pca")
 _T = TypeVar("_T")
 _THUMB_PX = 34.0  # plot thumbnails: height on the canvas, in pixels
 _THUMB_MAX_W = 110.0  # ... and the widest a wide image may get before it shrinks
-_MAX_LEGEND = 20  # categorical labels with more values get no legend (and are no default colour)
 
 
 # -- nearest neighbours ---------------------------------------------------------
@@ -442,7 +442,8 @@ class LatentMap:
         self.embedding_ = np.ascontiguousarray(emb, dtype=np.float32)
 
     # -- mapping ------------------------------------------------------------------
-    def _require_fit(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`~latentlab.errors.InvalidValueError` unless :meth:`fit` has run."""
         if not hasattr(self, "embedding_"):
             raise InvalidValueError(
                 "this LatentMap is not fitted yet", expected="a fitted map", got="an unfitted LatentMap",
@@ -476,7 +477,7 @@ class LatentMap:
         Returns:
             ``float32 (M, 2)``.
         """
-        self._require_fit()
+        self.check_fitted()
         q = self._flat(latents, "latents")
         if self.method == "pca":
             return ((q - self.mean_) @ self.components_.T).numpy().astype(np.float32)
@@ -503,7 +504,7 @@ class LatentMap:
         Returns:
             ``(M, *shape)`` float32 latents (``(*shape)`` for one point).
         """
-        self._require_fit()
+        self.check_fitted()
         p = to_tensor(points, name="points").detach().to("cpu", torch.float32)
         single = tuple(p.shape) == (2,)
         if single:
@@ -526,14 +527,14 @@ class LatentMap:
 
     def nearest(self, points: Any) -> np.ndarray:
         """Index of the fitted point nearest to each map position: ``(M, 2) -> int64 (M,)``."""
-        self._require_fit()
+        self.check_fitted()
         p = to_tensor(points, name="points").detach().to("cpu", torch.float32).reshape(-1, 2)
         idx, _ = knn(p, torch.from_numpy(self.embedding_), 1)
         return idx[:, 0].numpy()
 
     def select(self, polygon: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         """Indices of fitted points inside a polygon of map positions (see :func:`select_polygon`)."""
-        self._require_fit()
+        self.check_fitted()
         return select_polygon(self.embedding_, polygon)
 
     # -- pictures -------------------------------------------------------------------
@@ -566,7 +567,7 @@ class LatentMap:
         Returns:
             the ``matplotlib.figure.Figure``.
         """
-        self._require_fit()
+        self.check_fitted()
         require("matplotlib", purpose="LatentMap.plot()")
         from matplotlib.figure import Figure
 
@@ -574,7 +575,7 @@ class LatentMap:
         ax = fig.add_subplot(1, 1, 1)
         emb = self.embedding_
         size = point_size if point_size is not None else float(np.clip(20000 / max(1, len(emb)), 2.0, 40.0))
-        name, values = self._color_values(color_by)
+        name, values = self.color_values(color_by)
         _scatter(fig, ax, emb, values, name, size)
         if thumbnails > 0 and gen is None:
             raise InvalidValueError(
@@ -595,13 +596,19 @@ class LatentMap:
                 fig.savefig(tmp, format="png")
         return fig
 
-    def _color_values(self, color_by: Any) -> tuple[str, np.ndarray | None]:
+    def color_values(self, color_by: Any) -> tuple[str, np.ndarray | None]:
+        """The label name and the ``(N,)`` values that colour the points for ``color_by``.
+
+        ``None`` picks the first label that colours well (numbers, or at most ``MAX_LEGEND``
+        categories); a name picks that label; an array of ``N`` values is used as given.
+        ``("", None)`` means one colour for all.
+        """
         if color_by is None:
             if not self.labels_:
                 return "", None
             # the first label that colours well: numbers, or a few categories (not e.g. 2,000 family names)
             names = [k for k, v in self.labels_.items()
-                     if not _is_categorical(v) or len(np.unique(v)) <= _MAX_LEGEND] or list(self.labels_)
+                     if not is_categorical(v) or len(np.unique(v)) <= MAX_LEGEND] or list(self.labels_)
             return names[0], self.labels_[names[0]]
         if isinstance(color_by, str):
             if color_by not in self.labels_:
@@ -647,13 +654,13 @@ class LatentMap:
             ax.add_artist(ab)
 
     def widget(self, gen: Generator, explorer: Any = None, **options: Any) -> MapWidget:
-        """An interactive map in Jupyter linked to ``gen`` (and optionally an Explorer).
+        """Deprecated: use ``ll.MapWidget(latent_map, gen, explorer=...)`` (the widget takes the fitted map).
 
-        Click a point to render it (and move the Explorer there); click empty space to
-        render the inverse-mapped latent; drag a lasso (shift-drag: a box) to select points,
-        read back as ``widget.selection``. See :class:`latentlab.widgets.MapWidget`.
+        A map does not know its views; this shim is the one import of :mod:`latentlab.widgets`
+        below the widgets layer (listed in the import contract) and goes in a later release.
         """
-        self._require_fit()
+        warnings.warn("LatentMap.widget(gen) is deprecated: use ll.MapWidget(latent_map, gen, explorer=...)",
+                      DeprecationWarning, stacklevel=2)
         from .widgets.map import MapWidget
 
         return MapWidget(self, gen, explorer=explorer, **options)
@@ -709,23 +716,17 @@ def _as_label_dict(labels: Any, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _is_categorical(values: np.ndarray) -> bool:
-    if values.dtype.kind in "OUSb":
-        return True
-    return values.dtype.kind in "iu" and len(np.unique(values)) <= 20
-
-
 def _scatter(fig: Any, ax: Any, emb: np.ndarray, values: np.ndarray | None, name: str, size: float) -> None:
     if values is None:
         ax.scatter(emb[:, 0], emb[:, 1], s=size, c="#3b6ea8", alpha=0.7, linewidths=0)
         return
-    if _is_categorical(values):
+    if is_categorical(values):
         cats = list(dict.fromkeys(np.unique(values).tolist()))
-        cmap = _category_colors(len(cats))
+        cmap = category_colors(len(cats))
         for i, cat in enumerate(cats):
             mask = values == cat
             ax.scatter(emb[mask, 0], emb[mask, 1], s=size, color=cmap[i], alpha=0.8, linewidths=0, label=str(cat))
-        if len(cats) > _MAX_LEGEND:  # a legend of hundreds of names helps nobody: colours only
+        if len(cats) > MAX_LEGEND:  # a legend of hundreds of names helps nobody: colours only
             return
         legend = ax.legend(title=name or None, markerscale=max(1.0, 6 / math.sqrt(size)), fontsize=8,
                            loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
@@ -736,15 +737,3 @@ def _scatter(fig: Any, ax: Any, emb: np.ndarray, values: np.ndarray | None, name
     sc = ax.scatter(emb[:, 0], emb[:, 1], s=size, c=values.astype(np.float64), cmap="viridis", alpha=0.8,
                     linewidths=0)
     fig.colorbar(sc, ax=ax, shrink=0.7, label=name or None)
-
-
-def _category_colors(n: int) -> list[str]:
-    """``n`` distinct colours (tab10, then tab20, then evenly spaced hues)."""
-    tab10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-             "#bcbd22", "#17becf"]
-    if n <= 10:
-        return tab10[:n]
-    import colorsys
-
-    return ["#%02x%02x%02x" % tuple(int(255 * c) for c in colorsys.hsv_to_rgb(i / n, 0.65, 0.85))  # noqa: UP031
-            for i in range(n)]

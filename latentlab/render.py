@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ._checks import as_batched_images
 from .errors import InvalidValueError
+from .notebook import display, in_notebook
 
 __all__ = ["to_uint8", "to_pil", "grid", "png_bytes", "jpeg_bytes", "show", "resize", "fit_size", "draw_caption",
            "contact_sheet"]
@@ -133,9 +134,7 @@ def show(
         (138, 36)
     """
     img = grid_image(images, nrow=nrow, scale=scale, padding=padding)
-    if _in_notebook():
-        from IPython.display import display
-
+    if in_notebook():
         display(img)
         return None
     return img
@@ -154,14 +153,6 @@ def grid_image(images: Any, nrow: int | None = None, scale: float | None = None,
     img = to_pil(grid(x, nrow=nrow, padding=padding), scale=scale)
     assert isinstance(img, Image.Image)
     return img
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
 
 
 # --------------------------------------------------------------------------- sizes, captions, contact sheets

@@ -480,13 +480,12 @@ class _View:
             self._make_widgets()
 
     def _make_widgets(self) -> None:
-        import ipywidgets as w
-        from IPython.display import display
+        from .notebook import LivePanel
 
-        self.status = w.HTML("starting ...")
-        self.curve, self.pictures = w.Image(format="png"), w.Image(format="png")
-        self.widgets = w.VBox([self.status, w.HBox([self.curve, self.pictures])])
-        display(self.widgets)
+        self.widgets = LivePanel()
+        self.status = self.widgets.html("starting ...")
+        self.curve, self.pictures = self.widgets.png(), self.widgets.png()
+        self.widgets.show()
 
     def update(self, record: dict[str, float]) -> None:
         self.bar.update(1)
@@ -510,9 +509,9 @@ class _View:
 
 
 def _make_view(progress: bool, live: bool | None, trainer: VAETrainer) -> _View:
-    from .render import _in_notebook
+    from .notebook import in_notebook
 
-    return _View(trainer, progress, (progress and _in_notebook()) if live is None else live)
+    return _View(trainer, progress, (progress and in_notebook()) if live is None else live)
 
 
 def loss_curve_png(history: list[dict[str, float]], width: int = 320, height: int = 200) -> bytes:

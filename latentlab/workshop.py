@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidValueError, ShapeError
+from .settings import WorkshopSettings, settings, workshop_mode
 
 __all__ = [
     "EXERCISES",
@@ -266,9 +267,9 @@ def _map_variance(answer: Any) -> tuple[bool, str]:
            "A morph is a path through latent space sampled at fps x seconds points; every frame is one "
            "decode, so halving fps or seconds halves the time it takes.")
 def _morph_frames(answer: Any) -> tuple[bool, str]:
-    from .animate import _frame_count
+    from .animate import frame_count
 
-    n = _frame_count(12, 2)
+    n = frame_count(12, 2)
     if isinstance(answer, bool) or not isinstance(answer, int):
         return False, f"answer with a whole number, not {_describe(answer)}"
     if answer == n:
@@ -336,102 +337,6 @@ def solution(name: str) -> _Solution:
         answer = 24   # round(fps * seconds)
     """
     return _Solution(_get(name))
-
-
-# =========================================================================== workshop settings
-@dataclasses.dataclass
-class WorkshopSettings:
-    """What :func:`workshop_mode` sets; read it with :func:`settings`.
-
-    Attributes:
-        on: workshop mode is on.
-        threads: torch threads (half the cores, at most 4: one core stays free for the browser).
-        display_size: cap on the longest side of live widget images in px (``None``: no cap).
-        previews: live widgets render low-resolution previews while dragging.
-        gif_size: long side of GIFs made in the notebooks.
-        gif_fps: frames per second of those GIFs.
-    """
-
-    on: bool = False
-    threads: int | None = None
-    display_size: int | None = None
-    previews: bool | None = None
-    gif_size: int = 256
-    gif_fps: int = 24
-
-
-_SETTINGS = WorkshopSettings()
-_SAVED: dict[str, Any] = {}
-
-
-def settings() -> WorkshopSettings:
-    """The current workshop settings (a copy)."""
-    return dataclasses.replace(_SETTINGS)
-
-
-class _Mode:
-    """Returned by :func:`workshop_mode`; a context manager that switches back on exit."""
-
-    def __init__(self, previous: bool) -> None:
-        self.previous = previous
-
-    def __enter__(self) -> WorkshopSettings:
-        return settings()
-
-    def __exit__(self, *exc: object) -> None:
-        workshop_mode(self.previous)
-
-    def __repr__(self) -> str:
-        s = _SETTINGS
-        if not s.on:
-            return "workshop mode off (torch threads and widget sizes as before)"
-        return (f"workshop mode on: {s.threads} torch thread(s), live images {s.display_size} px with "
-                f"low-resolution previews while dragging, GIFs {s.gif_size} px at {s.gif_fps} fps "
-                "(ll.workshop_mode(False) switches back)")
-
-
-def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: int = 320) -> _Mode:
-    """Settings that keep an old laptop responsive; ``workshop_mode(False)`` restores what was there.
-
-    On: torch uses half the CPU cores (at most 4, at least 1) so the browser keeps one; live
-    widgets (Explorer, Scrubber, BlendPad, maps) draw at most ``display_size`` px on the long side
-    and render low-resolution previews while a slider moves; notebooks make GIFs at 160 px, 12 fps.
-
-    Args:
-        on: switch on (``True``) or back off (``False``).
-        threads: torch threads (default: half the cores, 1 to 4).
-        display_size: cap on the longest side of live images in px.
-
-    Returns:
-        A handle that prints the settings; ``with ll.workshop_mode(): ...`` switches back after the block.
-
-    Example:
-        >>> import torch
-        >>> before = torch.get_num_threads()
-        >>> with workshop_mode(threads=1):
-        ...     torch.get_num_threads(), settings().display_size
-        (1, 320)
-        >>> torch.get_num_threads() == before, settings().on
-        (True, False)
-    """
-    torch = _torch()
-    previous = _SETTINGS.on
-    if on:
-        if not _SETTINGS.on:
-            _SAVED["threads"] = torch.get_num_threads()
-        n = threads if threads is not None else max(1, min(4, (os.cpu_count() or 2) // 2))
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InvalidValueError("threads must be a whole number >= 1", expected="e.g. 1 or 2", got=repr(n),
-                                    fix="leave threads=None for half the cores")
-        torch.set_num_threads(n)
-        _SETTINGS.on, _SETTINGS.threads, _SETTINGS.display_size, _SETTINGS.previews = True, n, display_size, True
-        _SETTINGS.gif_size, _SETTINGS.gif_fps = 160, 12
-    elif _SETTINGS.on:
-        torch.set_num_threads(_SAVED.pop("threads", torch.get_num_threads()))
-        fresh = WorkshopSettings()
-        for f in dataclasses.fields(fresh):
-            setattr(_SETTINGS, f.name, getattr(fresh, f.name))
-    return _Mode(previous)
 
 
 # =========================================================================== the gallery
@@ -573,12 +478,12 @@ class Gallery:
         A bookmark made after ``follow`` records the Explorer's seed and slider strengths at that moment
         (earlier ones record the latent and the seed only).
         """
-        from .widgets.explorer import _name
+        from .widgets.explorer import direction_name
 
         def add_new(_: Any = None) -> None:
             done = sum(1 for e, _n in self._followed if e is explorer)
             for z in explorer.bookmarks[done:]:
-                names = [_name(d, i) for i, d in enumerate(explorer.directions)]
+                names = [direction_name(d, i) for i, d in enumerate(explorer.directions)]
                 strengths = dict(zip(names, (round(float(s), 4) for s in explorer.strengths)))
                 close = bool(torch.allclose(z, explorer.latent, atol=1e-6))
                 self.add(explorer.gen, z, seed=int(explorer.seed_box.value),
@@ -594,7 +499,7 @@ class Gallery:
     # -- the page ---------------------------------------------------------------------
     def to_html(self) -> str:
         """The page: every image as a data URI, provenance beside it, the data as JSON; no external resources."""
-        from . import __version__
+        from ._version import __version__
 
         cards = "\n".join(_card_html(i, b) for i, b in enumerate(self.bookmarks))
         data = json.dumps({"title": self.title, "author": self.author, "latentlab": __version__,

@@ -307,7 +307,7 @@ def test_pca_of_mapped_samples_finds_the_planted_axes(streaming: bool) -> None:
 
 
 def test_streaming_pca_above_the_covariance_limit_uses_incremental_pca(monkeypatch) -> None:
-    monkeypatch.setattr(dirs.unsupervised, "_STREAM_COV_MAX_DIM", 2)
+    monkeypatch.setattr(dirs.unsupervised, "STREAM_COV_MAX_DIM", 2)
     gen = LinearGen(dim=6)
     ds = dirs.pca(gen, n_samples=9000, n_components=2, space="w", streaming=True, batch_size=3000)
     true_axes = torch.linalg.svd(gen.s.double())[0].T

@@ -259,8 +259,8 @@ def test_default_colour_skips_labels_with_too_many_categories() -> None:
     x, lab = blobs(n=60)
     names = np.array([f"font {i}" for i in range(60)])
     m = LatentMap(method="pca").fit(x, labels={"family": names, "half": lab})
-    assert m._color_values(None)[0] == "half"  # not the 60 family names
+    assert m.color_values(None)[0] == "half"  # not the 60 family names
     fig = m.plot(color_by="family")  # asked for: coloured, but no legend of 60 names
     assert fig.axes[0].get_legend() is None
     only_names = LatentMap(method="pca").fit(x, labels={"family": names})
-    assert only_names._color_values(None)[0] == "family"
+    assert only_names.color_values(None)[0] == "family"

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from .._checks import check_finite, shape_str, to_tensor
+from .._version import __version__
 from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
 from ..generators.base import Generator
 from ..spaces import LatentSpace
@@ -28,19 +29,13 @@ SpaceLike = LatentSpace | Generator
 UNBOUND = "?"
 
 
-def _library_version() -> str:
-    import latentlab
-
-    return str(getattr(latentlab, "__version__", "unknown"))
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def base_provenance(method: str, **extra: Any) -> dict[str, Any]:
     """The provenance every finder records: method, its parameters, created-at and library versions."""
-    return {"method": method, **extra, "created_at": _now(), "library_version": _library_version(),
+    return {"method": method, **extra, "created_at": _now(), "library_version": __version__,
             "torch_version": torch.__version__}
 
 

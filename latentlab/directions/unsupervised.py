@@ -19,10 +19,10 @@ from .model import Direction, DirectionSet
 
 __all__ = ["jacobian", "pca", "sefa"]
 
-_STREAM_COV_MAX_DIM = 4096  # streaming PCA keeps a D x D covariance up to here, IncrementalPCA above
+STREAM_COV_MAX_DIM = 4096  # streaming PCA keeps a D x D covariance up to here, IncrementalPCA above
 
 
-def _sign_fix(vectors: torch.Tensor) -> torch.Tensor:
+def sign_fix(vectors: torch.Tensor) -> torch.Tensor:
     """Flip each row so that its largest-magnitude entry is positive (deterministic signs)."""
     idx = vectors.abs().argmax(dim=1)
     signs = torch.sign(vectors[torch.arange(len(vectors)), idx])
@@ -46,7 +46,7 @@ def _sample_space(gen: Generator, space: LatentSpace, n: int, rng: torch.Generat
     return gen.map(z, gen.default_space, space).detach().cpu()
 
 
-class _CovarianceStream:
+class CovarianceStream:
     """Streaming mean and covariance in float64 (exact; O(D^2) memory, one pass)."""
 
     def __init__(self, dim: int) -> None:
@@ -71,7 +71,8 @@ class _CovarianceStream:
         return mean_s + self.shift, cov
 
 
-def _pca_from_cov(cov: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pca_from_cov(cov: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top ``k`` eigenvalues ``(k,)`` and eigenvectors ``(k, D)`` (rows) of a covariance ``(D, D)``."""
     evals, evecs = torch.linalg.eigh(cov)
     order = torch.argsort(evals, descending=True)[:k]
     return evals[order].clamp_min(0), evecs[:, order].T
@@ -131,12 +132,12 @@ def pca(
     if streaming:
         batches = (_sample_space(gen, s, min(batch_size, n_samples - i), rng).flatten(1)
                    for i in range(0, n_samples, batch_size))
-        if s.dim <= _STREAM_COV_MAX_DIM:
-            stream = _CovarianceStream(s.dim)
+        if s.dim <= STREAM_COV_MAX_DIM:
+            stream = CovarianceStream(s.dim)
             for b in batches:
                 stream.update(b)
             _, cov = stream.result()
-            evals, vecs = _pca_from_cov(cov, n_components)
+            evals, vecs = pca_from_cov(cov, n_components)
             total, algo = float(torch.trace(cov)), "streaming covariance + eigh"
         else:
             decomposition = require("sklearn.decomposition", purpose="streaming PCA")
@@ -150,13 +151,13 @@ def pca(
     else:
         if codes is None:
             x = _sample_space(gen, s, n_samples, rng).flatten(1)
-        held = _CovarianceStream(s.dim)
+        held = CovarianceStream(s.dim)
         for chunk in x.split(batch_size):  # chunked float64 accumulation: no float64 copy of all samples
             held.update(chunk)
         _, cov = held.result()
-        evals, vecs = _pca_from_cov(cov, n_components)
+        evals, vecs = pca_from_cov(cov, n_components)
         total, algo = float(torch.trace(cov)), "covariance + eigh"
-    vecs = _sign_fix(vecs.double())
+    vecs = sign_fix(vecs.double())
     ratio = (evals / max(total, 1e-30)).tolist()
     prov = base_provenance("pca", params={"n_components": n_components, "space": s.name, "seed": seed,
                                            "streaming": bool(streaming), "algorithm": algo, "source": source},
@@ -208,8 +209,8 @@ def sefa(
     if normalize_rows:
         a = a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
     k = s.dim if n_components is None else int(n_components)
-    evals, vecs = _pca_from_cov(a.T @ a, k)
-    vecs = _sign_fix(vecs)
+    evals, vecs = pca_from_cov(a.T @ a, k)
+    vecs = sign_fix(vecs)
     prov = base_provenance("sefa", params={"space": s.name, "normalize_rows": normalize_rows,
                                             "weight_shape": list(a.shape)}, eigenvalues=evals.tolist())
     items = [Direction(vecs[i].view(s.shape), s, f"{name}{i}",
@@ -283,7 +284,7 @@ def jacobian(
             q, _ = torch.linalg.qr(jv_cols(q))
         bt = jtv_cols(q).detach().double()  # (D, l) = (Q^T J)^T
     _, sv, vh = torch.linalg.svd(bt.T, full_matrices=False)
-    vecs = _sign_fix(vh[:k])
+    vecs = sign_fix(vh[:k])
     prov = base_provenance("jacobian", params={"k": k, "oversample": oversample, "n_iter": n_iter, "seed": seed,
                                                 "space": s.name}, singular_values=sv[:k].tolist(),
                             point=t.cpu().flatten().tolist() if d <= 1024 else None)

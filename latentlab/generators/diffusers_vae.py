@@ -31,7 +31,7 @@ from .._optional import require
 from ..errors import InvalidValueError, UnknownModelError
 from ..spaces import LatentSpace
 from .base import Generator
-from .module import _module_device_dtype, register_adapter, to_unit_rgb
+from .module import module_device_dtype, register_adapter, to_unit_rgb
 
 __all__ = ["DiffusersVAEGenerator", "from_diffusers_vae", "Posterior"]
 
@@ -63,7 +63,7 @@ class DiffusersVAEGenerator(Generator):
         super().__init__([space], (h, w))
         self.name = name
         self.vae = vae.eval().requires_grad_(False)
-        self._device, self._dtype = _module_device_dtype(vae)
+        self._device, self._dtype = module_device_dtype(vae)
         self.scaling_factor = float(cfg.scaling_factor or 1.0)
         self.shift_factor = float(getattr(cfg, "shift_factor", None) or 0.0)
         self._mean = _channel_stats(getattr(cfg, "latents_mean", None), channels)
@@ -166,7 +166,7 @@ def _device_rng(seed: int | torch.Generator | None, device: torch.device) -> tor
 
 
 @contextlib.contextmanager
-def _quiet_diffusers() -> Iterator[None]:
+def quiet_diffusers() -> Iterator[None]:
     """Silence diffusers' info/warning logs (e.g. the 'install accelerate' note) while loading."""
     logging = require("diffusers", purpose="ll.from_diffusers_vae").utils.logging
     level = logging.get_verbosity()
@@ -177,7 +177,8 @@ def _quiet_diffusers() -> Iterator[None]:
         logging.set_verbosity(level)
 
 
-def _load_kwargs(dtype: torch.dtype | None, extra: dict[str, Any]) -> dict[str, Any]:
+def load_kwargs(dtype: torch.dtype | None, extra: dict[str, Any]) -> dict[str, Any]:
+    """``from_pretrained`` keyword arguments: ``extra`` plus the dtype under the name diffusers expects."""
     kwargs = dict(extra)
     if dtype is not None:
         kwargs["torch_dtype"] = dtype
@@ -248,11 +249,11 @@ def from_diffusers_vae(
         if local.exists():
             _check_local_folder(local, subfolder)
             source = str(local)
-        kwargs = _load_kwargs(dtype, from_pretrained_kwargs)
+        kwargs = load_kwargs(dtype, from_pretrained_kwargs)
         if subfolder:
             kwargs["subfolder"] = subfolder
         try:
-            with _quiet_diffusers():
+            with quiet_diffusers():
                 vae = diffusers.AutoencoderKL.from_pretrained(source, **kwargs)
         except OSError as exc:
             raise UnknownModelError(

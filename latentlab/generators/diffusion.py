@@ -52,8 +52,8 @@ from .._optional import require
 from ..errors import CapabilityError, InvalidValueError, RenderCancelledError, ShapeError, UnknownModelError
 from ..spaces import LatentPart, LatentSpace, joint_space
 from .base import Generator, as_prompt_list
-from .diffusers_vae import DiffusersVAEGenerator, _load_kwargs, _quiet_diffusers
-from .module import _module_device_dtype, register_adapter
+from .diffusers_vae import DiffusersVAEGenerator, load_kwargs, quiet_diffusers
+from .module import module_device_dtype, register_adapter
 
 __all__ = ["DiffusionGenerator", "from_diffusers", "SUPPORTED", "HEdit"]
 
@@ -132,7 +132,7 @@ class DiffusionGenerator(Generator):
         self._scheduler_choice: Any = scheduler
         self.force_zeros_for_empty_prompt = bool(force_zeros_for_empty_prompt)
         self.is_xl = len(self.text_encoders) == 2
-        self._device, self._dtype = _module_device_dtype(unet)
+        self._device, self._dtype = module_device_dtype(unet)
         ucfg: Any = unet.config
         vae_cfg: Any = None if vae is None else vae.config
         factor = 1 if vae_cfg is None else 2 ** (len(vae_cfg.block_out_channels) - 1)
@@ -414,7 +414,7 @@ class DiffusionGenerator(Generator):
         """A fresh scheduler set to ``steps`` steps (DDIM by default; ``inverse=True``: ``DDIMInverseScheduler``)."""
         diffusers = require("diffusers", purpose="ll.from_diffusers")
         cfg = dict(self.scheduler_config)
-        with _quiet_diffusers():
+        with quiet_diffusers():
             if inverse:
                 if cfg.get("timestep_spacing") not in ("leading", "trailing"):
                     cfg["timestep_spacing"] = "leading"
@@ -805,7 +805,7 @@ def _load_pipeline(source: str, dtype: torch.dtype | None, kwargs: dict[str, Any
         _check_pipeline_folder(local)
         source = str(local)
     try:
-        with _quiet_diffusers():
+        with quiet_diffusers():
             index = diffusers.DiffusionPipeline.load_config(source, **_hub_kwargs(kwargs))
     except OSError as exc:
         raise UnknownModelError(
@@ -814,13 +814,13 @@ def _load_pipeline(source: str, dtype: torch.dtype | None, kwargs: dict[str, Any
             got=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             fix="check the path / id; offline, download it first (huggingface-cli download ...)") from exc
     _check_index(index, source)
-    load = _load_kwargs(dtype, kwargs)
+    load = load_kwargs(dtype, kwargs)
     for optional in ("safety_checker", "feature_extractor", "image_encoder"):
         if optional in index:
             load.setdefault(optional, None)
     if "safety_checker" in index:
         load.setdefault("requires_safety_checker", False)
-    with _quiet_diffusers():
+    with quiet_diffusers():
         return diffusers.DiffusionPipeline.from_pretrained(source, **load)
 
 
@@ -910,7 +910,7 @@ def from_diffusers(
             if c[key] is not None:
                 c[key].to(dtype)
     vae = c["vae"]
-    if vae is not None and _module_device_dtype(vae)[1] == torch.float16 and getattr(vae.config, "force_upcast", False):
+    if vae is not None and module_device_dtype(vae)[1] == torch.float16 and getattr(vae.config, "force_upcast", False):
         vae.to(torch.float32)  # SDXL's VAE overflows in float16; the pipeline upcasts it the same way
     text_encoders = [t for t in (c["text_encoder"], c["text_encoder_2"]) if t is not None] if kind == "text" else []
     tokenizers = [t for t in (c["tokenizer"], c["tokenizer_2"]) if t is not None] if kind == "text" else []

@@ -100,7 +100,7 @@ def _check_range(output_range: Any) -> tuple[float, float]:
     return lo, hi
 
 
-def _module_device_dtype(module: Any) -> tuple[torch.device, torch.dtype]:
+def module_device_dtype(module: Any) -> tuple[torch.device, torch.dtype]:
     """Device and floating dtype of a module's first parameter (CPU float32 when it has none)."""
     if isinstance(module, nn.Module):
         for p in module.parameters():
@@ -130,7 +130,7 @@ class ModuleGenerator(Generator):
         self.encoder = encoder
         self.output_range = output_range
         self.output_channels = output_channels
-        self._device, self._dtype = _module_device_dtype(decoder)
+        self._device, self._dtype = module_device_dtype(decoder)
         caps = {"encode"} if encoder is not None else set()
         if self._first_linear() is not None:
             caps.add("sefa")
@@ -246,7 +246,7 @@ def from_module(
         decoder.eval()
     if isinstance(encoder, nn.Module):
         encoder.eval()
-    dev, dtype = _module_device_dtype(decoder)
+    dev, dtype = module_device_dtype(decoder)
     with torch.no_grad():
         probe = decoder(torch.zeros((1, *shape), device=dev, dtype=dtype))
     raw = probe[0] if isinstance(probe, (tuple, list)) and probe else probe

@@ -47,7 +47,7 @@ from ..errors import (
 )
 from ..spaces import LatentSpace
 from .base import Generator
-from .module import _module_device_dtype, register_adapter, to_unit_rgb
+from .module import module_device_dtype, register_adapter, to_unit_rgb
 
 __all__ = ["StyleGANGenerator", "from_stylegan", "load_stylegan_pickle", "NoiseMode"]
 
@@ -98,7 +98,7 @@ class StyleGANGenerator(Generator):
         ]
         size = getattr(network, "img_resolution", None)
         super().__init__(spaces, (int(size), int(size)) if size else (1, 1))
-        self._device, self._dtype = _module_device_dtype(network)
+        self._device, self._dtype = module_device_dtype(network)
         self.name = name
         self.truncation_psi = float(truncation_psi)
         self.truncation_cutoff = truncation_cutoff

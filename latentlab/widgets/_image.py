@@ -57,7 +57,7 @@ class LiveImage:
     ) -> None:
         self.to_latent = to_latent
         self.gen, self.space, self.fmt, self.quality = gen, space, fmt, quality
-        from ..workshop import settings as workshop_settings
+        from ..settings import settings as workshop_settings
 
         workshop = workshop_settings()  # ll.workshop_mode(): live images capped, previews while dragging
         self.size = fit_size(gen.image_size, size)

@@ -107,7 +107,7 @@ class Explorer(W.VBox):
         self._saved = 0
 
         self.view = LiveImage(gen, self.space, size=size, fmt=fmt, preview=preview)
-        self.sliders = [self._slider(_name(d, i), strength_range) for i, d in enumerate(self.directions)]
+        self.sliders = [self._slider(direction_name(d, i), strength_range) for i, d in enumerate(self.directions)]
         self.seed_box = W.IntText(value=self._seed, description="seed", layout=W.Layout(width="160px"),
                                   style={"description_width": "40px"})
         self.random_button = W.Button(description="random", icon="random", layout=W.Layout(width="90px"))
@@ -389,7 +389,8 @@ def _nice_step(rough: float) -> float:
     return round(nice * 10**exp, 12)
 
 
-def _name(direction: Any, index: int) -> str:
+def direction_name(direction: Any, index: int) -> str:
+    """The slider label of a direction: its ``name``, else ``"direction <index>"``."""
     name = getattr(direction, "name", None)
     return str(name) if name else f"direction {index}"
 

@@ -31,6 +31,7 @@ import torch
 import traitlets
 
 from .._checks import shape_str
+from ..colors import category_colors, is_categorical, viridis
 from ..errors import InvalidValueError, ShapeError
 from ..render import jpeg_bytes, png_bytes
 
@@ -51,7 +52,7 @@ SelectCallback = Callable[[np.ndarray], Any]
 class MapWidget(anywidget.AnyWidget):
     """An interactive map of a fitted :class:`~latentlab.maps.LatentMap`, linked to ``gen``.
 
-    Usually made with ``latent_map.widget(gen, explorer=explorer)``.
+    Made with ``ll.MapWidget(latent_map, gen, explorer=explorer)`` from a fitted map.
 
     In the browser: hover a point for its image, click it to render it, click empty space to
     render the inverse-mapped latent there; drag a lasso (shift-drag: a box) to select. The
@@ -122,11 +123,7 @@ class MapWidget(anywidget.AnyWidget):
         size: int = 440,
         space: str | None = None,
     ) -> None:
-        if not hasattr(latent_map, "embedding_"):
-            raise InvalidValueError(
-                "the map is not fitted", expected="a fitted LatentMap", got="an unfitted LatentMap",
-                fix="call latent_map.fit(latents) before .widget(gen)",
-            )
+        latent_map.check_fitted()
         super().__init__()
         self.map = latent_map
         self.gen = gen
@@ -164,14 +161,12 @@ class MapWidget(anywidget.AnyWidget):
             )
 
     def _set_colors(self, color_by: Any) -> None:
-        from ..maps import _category_colors, _is_categorical
-
-        name, values = self.map._color_values(color_by)
+        name, values = self.map.color_values(color_by)
         n = len(self.map.embedding_)
         if values is None:
             self.palette, self.legend, self.colors = ["#3b6ea8"], [], bytes(n)
             return
-        cats = np.unique(values) if _is_categorical(values) else None
+        cats = np.unique(values) if is_categorical(values) else None
         if cats is not None and len(cats) > 255 and values.dtype.kind not in "iuf":
             raise InvalidValueError(
                 f"too many categories to colour the map by{f' {name!r}' if name else ''}",
@@ -180,13 +175,13 @@ class MapWidget(anywidget.AnyWidget):
             )
         if cats is not None and len(cats) <= 255:
             cats, codes = np.unique(values, return_inverse=True)
-            self.palette = _category_colors(len(cats))
+            self.palette = category_colors(len(cats))
             self.legend = [str(c) for c in cats]
         else:
             v = values.astype(np.float64)
             bins = 16
             codes = np.clip(((v - v.min()) / max(np.ptp(v), 1e-12) * bins).astype(int), 0, bins - 1)
-            self.palette = [_viridis(i / (bins - 1)) for i in range(bins)]
+            self.palette = [viridis(i / (bins - 1)) for i in range(bins)]
             self.legend = [f"{name or 'value'} {v.min():.3g}"] + [""] * (bins - 2) + [f"{v.max():.3g}"]
         self.colors = codes.astype(np.uint8).tobytes()
 
@@ -377,13 +372,3 @@ def _label_text(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.3g}"
     return str(value)
-
-
-def _viridis(t: float) -> str:
-    """A hex colour along a viridis-like ramp, ``t`` in ``[0, 1]``."""
-    stops = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-    pos = min(max(t, 0.0), 1.0) * (len(stops) - 1)
-    i = min(int(pos), len(stops) - 2)
-    f = pos - i
-    r, g, b = (round(a + (c - a) * f) for a, c in zip(stops[i], stops[i + 1]))
-    return f"#{r:02x}{g:02x}{b:02x}"

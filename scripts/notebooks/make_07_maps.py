@@ -115,10 +115,10 @@ The map widget is linked to the generator and to an `Explorer`:
   window on show.
 """),
     code("""
-from latentlab.widgets import Explorer
+from latentlab.widgets import Explorer, MapWidget
 
 explorer = Explorer(gen)
-widget = latent_map.widget(gen, explorer=explorer, color_by="category")
+widget = MapWidget(latent_map, gen, explorer=explorer, color_by="category")
 widget
 """),
     code("""
