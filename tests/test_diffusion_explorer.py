@@ -32,7 +32,7 @@ def gen(sd_folder: Path) -> DiffusionGenerator:
 def test_explorer_on_a_diffusion_pipeline(gen: DiffusionGenerator) -> None:
     ex = ll.Explorer(gen, n_components=2)
     try:
-        assert ex.view.slow and ex.view.previews and ex.view.progress.layout.display == "flex"
+        assert ex.view.slow and ex.view.previews and ex.view.progress.layout.display != "none"
         assert len(ex.sliders) == 2 and ex.prompt_box in ex.children[0].children[1].children
         assert ex.view.progress.value == 1.0  # the first render ran all its steps
         ex.sliders[0].value = 1.0

@@ -892,6 +892,17 @@ def from_diffusers(
             (the message lists what it supports).
 
     Example:
+        A tiny unconditional pipeline built on the spot (random weights: noise images):
+
+        >>> from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+        >>> unet = UNet2DModel(sample_size=8, block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+        ...                    down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2)
+        >>> gen = from_diffusers(DDPMPipeline(unet=unet, scheduler=DDPMScheduler()), steps=2, name="tiny-ddpm")
+        >>> gen.space().shape, gen.decode(gen.sample(2, seed=0)).shape
+        ((3, 8, 8), torch.Size([2, 3, 8, 8]))
+
+        A real text-to-image model (downloads it once):
+
         >>> import latentlab as ll                                        # doctest: +SKIP
         >>> gen = ll.from_diffusers("stabilityai/sd-turbo", device="cuda", dtype=torch.float16)  # doctest: +SKIP
         >>> keys = gen.keyframes([("a red fox", 1), ("a blue bird", 7)])  # doctest: +SKIP

@@ -71,8 +71,7 @@ class LiveImage:
         self.error = W.HTML("")
         self.slow = bool(getattr(gen, "slow", False))
         self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
-                                        layout=W.Layout(width=f"{w}px", height="8px",
-                                                        display="flex" if self.slow else "none"))
+                                        layout=W.Layout(width=f"{w}px", display=None if self.slow else "none"))
         self.progress.add_class("latentlab-progress")
         self.cancelled = 0  #: renders abandoned part-way because a newer state arrived
         if preview is None and workshop.previews:

@@ -413,7 +413,7 @@ def _default_directions(gen: Any, space: Any, n_components: int, seed: int) -> l
     return list(dirs.pca(gen, n_samples=2000, n_components=n_components, space=space, seed=seed))
 
 
-def _random_directions(space: Any, n: int, seed: int) -> list[torch.Tensor]:
+def _random_directions(space: Any, n: int, seed: int) -> list[Any]:
     """``n`` orthonormal random directions in the space's normal-prior part (its noise, for joint spaces).
 
     For an isotropic Gaussian (diffusion noise) PCA of samples only finds random directions too, at
@@ -424,11 +424,14 @@ def _random_directions(space: Any, n: int, seed: int) -> list[torch.Tensor]:
     dim = where.stop - where.start
     if dim == 0 or (space.prior != "normal" and not gauss):
         return []
+    from ..directions import Direction
+
     g = torch.Generator().manual_seed(int(seed))
     q, _ = torch.linalg.qr(torch.randn(dim, min(n, dim), generator=g, dtype=torch.float64))
     out = []
     for k in range(q.shape[1]):
         flat = torch.zeros(space.dim, dtype=torch.float32)
         flat[where] = q[:, k].float()
-        out.append(flat.view(space.shape))
+        out.append(Direction(flat.view(space.shape), space, name=f"noise {k}",
+                             provenance={"method": "random_orthonormal", "seed": int(seed), "component": k}))
     return out
