@@ -336,7 +336,7 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> Non
 
 def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """``(key, this job's value, the folder's value)`` for each identity field that differs (one level deep)."""
-    out = []
+    out: list[tuple[str, Any, Any]] = []
     for key in _IDENTITY:
         a, b = mine.get(key), theirs.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
