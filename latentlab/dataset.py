@@ -315,12 +315,12 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> Non
         _clear(out)
     if path.is_file():
         old = json.loads(path.read_text())
-        diff = [k for k in _IDENTITY if old.get(k) != manifest.get(k)]
+        diff = _differences(manifest, old)
         if diff:
             raise InvalidValueError(
                 f"the folder {out} holds the shards of another job; they are not mixed with this one",
-                expected="; ".join(f"{k}={json.dumps(manifest.get(k), sort_keys=True)}" for k in diff),
-                got="; ".join(f"{k}={json.dumps(old.get(k), sort_keys=True)}" for k in diff),
+                expected="; ".join(f"{k}={json.dumps(mine, sort_keys=True)}" for k, mine, _ in diff),
+                got="; ".join(f"{k}={json.dumps(theirs, sort_keys=True)}" for k, _, theirs in diff),
                 fix="write this job to a new folder, or pass overwrite=True to delete that job's shards",
             )
         return
@@ -332,6 +332,18 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> Non
             fix="write the job to a new folder")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(key, this job's value, the folder's value)`` for each identity field that differs (one level deep)."""
+    out: list[tuple[str, Any, Any]] = []
+    for key in _IDENTITY:
+        a, b = mine.get(key), theirs.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend((f"{key}.{k}", a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+        elif a != b:
+            out.append((key, a, b))
+    return out
 
 
 def _clear(out: Path) -> None:
@@ -1111,7 +1123,7 @@ def from_labels(
     method: Literal["logistic", "svm", "ridge"] = "logistic",
     quantile: float = 0.3,
     holdout: int = -1,
-    epochs: int = 3,
+    epochs: int | None = None,
     column: str = "latent",
     batch_size: int = 8192,
     alpha: float = 1e-4,
@@ -1132,7 +1144,8 @@ def from_labels(
         method: ``"logistic"`` (log loss), ``"svm"`` (hinge loss) or ``"ridge"`` (squared loss, continuous labels).
         quantile: fraction kept at each end for the classifiers (binary labels are used as they are).
         holdout: the shard held out for the score (default the last).
-        epochs: passes over the training shards.
+        epochs: passes over the training shards (default: enough for about 100,000 rows seen,
+            between 3 and 50; small data sets need many passes of SGD).
         column: the latent column.
         batch_size: rows per ``partial_fit``.
         alpha: SGD's L2 penalty.
@@ -1163,6 +1176,7 @@ def from_labels(
     y_train = np.concatenate([np.asarray(b.column(label).to_numpy(zero_copy_only=False), dtype=np.float64)
                               for b in iter_batches(out, [label], shards=train)])
     binary = len(np.unique(y_train)) == 2
+    epochs = epochs if epochs is not None else max(3, min(50, math.ceil(100_000 / max(len(y_train), 1))))
     if method == "ridge":
         lo = hi = None
     elif binary:

@@ -83,7 +83,7 @@ again = dataset.render(gen, n=N, seed=0, out=OUT / "fonts", measures=MEASURES, t
 print("shards computed on the re-run:", again.computed)
 try:
     dataset.render(gen, n=N, seed=1, out=OUT / "fonts", measures=MEASURES, thumbnails=48,
-                   shard_size=max(50, N // 10), progress=False)
+                   shard_size=max(50, N // 10), batch_size=128, progress=False)
 except ll.InvalidValueError as err:
     print(err)
 """),
@@ -103,7 +103,7 @@ except ImportError:
     print('Ray is not installed: pip install "latentlab[ray]"')
 if ray is not None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     start = time.perf_counter()
     on_ray = dataset.render(gen, n=N, seed=0, out=OUT / "fonts_ray", measures=MEASURES, thumbnails=48,
                             shard_size=max(50, N // 10), batch_size=128, engine="ray", workers=2)
@@ -141,9 +141,11 @@ it applies to the model's latents directly.
 bold = dataset.from_labels(job.out, "stroke_weight", method="logistic", name="bold")
 print("held-out accuracy:", round(bold.provenance["scores"]["heldout_accuracy"], 3),
       "on", bold.provenance["n_test"], "fonts of the held-out shard")
+spread = float((dataset.latents(table) @ bold.vector.float()).std())    # how far the fonts spread along it
+print(f"the fonts' projections on the direction have a spread of {spread:.2f}")
 z = gen.sample(2, seed=7)
-edited = bold.apply(z, [-2.0, 0.0, 2.0])          # (strengths, fonts, 64)
-ll.show(gen.decode(edited.transpose(0, 1).reshape(-1, z.shape[1])), nrow=3)   # a row per font: -2, 0, +2
+edited = bold.apply(z, [-3 * spread, 0.0, 3 * spread])   # (strengths, fonts, 64)
+ll.show(gen.decode(edited.transpose(0, 1).reshape(-1, z.shape[1])), nrow=3)   # a row per font: lighter, as is, bolder
 """),
     md("""
 `dataset.pca` streams the principal directions (the exact covariance, shard by shard):
