@@ -10,14 +10,14 @@ The family name itself is never written (names such as "Bricolage Grotesque" or
 :data:`latentlab.generators._font_words.FORBIDDEN_STEMS` (the script refuses to write one).
 
 Training fonts come from the bundled ``glyphs`` labels; held-out fonts (their own families,
-never used for training) from the font data's label arrays when ``--heldout`` is given.
+never used for training) from the font data's label arrays when ``--fontdata`` is given.
 
 Writes ``data/fonts/captions.json`` (recipe, thresholds, per-font captions) and its sha256 in
 ``data/fonts/captions.sha256``.
 
 Usage::
 
-    python scripts/build_font_captions.py [--heldout /work/coord/fontdata/heldout_labels.json]
+    python scripts/build_font_captions.py --fontdata data/build/glyphs64.npz
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -96,6 +97,9 @@ NAME_WORDS: dict[str, list[str]] = {
     "doodle": ["doodle"], "sketch": ["sketchy"], "grunge": ["grungy", "distressed"], "dot": ["dotted"],
 }
 
+#: how often a caption says each attribute (short captions are common, the category almost always there)
+KEEP = {"category": 0.95, "weight": 0.6, "name": 0.5}
+
 TEMPLATES = [
     "{desc}",
     "a {desc}",
@@ -149,9 +153,9 @@ def font_attributes(row: dict, cuts: dict[str, float]) -> dict[str, list[str]]:
 
 def compose(attrs: dict[str, list[str]], rng: random.Random) -> str:
     """One caption: a random subset of the attributes (the category most often) in a random template."""
-    keep = {k for k in attrs if rng.random() < {"category": 0.85, "weight": 0.7, "name": 0.75}.get(k, 0.6)}
+    keep = [k for k in attrs if rng.random() < KEEP.get(k, 0.45)]
     if not keep:
-        keep = {rng.choice(sorted(attrs))}
+        keep = [rng.choice(sorted(attrs))]  # a list, not a set: the same captions in every process
     words = {k: rng.choice(attrs[k]) for k in keep}
     order = ["weight", "style", "width", "contrast", "name", "category"]
     front = [words[k] for k in order if k in words and k != "contrast" and words[k]]
@@ -171,9 +175,8 @@ def compose(attrs: dict[str, list[str]], rng: random.Random) -> str:
     nouns = ("font", "face", "typeface", "type", "lettering", "strokes", "code")
     templates = TEMPLATES[:2] if desc.split()[-1] in nouns else TEMPLATES
     text = rng.choice(templates).format(desc=desc.strip())
-    text = text.replace("font font", "font").replace("a a", "an a").replace(" a e", " an e").replace(" a u", " an u")
-    if text.startswith("a ") and text[2:3] in "aeiou":
-        text = "an " + text[2:]
+    text = text.replace("font font", "font")
+    text = re.sub(r"\ba (?=[aeio]|u(?!ni))", "an ", text)  # "an extra-bold", "an upright", "a uniform"
     return " ".join(text.split())
 
 
@@ -201,25 +204,29 @@ def rows_of(labels: dict[str, list]) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--heldout", type=Path, default=None,
-                    help="a JSON of held-out fonts' label arrays (family, category, weight, italic, width, ...)")
+    ap.add_argument("--fontdata", type=Path, default=None,
+                    help="the font data (glyphs64.npz of build_font_data.py): captions its held-out fonts too")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     train = json.loads(LABELS.read_text())
     cuts = thresholds(train)
     rng = random.Random(SEED)
     doc: dict = {
-        "recipe": {"script": "scripts/build_font_captions.py", "seed": SEED, "per_font": PER_FONT,
+        "recipe": {"script": "scripts/build_font_captions.py", "seed": SEED, "per_font": PER_FONT, "keep": KEEP,
                    "thresholds": cuts, "templates": TEMPLATES, "forbidden_stems": list(FORBIDDEN_STEMS),
                    "category_words": CATEGORY_WORDS, "weight_words": {str(k): v for k, v in WEIGHT_WORDS.items()},
                    "name_words": NAME_WORDS,
                    "source": "labels of latentlab/models/glyphs (train) and the held-out font data"},
         "train": [captions_for(r, cuts, rng) for r in rows_of(train)],
     }
-    if args.heldout is not None:
-        held = json.loads(args.heldout.read_text())
+    if args.fontdata is not None:
+        data = np.load(args.fontdata)
+        keep = data["split"] == "test"
+        held = {k: data[k][keep].tolist() for k in ("family", "category", "weight", "italic", "width", "contrast",
+                                                     "slant", "font_id", "heldout_half")}
         doc["heldout"] = [captions_for(r, cuts, rng) for r in rows_of(held)]
-        doc["heldout_family"] = list(held["family"])
+        doc["heldout_font_id"] = held["font_id"]
+        doc["heldout_half"] = held["heldout_half"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(doc, indent=0) + "\n")
