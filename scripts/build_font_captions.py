@@ -17,7 +17,7 @@ Writes ``data/fonts/captions.json`` (recipe, thresholds, per-font captions) and 
 
 Usage::
 
-    python scripts/build_font_captions.py [--heldout /work/coord/fontdata/heldout_labels.json]
+    python scripts/build_font_captions.py [--heldout path/to/heldout_labels.json]
 """
 
 from __future__ import annotations
