@@ -13,12 +13,13 @@ CHROMIUM := /usr/bin/chromium
 LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
 QUICKSTART := notebooks/00_quickstart.ipynb
 
-.PHONY: lab lab-check browser test lint typecheck unit bench install install-dev clean help
+.PHONY: lab lab-check browser notebooks test lint typecheck unit bench install install-dev clean help
 
 help:
 	@echo "make lab    - install and open JupyterLab on notebooks/00_quickstart.ipynb"
 	@echo "make test   - install dev extras, run ruff, mypy and every test (unit, property, doctest, notebooks, browser)"
 	@echo "make bench  - print the benchmark tables"
+	@echo "make notebooks - rebuild notebooks/ from scripts/notebooks/make_*.py"
 	@echo "make lab-check - start the 'make lab' server, check that it answers, stop it (part of make test)"
 
 $(BIN)/python:
@@ -71,6 +72,10 @@ unit: install-dev
 
 test: lint typecheck browser lab-check
 	$(BIN)/pytest
+
+# rebuild notebooks/ from scripts/notebooks/make_*.py (tests/test_notebook_sources.py checks they agree)
+notebooks: install-dev
+	@for script in scripts/notebooks/make_*.py; do PYTHONPATH=. $(BIN)/python $$script || exit 1; done
 
 bench: install-dev
 	$(BIN)/python -m benchmarks
