@@ -8,13 +8,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 # torch first (a CPU wheel on these machines); then the project, whose torch>=2.2 it satisfies.
+CHROMIUM := /usr/bin/chromium
+# JupyterLab refuses to run as root without --allow-root (containers often run as root)
+LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
+QUICKSTART := notebooks/00_quickstart.ipynb
 
-.PHONY: lab test lint typecheck unit bench install install-dev clean help
+.PHONY: lab lab-check browser notebooks test lint typecheck unit bench install install-dev clean help
 
 help:
 	@echo "make lab    - install and open JupyterLab on notebooks/00_quickstart.ipynb"
 	@echo "make test   - install dev extras, run ruff, mypy and every test (unit, property, doctest, notebooks, browser)"
 	@echo "make bench  - print the benchmark tables"
+	@echo "make notebooks - rebuild notebooks/ from scripts/notebooks/make_*.py"
+	@echo "make lab-check - start the 'make lab' server, check that it answers, stop it (part of make test)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +40,25 @@ install: $(VENV)/.installed-lab
 install-dev: $(VENV)/.installed-dev
 
 lab: install
-	$(BIN)/jupyter lab notebooks/00_quickstart.ipynb
+	$(LAB) $(QUICKSTART)
+
+lab-check: install
+	$(BIN)/python scripts/check_lab.py -- $(LAB) $(QUICKSTART)
+
+# Debian's chromium for the real-browser tests (Playwright cannot download browsers here):
+# installed directly as root, through sudo otherwise, else the command to run is printed.
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else echo "make test needs Debian chromium at $(CHROMIUM): run as root"; \
+	     echo "  apt-get update && apt-get install -y chromium chromium-driver"; exit 1; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	     echo "make test needs chromium at $(CHROMIUM) (Debian's apt-get install -y chromium);" \
+	          "point LATENTLAB_CHROMIUM at another build, or deselect the browser tests: pytest -m 'not browser'"; \
+	     exit 1; fi; \
+	echo "== installing Debian chromium for the real-browser tests"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 
 lint: install-dev
 	$(BIN)/ruff check latentlab tests benchmarks scripts
@@ -46,8 +70,12 @@ typecheck: install-dev
 unit: install-dev
 	$(BIN)/pytest -m "not browser and not notebook"
 
-test: lint typecheck
+test: lint typecheck browser lab-check
 	$(BIN)/pytest
+
+# rebuild notebooks/ from scripts/notebooks/make_*.py (tests/test_notebook_sources.py checks they agree)
+notebooks: install-dev
+	@for script in scripts/notebooks/make_*.py; do PYTHONPATH=. $(BIN)/python $$script || exit 1; done
 
 bench: install-dev
 	$(BIN)/python -m benchmarks

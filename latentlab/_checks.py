@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -126,3 +127,25 @@ def as_batched_images(
             fix="divide uint8 pixel values by 255, or map [-1, 1] images with (x + 1) / 2",
         )
     return t, batched
+
+
+def check_int(value: Any, name: str, at_least: int, *, fix: str, message: str | None = None) -> int:
+    """``value`` as an ``int`` if it is a whole number ``>= at_least`` (not a bool), else InvalidValueError.
+
+    The one check behind every count, size and step argument (``n``, ``steps``, ``batch_size`` ...).
+
+    Example:
+        >>> check_int(3, "steps", 2, fix="pass steps=60")
+        3
+        >>> check_int(1, "steps", 2, fix="pass steps=60")
+        Traceback (most recent call last):
+        ...
+        latentlab.errors.InvalidValueError: steps must be a whole number >= 2
+          expected: steps >= 2
+          got:      1
+          fix:      pass steps=60
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < at_least:
+        raise InvalidValueError(message or f"{name} must be a whole number >= {at_least}",
+                                expected=f"{name} >= {at_least}", got=repr(value), fix=fix)
+    return int(value)

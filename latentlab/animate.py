@@ -43,7 +43,7 @@ import torch
 from PIL import Image
 
 from ._atomic import atomic_path
-from ._checks import as_batched_latents
+from ._checks import as_batched_latents, check_int
 from ._frame_cache import FrameCache, render_key
 from ._optional import require
 from .errors import ExportError, InvalidValueError
@@ -217,10 +217,8 @@ def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[st
 
 # --------------------------------------------------------------------------- frames
 def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidValueError("batch_size must be a positive integer", expected="batch_size >= 1",
-                                got=repr(batch_size), fix="pass batch_size=32 (smaller uses less memory)")
-    return batch_size
+    return check_int(batch_size, "batch_size", 1, fix="pass batch_size=32 (smaller uses less memory)",
+                     message="batch_size must be a positive integer")
 
 
 def _caption_for(caption: Caption, i: int, n: int) -> str:

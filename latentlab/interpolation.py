@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ._checks import check_finite, shape_str, to_tensor
+from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator
 from .spaces import LatentPart, LatentSpace, map_parts
@@ -553,11 +553,8 @@ def interpolate(
         torch.Size([8, 16])
     """
     s = space.default_space if isinstance(space, Generator) else space
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise InvalidValueError(
-            "interpolate() needs at least 2 steps", expected="an int >= 2", got=repr(steps),
-            fix="pass steps=60 (both endpoints are included)",
-        )
+    check_int(steps, "steps", 2, fix="pass steps=60 (both endpoints are included)",
+              message="interpolate() needs at least 2 steps")
     chosen = _choose_method(method, s)
     t = ease(torch.linspace(0, 1, steps, dtype=torch.float64), easing)
     t[-1] = 1.0

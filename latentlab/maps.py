@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from ._atomic import atomic_path
-from ._checks import check_finite, shape_str, to_tensor
+from ._checks import check_finite, check_int, shape_str, to_tensor
 from ._optional import require
 from .colors import MAX_LEGEND, category_colors, is_categorical
 from .errors import InvalidValueError, ShapeError
@@ -257,9 +257,12 @@ def spread_points(points: np.ndarray, n: int, min_gap: float) -> np.ndarray:
     return np.asarray(chosen, dtype=np.int64)
 
 
-# -- fit as instance or class method ------------------------------------------------
-class _instance_or_class_method(Generic[_T]):  # noqa: N801 - a decorator, named like one
-    """``LatentMap().fit(x)`` and ``LatentMap.fit(x)`` (a default-constructed map) both work."""
+# -- the deprecated class-level fit ----------------------------------------------------
+_PARAMS = ("method", "n_neighbors", "min_dist", "metric", "seed", "n_epochs", "progress")
+
+
+class _fit_method(Generic[_T]):  # noqa: N801 - a decorator, named like one
+    """``map.fit(x)`` as usual; ``LatentMap.fit(x, **options)`` on the class still works, with a warning."""
 
     def __init__(self, func: Callable[..., _T]) -> None:
         self.func = func
@@ -271,10 +274,16 @@ class _instance_or_class_method(Generic[_T]):  # noqa: N801 - a decorator, named
     def __get__(self, obj: object, cls: type | None = None) -> Callable[..., _T]: ...
 
     def __get__(self, obj: object | None, cls: type | None = None) -> Callable[..., _T]:
-        if obj is None:
-            assert cls is not None
-            return functools.partial(self.func, cls())
-        return functools.partial(self.func, obj)
+        if obj is not None:
+            return functools.partial(self.func, obj)
+        assert cls is not None
+
+        def class_level_fit(latents: Any, labels: Any = None, **options: Any) -> _T:
+            warnings.warn("LatentMap.fit(x, **options) on the class is deprecated: use "
+                          "LatentMap(**options).fit(x)", DeprecationWarning, stacklevel=2)
+            return self.func(cls().set_params(**options), latents, labels)
+
+        return class_level_fit
 
 
 # -- the map ------------------------------------------------------------------------
@@ -302,7 +311,7 @@ class LatentMap:
     Example:
         >>> import torch
         >>> x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
-        >>> m = LatentMap.fit(x, method="pca")          # class-level fit: default map, options as kwargs
+        >>> m = LatentMap(method="pca").fit(x)          # options in the constructor, fit returns self
         >>> m.transform(x[:2]).shape
         (2, 2)
     """
@@ -317,19 +326,9 @@ class LatentMap:
         n_epochs: int | None = None,
         progress: bool = True,
     ) -> None:
-        if method not in _METHODS:
-            raise InvalidValueError(
-                f"unknown map method {method!r}", expected=" or ".join(map(repr, _METHODS)), got=repr(method),
-                fix="use method='umap' (pip install \"latentlab[maps]\") or method='pca'",
-            )
-        if int(n_neighbors) < 2:
-            raise InvalidValueError(
-                "n_neighbors must be at least 2", expected="n_neighbors >= 2", got=n_neighbors,
-                fix="use 15 (umap's default); smaller shows local detail, larger global shape",
-            )
         self.method: Method = method
-        self.n_neighbors = int(n_neighbors)
-        self.min_dist = float(min_dist)
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
         self.metric = metric
         self.seed = seed
         self.n_epochs = n_epochs
@@ -340,29 +339,19 @@ class LatentMap:
         return f"LatentMap(method={self.method!r}, n_neighbors={self.n_neighbors}, seed={self.seed}{fitted})"
 
     # -- fitting -----------------------------------------------------------------
-    @_instance_or_class_method
-    def fit(self, latents: Any, labels: Any = None, **options: Any) -> LatentMap:
-        """Place ``latents`` on the plane and return self.
+    @_fit_method
+    def fit(self, latents: Any, labels: Any = None) -> LatentMap:
+        """Check the options, place ``latents`` on the plane and return self.
 
         Args:
             latents: ``(N, *shape)`` tensor or array, ``N >= 3``.
             labels: optional per-point labels: a length-``N`` sequence (stored as ``"label"``)
                 or a mapping / DataFrame of name -> length-``N`` sequence (e.g. ``gen.labels()``).
-            **options: constructor options (``method=``, ``seed=`` ...); mainly for the
-                class-level form ``LatentMap.fit(codes, method="pca")``.
 
         Returns:
             self, with ``embedding_`` ``(N, 2)``.
         """
-        for key in options:
-            if key not in ("method", "n_neighbors", "min_dist", "metric", "seed", "n_epochs", "progress"):
-                raise InvalidValueError(
-                    f"LatentMap.fit() got an unknown option {key!r}",
-                    expected="method, n_neighbors, min_dist, metric, seed, n_epochs or progress", got=key,
-                    fix="check the spelling, or pass the option to LatentMap(...)",
-                )
-        if options:
-            self.__init__(**{**self.get_params(), **options})  # type: ignore[misc]
+        self._check_params()
         x = self._check_latents(latents)
         n = x.shape[0]
         self.labels_ = _as_label_dict(labels, n)
@@ -371,6 +360,29 @@ class LatentMap:
             self._fit_pca(x)
         else:
             self._fit_umap(x)
+        return self
+
+    def _check_params(self) -> None:
+        """Validate the constructor options (scikit-learn checks them in ``fit``, not ``__init__``)."""
+        method = self.method
+        if method not in _METHODS:
+            raise InvalidValueError(
+                f"unknown map method {method!r}", expected=" or ".join(map(repr, _METHODS)), got=repr(method),
+                fix="use method='umap' (pip install \"latentlab[maps]\") or method='pca'",
+            )
+        check_int(self.n_neighbors, "n_neighbors", 2, message="n_neighbors must be at least 2",
+                  fix="use 15 (umap's default); smaller shows local detail, larger global shape")
+
+    def set_params(self, **params: Any) -> LatentMap:
+        """Change constructor options (as scikit-learn's ``set_params``); refit to apply them."""
+        for key in params:
+            if key not in _PARAMS:
+                raise InvalidValueError(
+                    f"LatentMap got an unknown option {key!r}", expected=", ".join(_PARAMS), got=key,
+                    fix="check the spelling of the option",
+                )
+        for key, value in params.items():
+            setattr(self, key, value)
         return self
 
     def get_params(self) -> dict[str, Any]:
@@ -447,7 +459,7 @@ class LatentMap:
         if not hasattr(self, "embedding_"):
             raise InvalidValueError(
                 "this LatentMap is not fitted yet", expected="a fitted map", got="an unfitted LatentMap",
-                fix="call map.fit(latents) first (or LatentMap.fit(latents))",
+                fix="call map.fit(latents) first",
             )
 
     def _flat(self, latents: Any, name: str) -> torch.Tensor:

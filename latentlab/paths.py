@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 
 import torch
 
-from ._checks import check_finite, shape_str, to_tensor
+from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator, as_generator
 from .interpolation import Easing, check_nonzero, ease, easing_fn, float_dtype, slerp_core, vector_norm
@@ -233,11 +233,8 @@ class LatentPath:
         Returns:
             ``(n_frames, *shape)`` in the keyframes' dtype and device.
         """
-        if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < (1 if self.loop else 2):
-            raise InvalidValueError(
-                "n_frames must be an integer of at least 2 (1 for a loop)", expected="n_frames >= 2",
-                got=repr(n_frames), fix="pass n_frames=60",
-            )
+        n_frames = check_int(n_frames, "n_frames", 1 if self.loop else 2, fix="pass n_frames=60",
+                             message="n_frames must be an integer of at least 2 (1 for a loop)")
         times = self._frame_times(n_frames)
         if constant_speed is None:
             return self.at(times)

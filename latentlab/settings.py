@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .errors import InvalidValueError
+from ._checks import check_int
 
 __all__ = ["WorkshopSettings", "settings", "workshop_mode"]
 
@@ -97,9 +97,7 @@ def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: 
         if not _SETTINGS.on:
             _SAVED["threads"] = torch.get_num_threads()
         n = threads if threads is not None else max(1, min(4, (os.cpu_count() or 2) // 2))
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise InvalidValueError("threads must be a whole number >= 1", expected="e.g. 1 or 2", got=repr(n),
-                                    fix="leave threads=None for half the cores")
+        n = check_int(n, "threads", 1, fix="leave threads=None for half the cores")
         torch.set_num_threads(n)
         _SETTINGS.on, _SETTINGS.threads, _SETTINGS.display_size, _SETTINGS.previews = True, n, display_size, True
         _SETTINGS.gif_size, _SETTINGS.gif_fps = 160, 12

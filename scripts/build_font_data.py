@@ -1,6 +1,6 @@
 """Build the ``glyphs`` data set: open-licensed Google Fonts from npm, rendered as 62 glyphs at 64 px.
 
-Recipe (see ``/work/shared/FONT_DATA.md``):
+Recipe (see ``docs/recipes/FONT_DATA.md``):
 
 1. ``npm pack google-font-metadata`` -> the catalogue (family, category, weights, styles, subsets).
 2. Pick latin families (all monospace, a seeded sample of the rest), ``npm pack @fontsource/<id>``

@@ -5,7 +5,7 @@ Every component is a real diffusers / transformers class (``UNet2DConditionModel
 ``UNet2DModel``, ``DDIMScheduler`` ...) with random weights, small enough that a 4-step
 decode takes well under a second on one core. The CLIP tokenizer, the one piece diffusers'
 own tests fetch from the hub, is written here from a 54-token vocabulary (recipe:
-``../shared/DIFFUSION_TESTING.md``).
+``docs/recipes/DIFFUSION_TESTING.md``).
 
 Builders (``tiny_sd``, ``tiny_sdxl``, ``tiny_ddpm``) return pipelines; the session fixtures
 (``sd_folder``, ``sdxl_folder``, ``ddpm_folder``) save them once with ``save_pretrained`` so

@@ -12,7 +12,7 @@ the browser never writes outputs into the committed notebooks) and gives tests:
 * ``lab.wait_stable(page, js, arg)``: waits until ``js(arg)`` returns the same value for a few frames;
 * ``lab.screenshot(page, name)``: saves ``artifacts/NAME.png`` (kept as a CI artifact).
 
-Recipe: ../shared/BROWSER_TESTING.md. Chromium must be Debian's (``apt-get install chromium``);
+Recipe: docs/recipes/BROWSER_TESTING.md. Chromium must be Debian's (``apt-get install chromium``);
 browser downloads are impossible here, so a missing browser fails loudly rather than skipping.
 """
 

@@ -86,3 +86,20 @@ def test_import_contracts_hold_and_fail_on_a_forbidden_import(tmp_path: Path) ->
     assert broken.returncode != 0
     assert "latentlab.generators.vae -> latentlab.widgets" in broken.stdout
     assert "BROKEN" in broken.stdout
+
+
+def test_nothing_in_the_repository_points_outside_it() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    outside = ("..", "/shared", "/wo" + "rk/")  # joined so that this file does not match itself
+    outside = (outside[0] + outside[1], outside[2])
+    hits = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix not in {".py", ".md", ".toml", ".ipynb", ".txt", ".cfg", ".js", ".css"} and path.name not in {
+                "Makefile", "run"}:
+            continue
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        hits += [f"{name}: {marker}" for marker in outside if marker in text]
+    assert not hits, "the repository refers to paths outside it:\n" + "\n".join(hits)

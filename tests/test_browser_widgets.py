@@ -1,6 +1,6 @@
 """The live widgets in a real JupyterLab + Chromium: what a person sees when they press a key or click.
 
-Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: ../shared/BROWSER_TESTING.md).
+Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: docs/recipes/BROWSER_TESTING.md).
 Screenshots land in ``artifacts/`` (look at them: the layout must read well at 1280 px).
 """
 

@@ -1,6 +1,6 @@
 """Real browser: the workshop's slider part repaints after a key press; the gallery page shows every image.
 
-Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: ../shared/BROWSER_TESTING.md).
+Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: docs/recipes/BROWSER_TESTING.md).
 """
 
 from __future__ import annotations

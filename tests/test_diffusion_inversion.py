@@ -1,6 +1,6 @@
 """Inversion of images to diffusion noise (inverse DDIM) on tiny real pipelines.
 
-Random weights make inversion subtle (``../shared/DIFFUSION_TESTING.md``): a random VAE does not
+Random weights make inversion subtle (``docs/recipes/DIFFUSION_TESTING.md``): a random VAE does not
 invert its own decoder, and under SD's betas a random UNet makes a stiff ODE, so an *arbitrary*
 SD latent cannot be inverted. The round trips measured here are the two well-posed ones: a pixel
 DDPM pipeline with mild betas (a real image in, the same image out), and SD/SDXL latents the

@@ -50,7 +50,8 @@ def test_pca_keeps_latent_shape() -> None:
 
 def test_class_level_fit_and_determinism() -> None:
     x, _ = blobs()
-    a = LatentMap.fit(x, method="pca")
+    with pytest.warns(DeprecationWarning, match=r"LatentMap\(\*\*options\).fit"):
+        a = LatentMap.fit(x, method="pca")
     b = LatentMap(method="pca").fit(x.numpy())
     assert isinstance(a, LatentMap) and a.method == "pca"
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
@@ -86,7 +87,7 @@ def test_pca_works_without_umap(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_inputs_explain_themselves() -> None:
     x, _ = blobs()
     with pytest.raises(InvalidValueError) as err:
-        LatentMap(method="tsne")  # type: ignore[arg-type]
+        LatentMap(method="tsne").fit(x)  # type: ignore[arg-type]
     assert "'umap' or 'pca'" in str(err.value)
     with pytest.raises(ShapeError) as err2:
         LatentMap(method="pca").fit(x, labels=[0, 1, 2])
@@ -99,7 +100,7 @@ def test_bad_inputs_explain_themselves() -> None:
         LatentMap(method="pca").fit(bad)
     with pytest.raises(InvalidValueError, match="not fitted"):
         LatentMap(method="pca").transform(x)
-    with pytest.raises(InvalidValueError, match="unknown option"):
+    with pytest.raises(InvalidValueError, match="unknown option"), pytest.warns(DeprecationWarning):
         LatentMap.fit(x, methd="pca")
 
 
@@ -264,3 +265,17 @@ def test_default_colour_skips_labels_with_too_many_categories() -> None:
     assert fig.axes[0].get_legend() is None
     only_names = LatentMap(method="pca").fit(x, labels={"family": names})
     assert only_names.color_values(None)[0] == "family"
+
+
+def test_latent_map_follows_scikit_learn_conventions() -> None:
+    x, _ = blobs()
+    m = LatentMap(method="tsne", n_neighbors=1)  # type: ignore[arg-type]  # __init__ stores, never validates
+    assert m.get_params()["method"] == "tsne" and m.get_params()["n_neighbors"] == 1
+    with pytest.raises(InvalidValueError, match="'umap' or 'pca'"):
+        m.fit(x)
+    assert m.set_params(method="pca", n_neighbors=5) is m
+    assert m.fit(x) is m and m.get_params()["n_neighbors"] == 5  # fit does not rewrite the options
+    with pytest.raises(InvalidValueError, match="n_neighbors must be at least 2"):
+        LatentMap(method="pca", n_neighbors=1.5).fit(x)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="unknown option"):
+        m.set_params(n_neighbours=5)

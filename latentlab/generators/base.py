@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from .._checks import as_batched_images, as_batched_latents, check_finite
+from .._checks import as_batched_images, as_batched_latents, check_finite, check_int
 from ..errors import CapabilityError, InvalidValueError, UnknownSpaceError
 from ..spaces import LatentSpace
 
@@ -160,10 +160,7 @@ class Generator(abc.ABC):
             ``(n, *space.shape)`` float32 tensor on ``self.device``.
         """
         s = self.space(space)
-        if int(n) < 1:
-            raise InvalidValueError(
-                "sample() needs at least one latent", expected="n >= 1", got=n, fix="pass n=1 or more"
-            )
+        n = check_int(n, "n", 1, fix="pass n=1 or more", message="sample() needs at least one latent")
         if not temperature > 0:
             raise InvalidValueError(
                 "temperature must be positive",

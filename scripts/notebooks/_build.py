@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: Where notebooks are written: the repository's notebooks/ (LATENTLAB_NOTEBOOK_DIR overrides it, so a
+#: test can rebuild them elsewhere and compare with the committed ones).
+NOTEBOOKS = Path(os.environ.get("LATENTLAB_NOTEBOOK_DIR") or Path(__file__).resolve().parents[2] / "notebooks")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
