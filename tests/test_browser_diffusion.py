@@ -1,7 +1,7 @@
 """The diffusion notebook's Explorer in a real JupyterLab + Chromium: a slider key press repaints the
 image, the progress bar is there, and Enter in the prompt box re-renders.
 
-Uses the ``lab`` fixture of ``tests/conftest.py`` (recipe: ../shared/BROWSER_TESTING.md).
+Uses the ``lab`` fixture of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
