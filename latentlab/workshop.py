@@ -639,7 +639,8 @@ footer {{ margin-top: 2rem; color: #57606a; font-size: 0.8rem; }}
 <main class="grid">
 {cards}
 </main>
-<footer>Each latent above decodes to its image again: <code>ll.load(model).decode(torch.tensor(latent)[None])</code>.
+<footer>Each latent above decodes to its image again: <code>ll.load(model).decode(torch.tensor(latent)[None])</code>
+(for glyphs, set <code>gen.text</code> to the text listed first).
 This page needs no server or network; its data is also in the JSON below.</footer>
 """ + _JSON_OPEN + """{data}</script>
 </body></html>
