@@ -236,3 +236,20 @@ def test_folders_and_objects_it_cannot_open(tmp_path: Path, sd_folder: Path) -> 
     with pytest.raises(UnknownModelError, match="9 channels") as info:
         ll.from_diffusers(inpaint)
     assert "StableDiffusionPipeline" in str(info.value)
+
+
+def test_the_pipelines_own_scheduler_and_a_turbo_like_config(sd_folder: Path) -> None:
+    pipe = _pipeline(sd_folder)
+    pipe.scheduler = diffusers.EulerDiscreteScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing")
+    gen = ll.from_diffusers(pipe, scheduler="pipeline", steps=STEPS, guidance=3.0)
+    noise = gen.sample(1, seed=2)
+    prompt = gen.embed("a red fox")
+    ours = gen.decode(noise, prompt=prompt)
+    ref = _reference(pipe, gen, noise, prompt, None, 3.0)  # Euler scales the noise by init_noise_sigma
+    assert float((ours - ref).abs().max()) < 1e-4
+    assert float((ours - gen.decode(noise, prompt=prompt, steps=STEPS - 1)).abs().max()) > 1e-3
+    turbo = ll.from_diffusers(pipe, name="my/sd-turbo-copy")  # turbo checkpoints: one step, no guidance
+    assert (turbo.steps, turbo.guidance) == (1, 0.0)
+    assert turbo.decode(noise, prompt="a red fox").shape == (1, 3, HEIGHT, HEIGHT)
+    with pytest.raises(InvalidValueError, match="unknown scheduler"):
+        ll.from_diffusers(pipe, scheduler="euler")
