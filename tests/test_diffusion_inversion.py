@@ -90,3 +90,16 @@ def test_encode_to_joint_latents_and_bad_spaces(sd_folder: Path) -> None:
     assert torch.equal(parts["prompt"], gen.embed("a red fox"))
     with pytest.raises(InvalidValueError, match="inverts images to noise"):
         gen.encode(image, space="prompt")
+
+
+def test_photo_to_photo_morph_starts_and_ends_at_the_photos(ddpm: DiffusionGenerator) -> None:
+    first, second = smooth_image(), smooth_image().flip(-1).roll(5, dims=-2)
+    noises = ddpm.encode(torch.cat([first, second]), steps=20)
+    old, ddpm.steps = ddpm.steps, 20
+    try:
+        frames = ll.animate.frame_latents(ddpm, noises, fps=5, seconds=1)  # slerp between the two noises
+        images = ddpm.decode(frames)
+    finally:
+        ddpm.steps = old
+    assert mse(images[0:1], first) < 2e-3 and mse(images[-1:], second) < 2e-3
+    assert mse(images[2:3], first) > 5 * mse(images[0:1], first)  # the middle is neither photo
