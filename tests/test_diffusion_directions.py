@@ -79,3 +79,16 @@ def test_h_activations_read_the_chosen_step(gen: DiffusionGenerator) -> None:
     assert float((gen.h_activations(z[:1], prompt="a red fox", step=0) - first[:1]).abs().max()) < 1e-4  # batch-free
     with pytest.raises(InvalidValueError, match="outside"):
         gen.h_activations(z, step=3)
+
+
+def test_an_sdxl_prompt_direction_moves_only_the_prompt_and_pooled_parts_of_joint_latents(sdxl_folder: Path) -> None:
+    g = ll.from_diffusers(sdxl_folder, steps=2)
+    d = ll.directions.from_prompts(g, ["a red fox"], ["a blue bird"])
+    z = g.keyframes([("a blue bird", 1)])
+    joint = g.space("joint")
+    moved = joint.split(d.apply(z, d.provenance["norm"], space=joint))
+    target = g.space("prompt").split(g.embed("a red fox"))
+    assert torch.equal(moved["noise"], joint.split(z)["noise"])
+    assert float((moved["prompt"] - target["prompt"]).abs().max()) < 1e-4
+    assert float((moved["pooled"] - target["pooled"]).abs().max()) < 1e-4
+    assert d.lift(joint).provenance["part"] == "prompt"

@@ -58,10 +58,31 @@ def _same_space(a: LatentSpace, b: LatentSpace) -> bool:
 
 
 def _matching_part(own: LatentSpace, space: LatentSpace) -> LatentPart | None:
-    """The part of ``space`` (a space made of parts) that is the space ``own``: same name, shape, model."""
+    """The part of ``space`` (a space made of parts) that is the space ``own``: same name, shape, model.
+
+    A space ``own`` that is itself made of parts (SDXL's ``prompt``: token embeddings + pooled) matches
+    when ``space`` holds those same parts side by side; the first of them stands for the run.
+    """
     if not space.parts or (own.model and space.model and own.model != space.model):
         return None
-    return next((p for p in space.parts if p.name == own.name and p.shape == own.shape), None)
+    whole = next((p for p in space.parts if p.name == own.name and p.shape == own.shape), None)
+    if whole is not None or not own.parts:
+        return whole
+    names = [p.name for p in space.parts]
+    first = own.parts[0].name
+    if first not in names:
+        return None
+    start = names.index(first)
+    run = space.parts[start:start + len(own.parts)]
+    same = len(run) == len(own.parts) and all(a.name == b.name and a.shape == b.shape
+                                              for a, b in zip(run, own.parts))
+    return run[0] if same else None
+
+
+def _part_run(own: LatentSpace, space: LatentSpace, part: LatentPart) -> slice:
+    """Where a direction of ``own`` sits in a flat latent of ``space`` (see :func:`_matching_part`)."""
+    start = space.part_slice(part.name).start
+    return slice(start, start + own.dim)
 
 
 # --------------------------------------------------------------------------- Direction
@@ -212,9 +233,9 @@ class Direction:
                 fix="apply it in the space it was found in, or to joint latents of the same model",
             )
         flat = torch.zeros((self.k, space.dim), dtype=self.vectors.dtype)
-        flat[:, space.part_slice(part.name)] = self.vectors.reshape(self.k, -1)
+        flat[:, _part_run(self.space, space, part)] = self.vectors.reshape(self.k, -1)
         prov = copy.deepcopy(self.provenance)
-        prov["part"] = part.name
+        prov["part"] = part.name if not self.space.parts or part.name == self.space.name else self.space.name
         return Direction(flat, space, name=self.name, provenance=prov)
 
     # -- compatibility --------------------------------------------------------
