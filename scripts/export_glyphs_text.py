@@ -94,7 +94,8 @@ def load_prior(ckpt: Path, glyphs: ll.Generator, anchors: int = 0, snap_tau: flo
     state = torch.load(ckpt, weights_only=False)  # our own checkpoint
     cfg = TextPriorConfig(**{**state["config"], "anchors": anchors, "snap_tau": snap_tau})
     net = TextPriorNet(cfg)
-    missing, unexpected = net.load_state_dict(state["ema"], strict=False)
+    weights = {k: v for k, v in state["ema"].items() if k != "anchors"}  # trained without anchors
+    missing, unexpected = net.load_state_dict(weights, strict=False)
     assert not unexpected and set(missing) <= {"anchors"}, (missing, unexpected)
     if anchors:
         net.anchors.copy_(caption_anchors(anchors))
