@@ -393,7 +393,8 @@ class GlyphsTextGenerator(Generator):
         z, _ = as_batched_latents(noise, self.space("noise"), name="noise")
         z = z.to(self.device, torch.float32)
         seen: list[torch.Tensor] = []
-        self._denoise(z, self._prompt_for(prompt, z.shape[0]), guidance, steps, lambda i, x0: seen.append(x0))
+        out = self._denoise(z, self._prompt_for(prompt, z.shape[0]), guidance, steps, lambda i, x0: seen.append(x0))
+        seen[-1] = out  # the last step's sample, not its prediction: exactly what styles() returns
         return torch.stack(seen)
 
     # -- rendering ---------------------------------------------------------------------------

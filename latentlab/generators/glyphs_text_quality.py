@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .glyphs import GlyphsGenerator
     from .glyphs_text import GlyphsTextGenerator
 
-__all__ = ["nearest_categories", "category_hits", "category_rate", "weight_spearman", "italic_gap",
+__all__ = ["nearest_categories", "category_hits", "category_rate", "weight_spearman", "italic_gap", "mean_pairwise",
            "variety", "novelty", "heldout_caption_ranks", "spearman", "font_measure"]
 
 
@@ -108,6 +108,7 @@ def italic_gap(prior: GlyphsTextGenerator, pairs: Sequence[tuple[str, str]], ref
 
 
 def mean_pairwise(x: torch.Tensor) -> float:
+    """Mean distance between distinct rows of ``(N, D)`` latents."""
     d = torch.cdist(x.float(), x.float())
     n = x.shape[0]
     return float(d.sum() / (n * (n - 1)))
