@@ -290,6 +290,7 @@ class GlyphsGenerator(Generator):
         self._codes = codes
         self._labels = labels
         self._mixture = mixture
+        self._text_prior: Any = None  # the glyphs-text prior, loaded by text_prior()
         self.folder: Path | None = None  # the bundle folder, when loaded from one
         self.sharpness = float(sharpness)
         self._space_width: int | None = None
@@ -363,6 +364,8 @@ class GlyphsGenerator(Generator):
         self.net.to(device)
         if self._mixture is not None:
             self._mixture = {k: v.to(device) for k, v in self._mixture.items()}
+        if self._text_prior is not None:
+            self._text_prior.net.to(device)
 
     # -- sampling ---------------------------------------------------------------------
     def _sample(self, n: int, space: LatentSpace, rng: torch.Generator, temperature: float) -> torch.Tensor:
@@ -556,6 +559,54 @@ class GlyphsGenerator(Generator):
                                   fix=f"encode_font(path, chars={have!r}) uses only the characters it has")
         x = torch.from_numpy(glyphs).float() / 255
         return self._encode_set(x[None], idx)[0]
+
+    # -- words -> fonts (the bundled glyphs-text prior) ----------------------------------
+    def text_prior(self) -> Any:
+        """The bundled ``glyphs-text`` prior, rendering through this generator (loaded once, on first use).
+
+        Returns:
+            a :class:`~latentlab.generators.glyphs_text.GlyphsTextGenerator`.
+        """
+        if self._text_prior is None:
+            from .glyphs_text import BUNDLE_DIR
+            from .glyphs_text import load_bundled as load_text_prior
+
+            self._text_prior = load_text_prior(BUNDLE_DIR, glyphs=self).to(self.device)
+        return self._text_prior
+
+    def from_text(self, text: str | list[str], n: int = 4, seed: int = 0, guidance: float = 3.0,
+                  steps: int | None = None) -> torch.Tensor:
+        """Fonts described by words: ``n`` style latents per text, from the bundled text-conditioned prior.
+
+        Args:
+            text: a description such as ``"a heavy rounded display face"``, or a list of them.
+            n: fonts per text (different noise seeds of the sampler).
+            seed: seed of the first font's noise; the same text and seed give the same fonts.
+            guidance: classifier-free guidance (0 ignores the words; larger follows them more
+                closely and varies less).
+            steps: DDIM steps (default 25).
+
+        Returns:
+            ``(n, 64)`` style latents (``(len(text) * n, 64)`` for a list, text by text), ready for
+            :meth:`decode`, :meth:`glyphs`, interpolation and every other glyphs tool.
+
+        Needs the ``text`` extra (``pip install "latentlab[text]"``).
+
+        Example:
+            >>> import latentlab as ll
+            >>> fonts = ll.load("glyphs")
+            >>> fonts.from_text("a heavy rounded display face", n=4, seed=0).shape
+            torch.Size([4, 64])
+        """
+        from ..text import check_texts
+
+        texts = check_texts(text)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise InvalidValueError("n must be a positive whole number", expected="e.g. n=4", got=repr(n),
+                                    fix="pass the number of fonts you want per text")
+        prior = self.text_prior()
+        noise = prior.sample(n, seed=seed)
+        return torch.cat([prior.styles(noise, prompt=t, guidance=guidance, steps=steps) for t in texts])
 
     # -- shipped codes and labels -------------------------------------------------------
     def codes(self) -> torch.Tensor:
