@@ -126,6 +126,11 @@ class TextPriorNet(nn.Module):
         torch.Size([3, 64])
     """
 
+    code_mean: torch.Tensor
+    code_std: torch.Tensor
+    emb_center: torch.Tensor
+    anchors: torch.Tensor
+
     def __init__(self, config: TextPriorConfig) -> None:
         super().__init__()
         self.config = config
@@ -139,9 +144,10 @@ class TextPriorNet(nn.Module):
         self.time = nn.Sequential(nn.Linear(128, c), nn.SiLU(), nn.Linear(c, c))
         self.inp = nn.Linear(d, h)
         self.blocks = nn.ModuleList(_Block(h, c) for _ in range(config.blocks))
-        self.out = nn.Sequential(nn.LayerNorm(h), nn.Linear(h, d))
-        nn.init.zeros_(self.out[1].weight)
-        nn.init.zeros_(self.out[1].bias)
+        last = nn.Linear(h, d)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.out = nn.Sequential(nn.LayerNorm(h), last)
 
     def text_features(self, emb: torch.Tensor) -> torch.Tensor:
         """What the text branch reads: the embedding snapped onto the anchors (when it has them), then
