@@ -37,7 +37,7 @@ def build(out: Path) -> list[str]:
     import latentlab.widgets
 
     # ll.Explorer & co. are imported on first use (module __getattr__); pdoc reads __dict__
-    for name in latentlab._LAZY_WIDGETS:  # noqa: SLF001 - the build knows the package's lazy names
+    for name in latentlab._LAZY_WIDGETS:
         setattr(latentlab, name, getattr(latentlab.widgets, name))
     pdoc.render.configure(docformat="google", footer_text=f"latentlab {latentlab.__version__}")
     with warnings.catch_warnings(record=True) as caught:
