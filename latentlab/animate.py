@@ -30,7 +30,6 @@ import base64
 import contextlib
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._atomic import atomic_path
+from ._atomic import atomic_folder, atomic_path
 from ._checks import as_batched_latents, check_int
 from ._frame_cache import FrameCache, render_key
 from ._optional import require
@@ -461,36 +460,6 @@ def format_of(out: Path) -> str:
     return FORMATS[suffix]
 
 
-@contextlib.contextmanager
-def _atomic_folder(target: Path) -> Iterator[Path]:
-    """Like :func:`~latentlab._atomic.atomic_path` for a folder: build it beside ``target``, rename on success."""
-    parent = target.parent
-    if not parent.is_dir():
-        raise ExportError(f"cannot write {target}: its folder does not exist", expected="an existing folder",
-                          got=str(parent), fix=f"create it first (mkdir -p {parent}) or choose another path")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ExportError(f"{target} exists and is not an empty folder", expected="a new or empty folder",
-                          got=str(target), fix="remove it, or choose another folder name")
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
-    except OSError as exc:
-        raise ExportError(f"cannot write into {parent}", expected="a writable folder",
-                          got=f"{type(exc).__name__}: {exc}", fix="check permissions or choose another folder") from exc
-    try:
-        yield tmp
-        tmp.chmod(0o755)
-        os.replace(tmp, target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, ExportError):
-            raise
-        raise ExportError(f"writing {target} failed; no partial folder was left", expected="a writable folder",
-                          got=f"{type(exc).__name__}: {exc}", fix="free disk space or choose another folder") from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], *, fps: float, n_frames: int,
                  repeat: bool = True, progress: bool = True) -> Animation:
     """Write ``uint8 (H, W, 3)`` frames to ``out`` (format from the extension) atomically, one at a time.
@@ -513,7 +482,7 @@ def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], 
     frame_count(fps, 1.0)
     from tqdm.auto import tqdm
 
-    target = _atomic_folder(out) if fmt == "png" else atomic_path(out)
+    target = atomic_folder(out) if fmt == "png" else atomic_path(out)
     count, size = 0, (0, 0)
     with target as tmp, tqdm(total=n_frames, unit="frame", desc=out.name, disable=not progress, leave=False) as bar:
         writer: FrameWriter | None = None

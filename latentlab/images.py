@@ -29,11 +29,11 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ._checks import check_finite, shape_str
 from .errors import InputImageError, InvalidValueError
+from .resample import resize
 
 __all__ = ["load_images", "fit_images", "Fit", "FITS", "IMAGE_SUFFIXES"]
 
@@ -111,12 +111,12 @@ def fit_images(
     if (h, w) == (th, tw):
         return images
     if fit == "stretch":
-        return _resize(images, (th, tw))
+        return resize(images, (th, tw), mode="bilinear")
     scale = min(th / h, tw / w) if fit == "contain" else max(th / h, tw / w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     if fit == "cover":
         nh, nw = max(nh, th), max(nw, tw)
-    resized = _resize(images, (nh, nw))
+    resized = resize(images, (nh, nw), mode="bilinear")
     if fit == "cover":
         top, left = (nh - th) // 2, (nw - tw) // 2
         return resized[..., top:top + th, left:left + tw]
@@ -269,12 +269,6 @@ def _composite(rgba: torch.Tensor, background: tuple[float, float, float]) -> to
     rgb, alpha = rgba[:, :3], rgba[:, 3:]
     bg = torch.tensor(background, dtype=rgba.dtype, device=rgba.device).view(1, 3, 1, 1)
     return rgb * alpha + bg * (1 - alpha)
-
-
-def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    down = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-    out = F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=down)
-    return out.clamp(0, 1).to(x.dtype)
 
 
 def _fill(images: torch.Tensor, background: Background) -> torch.Tensor:

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from . import resample
 from ._checks import as_batched_images
 from .errors import InvalidValueError
 from .notebook import display, in_notebook
@@ -202,10 +202,7 @@ def resize(images: Any, size: tuple[int, int]) -> torch.Tensor:
         torch.Size([2, 3, 64, 48])
     """
     x, batched = as_batched_images(images)
-    if tuple(x.shape[-2:]) != tuple(size):
-        shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-        x = F.interpolate(x.float(), size=tuple(size), mode="bicubic", align_corners=False,
-                          antialias=shrink).clamp_(0, 1)
+    x = resample.resize(x.float(), size, mode="bicubic")
     return x if batched else x[0]
 
 

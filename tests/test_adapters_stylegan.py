@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,6 +16,7 @@ import latentlab as ll
 from latentlab import directions
 from latentlab.generators.stylegan import StyleGANGenerator
 
+from ._tiny_stylegan import FullyConnectedLayer
 from ._tiny_stylegan import Generator as TinyG
 
 
@@ -239,8 +242,9 @@ def test_pickle_needing_nvlabs_code(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_sefa_uses_the_modulation_weights(gen: StyleGANGenerator, net: TinyG) -> None:
     assert gen.can("sefa")
     assert gen.affine_layers() == ["layers.0.affine", "layers.1.affine", "layers.2.affine", "torgb.affine"]
+    assert gen.affine_layers(style_only=True) == ["layers.0.affine", "layers.1.affine", "layers.2.affine"]
     weight = gen.sefa_weight(gen.space("w"))
-    assert weight.shape == (4 * 16, 12)
+    assert weight.shape == (3 * 16, 12)  # the synthesis layers' style modulations, not ToRGB (genforce/sefa)
     assert torch.allclose(weight[:16], net.synthesis.layers[0].affine.weight / 12**0.5)
     gen.sefa_layers = ["torgb.affine"]
     assert gen.sefa_weight(gen.space("w")).shape == (16, 12)
@@ -279,3 +283,79 @@ def test_float16_network_gives_float32_images(net: TinyG) -> None:
     img = gen.decode(w)
     assert img.dtype == torch.float32 and bool(torch.isfinite(img).all())
     assert torch.allclose(img, ll.from_stylegan(net).decode(w), atol=2e-2)  # same weights (seed 0), less precise
+
+
+# ----------------------------------------------------------------------------- defects found with real NVlabs pickles
+def test_class_labels_as_numpy_or_0d_tensor_are_indices_and_bools_are_refused() -> None:
+    cond = ll.from_stylegan(TinyG(z_dim=8, c_dim=3, w_dim=12, img_resolution=8, seed=1), c=1)
+    one_hot = cond.c.clone()
+    for label in (np.int64(1), torch.tensor(1), np.array(1)):
+        cond.c = label
+        assert torch.equal(cond.c, one_hot), label
+    for label in (True, np.bool_(False), torch.tensor(True)):
+        with pytest.raises(ll.InvalidValueError, match="True or False"):
+            cond.c = label
+
+
+def test_sefa_leaves_out_the_input_and_torgb_affines_like_the_reference() -> None:
+    net = TinyG(z_dim=8, w_dim=12, img_resolution=8)
+    net.synthesis.input = torch.nn.Module()  # StyleGAN3's Fourier-feature input reads w through an affine too
+    net.synthesis.input.affine = FullyConnectedLayer(12, 4)
+    gen = ll.from_stylegan(net)
+    assert "input.affine" in gen.affine_layers() and "torgb.affine" in gen.affine_layers()
+    assert gen.affine_layers(style_only=True) == ["layers.0.affine", "layers.1.affine"]
+    assert gen.sefa_weight(gen.space("w")).shape == (2 * 16, 12)
+    gen.sefa_layers = gen.affine_layers()  # the old behaviour, still available on request
+    assert gen.sefa_weight(gen.space("w")).shape == (2 * 16 + 4 + 16, 12)
+
+
+def test_the_pkg_resources_stand_in_imports_packaging_only_when_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentlab.generators import stylegan
+
+    monkeypatch.setitem(sys.modules, "packaging", None)
+    monkeypatch.setitem(sys.modules, "packaging.version", None)
+    shim = stylegan._parse_version_shim()  # StyleGAN2-ADA pickles never call it: building it needs nothing
+    with pytest.raises(ll.MissingDependencyError, match=r"latentlab\[stylegan\]"):
+        shim.parse_version("1.9")
+
+
+def test_missing_nvlabs_dependencies_name_the_stylegan_extra(tmp_path: Path) -> None:
+    from latentlab.generators import stylegan
+
+    err = stylegan._missing_module_error(ModuleNotFoundError("No module named 'requests'", name="requests"),
+                                          tmp_path / "net.pkl")
+    assert 'pip install "latentlab[stylegan]"' in str(err)
+
+
+def _checkout(root: Path, name: str, module: str, extra: str = "") -> Path:
+    """A folder shaped like an NVlabs checkout whose torch_utils holds a network module ``module``."""
+    pkg = root / name / "torch_utils"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (root / name / "dnnlib").mkdir()
+    (pkg / f"{module}.py").write_text((Path(__file__).parent / "_tiny_stylegan.py").read_text() + extra)
+    return root / name
+
+
+def test_a_second_code_path_is_not_shadowed_by_the_first_checkout(tmp_path: Path) -> None:
+    ada = _checkout(tmp_path, "stylegan2-ada-pytorch", "ada_networks")
+    sg3 = _checkout(tmp_path, "stylegan3", "sg3_networks")  # a module only the second checkout has
+    pickles = {}
+    for folder, module in ((ada, "ada_networks"), (sg3, "sg3_networks")):
+        sys.path.insert(0, str(folder))
+        try:
+            network = importlib.import_module(f"torch_utils.{module}").Generator(img_resolution=8)
+            pickles[module] = tmp_path / f"{module}.pkl"
+            pickles[module].write_bytes(pickle.dumps({"G_ema": network}))
+        finally:
+            sys.path.remove(str(folder))
+            _forget("torch_utils")
+    try:
+        first = ll.from_stylegan(pickles["ada_networks"], trust=True, code_path=ada)
+        second = ll.from_stylegan(pickles["sg3_networks"], trust=True, code_path=sg3)
+        assert type(second.network).__module__ == "torch_utils.sg3_networks"
+        for gen in (first, second):  # the first network keeps working after the second checkout is loaded
+            assert gen.decode(gen.sample(1, seed=0)).shape == (1, 3, 8, 8)
+    finally:
+        _forget("torch_utils")
+        _forget("dnnlib")

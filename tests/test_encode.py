@@ -14,6 +14,8 @@ from latentlab.errors import CapabilityError, InputImageError, InvalidValueError
 from latentlab.generators.base import Generator
 from latentlab.spaces import LatentSpace
 
+from ._helpers import raises as _raises
+
 
 @pytest.fixture(scope="module")
 def gen():
@@ -286,15 +288,6 @@ def test_ctrl_c_returns_the_best_latents_so_far(gen, targets):
 
 
 # -- capabilities ---------------------------------------------------------------------------------
-
-def _raises(exc, match, fn, *args, **kwargs):
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    text = str(info.value)
-    assert "expected:" in text and "got:" in text and "fix:" in text, text
-    assert match in text, text
-    return text
-
 
 @pytest.mark.parametrize("how", ["raises", "detached"])
 def test_a_generator_without_gradients_is_a_clear_error(gen, targets, how):

@@ -37,6 +37,11 @@ def _glyphs() -> Generator:
     return ll.load("glyphs")
 
 
+def _glyphs_text() -> Generator:
+    pytest.importorskip("sentence_transformers")  # the [text] extra: the prompt encoder
+    return ll.load("glyphs-text")
+
+
 def _stylegan() -> Generator:
     return ll.from_stylegan(TinyG(z_dim=8, w_dim=12, img_resolution=16))
 
@@ -83,6 +88,7 @@ GENERATORS: dict[str, Callable[[], Generator]] = {
     "digits": _digits,
     "digits-2d": _digits_2d,
     "glyphs": _glyphs,
+    "glyphs-text": _glyphs_text,
     "stylegan2": _stylegan,
     "stylegan3-like": _stylegan3_like,
     "stylegan-conditional": _stylegan_conditional,

@@ -13,6 +13,8 @@ import latentlab as ll
 from latentlab.errors import InputImageError, InvalidValueError
 from latentlab.images import fit_images, load_images
 
+from ._helpers import raises as _raises
+
 
 def _ink_square(h: int = 12, w: int = 12) -> np.ndarray:
     """White uint8 gray image with a black square in the middle."""
@@ -146,15 +148,6 @@ def test_tensor_source_keeps_its_values_when_already_sized():
 
 
 # -- errors ----------------------------------------------------------------------------------------
-
-def _raises(exc, match, fn, *args, **kwargs):
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    text = str(info.value)
-    assert "expected:" in text and "got:" in text and "fix:" in text, text
-    assert match in text, text
-    return text
-
 
 def test_missing_and_unreadable_files(tmp_path):
     _raises(InputImageError, "does not exist", load_images, tmp_path / "nope.png")

@@ -106,25 +106,54 @@ def font_missing_chars(data: bytes, chars: str = CHARS) -> str:
     return "".join(c for c in chars if ord(c) not in cmap)
 
 
-def render_font(data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversample: int = 4) -> np.ndarray:
+_DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def font_foreign_chars(data: bytes, chars: str = CHARS) -> str:
+    """Characters of ``chars`` that a font maps to glyphs named for something else (symbol and dingbat fonts).
+
+    Symbol fonts (e.g. URW's Standard Symbols PS) put Greek letters or dingbats on the code points
+    of A-z and 0-9; their glyph names (``Alpha``, ``a1`` ...) give them away. Fonts without glyph
+    names (``glyph12``, ``gid12``) are not judged: ``""``.
+    """
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(data), lazy=True)
+    cmap = font.getBestCmap() or {}
+    names = {c: cmap[ord(c)] for c in chars if ord(c) in cmap}
+    if not names or all(n.startswith(("glyph", "gid", "cid")) for n in names.values()):
+        return ""
+
+    def latin(c: str, name: str) -> bool:
+        base = name.split(".")[0].split("_")[0]
+        if c.isdigit() and base.startswith(_DIGIT_NAMES[int(c)]):  # zero, zerooldstyle, zero.tf ...
+            return True
+        return base in {c, f"uni{ord(c):04X}", f"u{ord(c):04X}"}
+    return "".join(c for c, name in names.items() if not latin(c, name))
+
+
+def render_font(data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversample: int = 4,
+                fit_chars: str = CHARS) -> np.ndarray:
     """Render ``chars`` of a font as uint8 ``(len(chars), size, size)`` (255 = ink).
 
-    One point size and one baseline for the whole font (fitted so that every glyph of the 62
-    characters fits with a margin); each glyph is centred horizontally on its ink; drawn at
-    ``oversample`` x and box-downsampled. This is how the training data was made.
+    One point size and one baseline for the whole font (fitted so that every glyph of
+    ``fit_chars``, by default the 62 characters, fits with a margin); each glyph is centred
+    horizontally on its ink; drawn at ``oversample`` x and box-downsampled. This is how the
+    training data was made. For a font that lacks some characters pass the ones it has as
+    ``fit_chars``: a missing character would be measured as the font's fallback box.
     """
     from PIL import Image, ImageDraw, ImageFont
 
     big = size * oversample
     probe = 200
     font = ImageFont.truetype(io.BytesIO(data), probe)
-    boxes = [font.getbbox(c, anchor="ls") for c in CHARS]
+    boxes = [font.getbbox(c, anchor="ls") for c in fit_chars]
     top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
     width = max(b[2] - b[0] for b in boxes)
     usable = big * 0.86
     scale = min(usable / max(bottom - top, 1), usable / max(width, 1))
     font = ImageFont.truetype(io.BytesIO(data), max(4, int(probe * scale)))
-    boxes = [font.getbbox(c, anchor="ls") for c in CHARS]
+    boxes = [font.getbbox(c, anchor="ls") for c in fit_chars]
     top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
     baseline = (big - (bottom - top)) / 2 - top
     out = np.zeros((len(chars), size, size), np.uint8)
@@ -134,6 +163,25 @@ def render_font(data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversam
         ImageDraw.Draw(img).text((big / 2 - (b[0] + b[2]) / 2, baseline), c, fill=255, font=font, anchor="ls")
         out[i] = np.asarray(img.resize((size, size), Image.Resampling.BOX))
     return out
+
+
+#: A rendered glyph with fewer ink pixels than this is empty (the data builder's rule).
+_MIN_INK_PIXELS = 4
+
+
+def _font_path(path: Any) -> Path:
+    """``path`` as an existing font file, or an InputImageError saying what it is instead."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise InputImageError("a font path must be a string or a path", expected="'fonts/MyFont.ttf'",
+                              got=type(path).__name__, fix="pass the path of a .ttf, .otf, .woff or .woff2 file")
+    p = Path(path)
+    if p.is_dir():
+        raise InputImageError(f"{p} is a folder, not a font file", expected="a .ttf/.otf/.woff/.woff2 file",
+                              got=str(p), fix="pass one font file inside it")
+    if not p.is_file():
+        raise InputImageError(f"font file {p} does not exist", expected="a .ttf/.otf/.woff/.woff2 file",
+                              got=str(p), fix="check the path")
+    return p
 
 
 def _char_indices(chars: str, *, what: str = "chars") -> torch.Tensor:
@@ -537,26 +585,51 @@ class GlyphsGenerator(Generator):
             ``(latent_dim,)`` latent.
         """
         chars = CHARS if chars is None else chars
-        p = Path(path)
+        p = _font_path(path)
         idx = _char_indices(chars)
-        if not p.is_file():
-            raise InputImageError(f"font file {p} does not exist", expected="a .ttf/.otf/.woff/.woff2 file",
-                                  got=str(p), fix="check the path")
+        repeated = sorted({c for c in chars if chars.count(c) > 1})
+        if repeated:
+            unique = "".join(dict.fromkeys(chars))
+            raise InvalidValueError("chars repeats characters, which would weight their glyphs more than once",
+                                    expected="each character once", got=f"{''.join(repeated)!r} repeated in {chars!r}",
+                                    fix=f"encode_font(path, chars={unique!r})")
         data = p.read_bytes()
         try:
-            missing = font_missing_chars(data, chars)
-            glyphs = render_font(data, chars)
+            missing_all = font_missing_chars(data, CHARS)
+            foreign = font_foreign_chars(data, CHARS)
+            missing = "".join(c for c in chars if c in missing_all)
+            glyphs = None if missing or foreign else render_font(
+                data, chars, fit_chars="".join(c for c in CHARS if c not in missing_all) or CHARS)
         except Exception as exc:
             if type(exc).__name__ == "MissingDependencyError":
                 raise
             raise InputImageError(f"cannot read the font file {p}", expected="a valid TrueType/OpenType/WOFF font",
                                   got=f"{type(exc).__name__}: {exc}", fix="pass a .ttf, .otf, .woff or .woff2 file"
                                   ) from exc
+        letters = sum(c.isalpha() for c in CHARS if c not in missing_all)
+        if foreign and len(foreign) > letters // 2:
+            raise InputImageError(f"{p.name} is a symbol or dingbat font: its letters and digits are other glyphs",
+                                  expected="a font with Latin letters and digits", got=f"{len(foreign)} of the 62 "
+                                  f"characters mapped to other glyphs ({foreign[:12]!r}...)",
+                                  fix="pick a text font; the model only knows Latin letters and digits")
         if missing:
             have = "".join(c for c in chars if c not in missing)
+            fix = (f"encode_font(path, chars={have!r}) uses only the characters it has" if have else
+                   "this font has none of the requested characters: pick other characters or another font")
             raise InputImageError(f"the font {p.name} lacks {len(missing)} of the requested characters",
-                                  expected=f"glyphs for {chars!r}", got=f"missing {missing!r}",
-                                  fix=f"encode_font(path, chars={have!r}) uses only the characters it has")
+                                  expected=f"glyphs for {chars!r}", got=f"missing {missing!r}", fix=fix)
+        if glyphs is None:  # a few foreign characters in a text font: leave them out like missing ones
+            bad = "".join(c for c in chars if c in foreign)
+            have = "".join(c for c in chars if c not in foreign)
+            raise InputImageError(f"{p.name} maps {bad!r} to glyphs of other characters",
+                                  expected=f"Latin glyphs for {chars!r}", got=f"foreign glyphs for {bad!r}",
+                                  fix=f"encode_font(path, chars={have!r})" if have else "pick another font")
+        empty = "".join(c for c, g in zip(chars, glyphs) if int((g > 127).sum()) < _MIN_INK_PIXELS)
+        if empty:
+            have = "".join(c for c in chars if c not in empty)
+            raise InputImageError(f"{p.name} has empty outlines for {empty!r}", expected="ink for every character",
+                                  got=f"blank glyphs for {empty!r}",
+                                  fix=f"encode_font(path, chars={have!r})" if have else "pick another font")
         x = torch.from_numpy(glyphs).float() / 255
         return self._encode_set(x[None], idx)[0]
 

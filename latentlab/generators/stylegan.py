@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import numbers
 import os
 import pickle
 import sys
@@ -34,10 +35,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
 from .._checks import as_batched_latents, shape_str
+from .._optional import require
 from ..errors import (
     CapabilityError,
     IncompatibleLatentError,
@@ -54,6 +57,8 @@ __all__ = ["StyleGANGenerator", "from_stylegan", "load_stylegan_pickle", "NoiseM
 NoiseMode = Literal["const", "random", "none"]
 _REQUIRED = ("mapping", "synthesis", "z_dim", "w_dim")
 _NVLABS_CODE = ("torch_utils", "dnnlib")
+#: What NVlabs' code imports besides torch (the [stylegan] extra): dnnlib needs requests, StyleGAN3 scipy.
+_STYLEGAN_EXTRA = ("requests", "scipy", "packaging")
 _CODE_FIX = ("clone the NVlabs code (git clone https://github.com/NVlabs/stylegan3, or stylegan2-ada-pytorch for "
              "its pickles) and pass its folder: ll.from_stylegan(path, trust=True, code_path='path/to/stylegan3')")
 
@@ -68,8 +73,8 @@ class StyleGANGenerator(Generator):
         truncation_cutoff: apply truncation only to the first rows of ``w+`` (``None`` = all).
         noise_mode: per-pixel noise of the synthesis network: ``"const"`` (reproducible),
             ``"random"`` (NVlabs draws it from torch's global generator) or ``"none"``.
-        sefa_layers: names of the modulation layers SeFa factorises (``None`` = all of
-            :meth:`affine_layers`).
+        sefa_layers: names of the modulation layers SeFa factorises (``None``: the style
+            modulations of the synthesis layers, ``affine_layers(style_only=True)``, as genforce/sefa).
         network: the wrapped NVlabs module.
     """
 
@@ -123,6 +128,7 @@ class StyleGANGenerator(Generator):
         if value is None:
             self._c = None
             return
+        value = _class_index(value)
         if isinstance(value, int):
             if not 0 <= value < max(self.c_dim, 1) or self.c_dim == 0:
                 raise InvalidValueError(
@@ -278,32 +284,69 @@ class StyleGANGenerator(Generator):
         return to_unit_rgb(out, (-1.0, 1.0), source=f"synthesis network of {self.name!r}")
 
     # -- SeFa -------------------------------------------------------------------
-    def affine_layers(self) -> list[str]:
-        """Names of the modulation (``*.affine``) layers that turn ``w`` into styles, in network order."""
-        return [name for name, _ in self._affines()]
+    def affine_layers(self, style_only: bool = False) -> list[str]:
+        """Names of the ``*.affine`` layers that read ``w``, in network order.
 
-    def _affines(self) -> list[tuple[str, Any]]:
+        Args:
+            style_only: only the style modulations of synthesis layers, the ones SeFa factorises
+                by default (genforce/sefa): no ToRGB affine, no StyleGAN3 input (Fourier feature) affine.
+        """
+        return [name for name, _ in self._affines(style_only)]
+
+    def _affines(self, style_only: bool = False) -> list[tuple[str, Any]]:
         found = []
-        for name, module in self.network.synthesis.named_modules():
+        synthesis = self.network.synthesis
+        for name, module in synthesis.named_modules():
             weight = getattr(module, "weight", None)
             if name.split(".")[-1] == "affine" and isinstance(weight, torch.Tensor) and weight.ndim == 2 \
                     and weight.shape[1] == self.w_dim:
+                if style_only and not _is_style_affine(synthesis, name):
+                    continue
                 found.append((name, module))
         return found
 
     def sefa_weight(self, space: LatentSpace) -> torch.Tensor:
-        """Stacked modulation weights ``(sum of style sizes, w_dim)`` that SeFa factorises (space ``"w"``)."""
+        """Stacked modulation weights ``(sum of style sizes, w_dim)`` that SeFa factorises (space ``"w"``).
+
+        By default the style modulations of the synthesis layers, as the reference SeFa
+        (genforce/sefa) does: ToRGB affines and StyleGAN3's input affine are left out. Set
+        ``gen.sefa_layers`` to names from :meth:`affine_layers` to choose others.
+        """
         if self.space(space).name != "w":
             raise CapabilityError("SeFa directions of StyleGAN live in W", expected="space 'w'",
                                   got=repr(self.space(space).name),
                                   fix="find them with space='w'; they apply to w+ rows too")
-        chosen = [(n, m) for n, m in self._affines() if self.sefa_layers is None or n in self.sefa_layers]
+        chosen = (self._affines(style_only=True) if self.sefa_layers is None
+                  else [(n, m) for n, m in self._affines() if n in self.sefa_layers])
         if not chosen:
             raise CapabilityError(f"no modulation layers found in {self.name!r}",
                                   expected=f"layers named '*.affine' with weight (out, {self.w_dim})",
                                   got=f"sefa_layers={self.sefa_layers!r}; available {self.affine_layers()}",
                                   fix="leave gen.sefa_layers = None, or pick names from gen.affine_layers()")
         return torch.cat([m.weight.detach().float() * float(getattr(m, "weight_gain", 1.0)) for _, m in chosen])
+
+
+def _class_index(value: Any) -> Any:
+    """A class label given as an index (int, numpy integer, 0-d integer tensor/array) -> ``int``; bools refused."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (torch.Tensor, np.ndarray))
+                                                 and value.dtype in (torch.bool, np.bool_)):
+        raise InvalidValueError("a class label cannot be True or False", expected="a class index or a label vector",
+                                got=repr(value), fix="pass the class index, e.g. c=1")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        is_int = not value.is_floating_point() if isinstance(value, torch.Tensor) else value.dtype.kind in "iu"
+        if is_int:
+            return int(value.item())
+    return value
+
+
+def _is_style_affine(synthesis: nn.Module, name: str) -> bool:
+    """Whether the affine ``name`` modulates a synthesis layer's convolution (not ToRGB, not SG3's input)."""
+    parent_name = name.rsplit(".", 1)[0] if "." in name else ""
+    parent = synthesis.get_submodule(parent_name) if parent_name else synthesis
+    parts = parent_name.split(".")
+    return not ("torgb" in parts or "input" in parts or bool(getattr(parent, "is_torgb", False)))
 
 
 def _check_interface(network: Any) -> None:
@@ -344,13 +387,28 @@ def _layer_rows(layers: int | slice | Sequence[int] | range, num_ws: int) -> lis
 
 
 # -- pickles -------------------------------------------------------------------------
-def _parse_version_shim() -> types.ModuleType:
-    from packaging.version import parse
+def _parse_version(version: str) -> Any:
+    """``packaging.version.parse``, imported on first use (only StyleGAN3's torch_utils calls it)."""
+    return require("packaging.version", purpose="NVlabs StyleGAN3 pickles (pkg_resources.parse_version)").parse(version)
 
+
+def _parse_version_shim() -> types.ModuleType:
+    """A ``pkg_resources`` stand-in with only ``parse_version``; it imports nothing until called."""
     shim = types.ModuleType("pkg_resources")
     shim.__doc__ = "latentlab shim: only parse_version, for NVlabs torch_utils (setuptools >= 81 has no pkg_resources)"
-    shim.parse_version = parse  # type: ignore[attr-defined]
+    shim.parse_version = _parse_version  # type: ignore[attr-defined]
     return shim
+
+
+def _forget_other_checkouts(folder: Path) -> None:
+    """Drop ``torch_utils`` / ``dnnlib`` imported from another folder, so that ``folder``'s own are imported.
+
+    Networks already loaded keep working: their classes hold their own modules.
+    """
+    for name in [m for m in sys.modules if m.split(".")[0] in _NVLABS_CODE]:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file is None or not Path(file).resolve().is_relative_to(folder):
+            del sys.modules[name]
 
 
 @contextlib.contextmanager
@@ -363,6 +421,7 @@ def _nvlabs_compat(code_path: str | os.PathLike[str] | None) -> Iterator[None]:
             raise InvalidValueError("code_path is not a NVlabs StyleGAN checkout",
                                     expected="a folder containing torch_utils/ and dnnlib/", got=str(folder),
                                     fix=_CODE_FIX)
+        _forget_other_checkouts(folder)
         if str(folder) not in sys.path:
             added_path = str(folder)
             sys.path.insert(0, added_path)
@@ -432,7 +491,7 @@ def _missing_module_error(exc: ModuleNotFoundError, path: Path) -> MissingDepend
             expected="importable torch_utils and dnnlib (from the NVlabs StyleGAN repository)",
             got=f"ModuleNotFoundError: {exc}", fix=_CODE_FIX,
         )
-    hint = "pip install scipy" if name == "scipy" else f"pip install {name}"
+    hint = 'pip install "latentlab[stylegan]"' if name in _STYLEGAN_EXTRA else f"pip install {name}"
     return MissingDependencyError(f"unpickling {path.name} needs the package {name!r}",
                                   expected=f"an importable {name!r}", got=f"ModuleNotFoundError: {exc}", fix=hint)
 

@@ -14,6 +14,7 @@ import traitlets
 from ..generators.base import Generator
 from ..render import fit_size, png_bytes
 from ._image import LiveImage
+from ._lifecycle import LiveWidget
 from ._render import ImageFormat, check_latents, decode_one, pad_corners, pad_weights
 
 __all__ = ["BlendPad", "pad_class"]
@@ -42,7 +43,7 @@ def pad_class() -> type:
     return Pad
 
 
-class BlendPad(W.HBox):
+class BlendPad(LiveWidget, W.HBox):
     """Blend 3 or 4 latents by dragging a point between them; the blended image updates live.
 
     The corners of the pad hold the latents (three: a triangle, four: the square's corners);
@@ -115,23 +116,11 @@ class BlendPad(W.HBox):
         """The blended latent ``(*space.shape)`` at the pad's point."""
         return self._blend_at((self.pad.x, self.pad.y))
 
-    def wait(self, timeout: float = 10.0) -> bool:
-        """Block until the image shows the current blend."""
-        return self.view.wait(timeout)
-
-    def show(self) -> None:
-        """Display the blend pad in the notebook."""
-        from IPython.display import display
-
-        display(self)
-
     def close(self) -> None:
-        """Stop the render thread and close the widget."""
-        view = getattr(self, "view", None)  # absent when __init__ raised
-        if view is not None:
-            view.close()
-        if hasattr(self, "pad"):
-            self.pad.close()
+        """Stop the render thread and close the pad and the widget."""
+        pad = getattr(self, "pad", None)  # absent when __init__ raised
+        if pad is not None:
+            pad.close()
         super().close()
 
     def _blend_at(self, xy: tuple[float, float]) -> torch.Tensor:

@@ -18,6 +18,7 @@ from .._atomic import atomic_write_bytes
 from ..errors import CapabilityError, InvalidValueError
 from ..render import png_bytes
 from ._image import LiveImage
+from ._lifecycle import LiveWidget
 from ._render import ImageFormat, check_latents, combine, decode_one, direction_vectors
 
 __all__ = ["Explorer"]
@@ -25,7 +26,7 @@ __all__ = ["Explorer"]
 THUMB_PX = 64
 
 
-class Explorer(W.VBox):
+class Explorer(LiveWidget, W.VBox):
     """Sliders that move a latent along directions, with the decoded image updating live.
 
     The image is ``base + sum_k strength_k * direction_k``, where ``base`` is the prior
@@ -161,16 +162,6 @@ class Explorer(W.VBox):
                 s.value = round(round(float(v) / s.step) * s.step, 10)  # on the slider's grid: shown as set
         self._update()
 
-    def show(self) -> None:
-        """Display the explorer in the notebook."""
-        from IPython.display import display
-
-        display(self)
-
-    def wait(self, timeout: float = 10.0) -> bool:
-        """Block until the image shows the newest state at full quality (for scripts and tests)."""
-        return self.view.wait(timeout)
-
     def reset(self) -> None:
         """Sliders back to 0 and temperature to 1."""
         with self._quietly():
@@ -245,13 +236,6 @@ class Explorer(W.VBox):
             self.prompt_box.value = text
         self._update()
         self._set_status(f"prompt: {text}")
-
-    def close(self) -> None:
-        """Stop the render thread and close the widget."""
-        view = getattr(self, "view", None)  # absent when __init__ raised
-        if view is not None:
-            view.close()
-        super().close()
 
     # -- wiring -------------------------------------------------------------------
     def _slider(self, name: str, limit: float) -> W.FloatSlider:

@@ -11,12 +11,13 @@ import torch
 from ..errors import InvalidValueError
 from ..generators.base import Generator
 from ._image import LiveImage
+from ._lifecycle import LiveWidget
 from ._render import ImageFormat, check_latents
 
 __all__ = ["Scrubber"]
 
 
-class Scrubber(W.VBox):
+class Scrubber(LiveWidget, W.VBox):
     """A play button and a frame slider over a morph, re-rendering the image live.
 
     Give two latents ``a`` and ``b`` (interpolated with :func:`latentlab.interpolate`)
@@ -93,10 +94,6 @@ class Scrubber(W.VBox):
         """The current frame's latent ``(*space.shape)``."""
         return self.latents[int(self.frame.value)]
 
-    def wait(self, timeout: float = 10.0) -> bool:
-        """Block until the image shows the current frame."""
-        return self.view.wait(timeout)
-
     def save(self, path: str | os.PathLike[str], *, fps: int | None = None, **kwargs: Any) -> Any:
         """Save the frames as GIF/MP4/WebP (by suffix) with :func:`latentlab.save_morph`; returns its ``Animation``."""
         from ..animate import save_morph
@@ -104,19 +101,6 @@ class Scrubber(W.VBox):
         fps = fps or max(1, round(1000 / self.play.interval))
         kwargs.setdefault("progress", False)
         return save_morph(self.gen, self.latents, path, fps=fps, interpolate=False, space=self.space.name, **kwargs)
-
-    def show(self) -> None:
-        """Display the scrubber in the notebook."""
-        from IPython.display import display
-
-        display(self)
-
-    def close(self) -> None:
-        """Stop the render thread and close the widget."""
-        view = getattr(self, "view", None)  # absent when __init__ raised
-        if view is not None:
-            view.close()
-        super().close()
 
     def _on_frame(self, change: dict[str, Any]) -> None:
         self.view.request(self.latents[int(change["new"])])
