@@ -5,6 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
@@ -32,3 +35,18 @@ def median_of(fn: Callable[[], object], repeat: int = 7) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
+
+
+def on_one_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` with torch on one thread (restored after), so figures compare run to run.
+
+    On a shared, oversubscribed CPU two threads spend most of their time waiting for each other.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(threads)

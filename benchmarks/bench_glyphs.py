@@ -13,7 +13,7 @@ import functools
 import torch
 from torch import nn
 
-from benchmarks._timing import best_of
+from benchmarks._timing import best_of, on_one_thread
 from latentlab.generators._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
 from latentlab.generators.glyphs import GlyphsGenerator
 
@@ -57,13 +57,7 @@ def _generator() -> tuple[GlyphsGenerator, str]:
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:
-    # 1 thread: on a shared, oversubscribed CPU two threads spend most of their time waiting for each other
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(quick)
-    finally:
-        torch.set_num_threads(threads)
+    return on_one_thread(lambda: _run(quick))
 
 
 def _run(quick: bool) -> list[dict[str, str]]:

@@ -15,9 +15,7 @@ import subprocess
 import sys
 import time
 
-import torch
-
-from benchmarks._timing import median_of, ms
+from benchmarks._timing import median_of, ms, on_one_thread
 
 _FRESH_TEXT = ("import time, latentlab as ll; t0 = time.perf_counter(); from latentlab.text import default_encoder; "
                "default_encoder().encode('a bold serif'); print(time.perf_counter() - t0)")
@@ -32,12 +30,7 @@ def _fresh(code: str) -> float:
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(quick)
-    finally:
-        torch.set_num_threads(threads)
+    return on_one_thread(lambda: _run(quick))
 
 
 def _run(quick: bool) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ import torch
 
 from latentlab.interpolation import slerp
 
-from ._timing import best_of, ms
+from ._timing import best_of, ms, on_one_thread
 
 
 def textbook_slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -64,12 +64,7 @@ def _near_parallel(n: int, d: int, angle: float, rng: torch.Generator) -> tuple[
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(quick)
-    finally:
-        torch.set_num_threads(threads)
+    return on_one_thread(lambda: _run(quick))
 
 
 def _run(quick: bool) -> list[dict[str, str]]:
