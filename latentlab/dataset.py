@@ -20,6 +20,7 @@ one machine, or a cluster after ``ray.init(address=...)``; see ``docs/CLUSTER.md
 
 Jobs resume: a shard appears only when complete (written to a temporary file, then renamed),
 a re-run skips the shards already there, and a folder holding another job's shards is refused.
+Run one job at a time per folder (a starting job removes the temporary files a killed one left).
 
 Example:
     >>> import tempfile, latentlab as ll
