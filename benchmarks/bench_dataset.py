@@ -1,7 +1,7 @@
 """Data-set jobs: latentlab.dataset vs the loop a user writes, Ray vs local, streaming PCA vs loading it all.
 
 Every measurement runs in a fresh subprocess (one torch thread each, ``OMP_NUM_THREADS=1``) that
-reports its wall seconds, CPU seconds and peak resident memory (``ru_maxrss``, including the
+reports its wall seconds, CPU seconds and peak resident memory (``VmHWM`` in ``/proc``, including the
 ~300 MB that importing torch and latentlab costs; ``above imports`` is the peak minus the RSS
 after the imports):
 
@@ -36,15 +36,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _HEAD = """
-import json, resource, sys, time
+import json, sys, time
 t_wall, t_cpu = time.perf_counter(), time.process_time()
 import torch
 torch.set_num_threads(1)
 import latentlab as ll
 from latentlab import dataset
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():  # peak RSS (kB) of this process image; ru_maxrss would include the parent before exec
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+rss0 = hwm()
 def report(**extra):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = hwm()
     print(json.dumps({"wall": time.perf_counter() - t_wall, "cpu": time.process_time() - t_cpu,
                       "peak_mb": peak / 1024, "above_imports_mb": (peak - rss0) / 1024, **extra}))
 MEASURES = ["slant", "stroke_weight", "width"]
