@@ -13,12 +13,13 @@ CHROMIUM := /usr/bin/chromium
 LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
 QUICKSTART := notebooks/00_quickstart.ipynb
 
-.PHONY: lab lab-check browser notebooks docs test lint typecheck unit bench install install-dev clean help
+.PHONY: lab lab-check browser notebooks docs test test-full lint typecheck unit bench install install-dev clean help
 
 help:
 	@echo "make lab    - install and open JupyterLab on notebooks/00_quickstart.ipynb"
 	@echo "make test   - install dev extras, run ruff, mypy and every test (unit, property, doctest, notebooks, browser)"
 	@echo "make bench  - print the benchmark tables"
+	@echo "make test-full - run every notebook in full mode (slow)"
 	@echo "make notebooks - rebuild notebooks/ from scripts/notebooks/make_*.py"
 	@echo "make docs   - build the API reference into build/api/index.html"
 	@echo "make lab-check - start the 'make lab' server, check that it answers, stop it (part of make test)"
@@ -77,6 +78,10 @@ test: lint typecheck docs browser lab-check
 # the API reference (pdoc) in build/api/index.html; fails on a name or docstring pdoc cannot resolve
 docs: install-dev
 	$(BIN)/python scripts/build_docs.py --out build/api
+
+# every notebook in full mode (no LATENTLAB_QUICK), as a user runs it: slow (minutes per notebook)
+test-full: install-dev
+	LATENTLAB_NOTEBOOKS_FULL=1 $(BIN)/pytest tests/test_notebooks.py -m notebook -k test_notebook_runs
 
 # rebuild notebooks/ from scripts/notebooks/make_*.py (tests/test_notebook_sources.py checks they agree)
 notebooks: install-dev

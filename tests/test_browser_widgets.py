@@ -130,8 +130,9 @@ def test_values_set_right_after_display_stay_set(lab: Any) -> None:
     page = lab.open("notebooks/_explorer_set_after_display.ipynb")
     lab.run_all(page, timeout_s=200)
     want = ["1.50", "-1.00", "2.50"]
+    as_js = json.dumps(want, separators=(",", ":"))  # what JSON.stringify writes
     # wait (a condition, not a time) until the sliders show the values set from Python ...
-    page.wait_for_function(f"() => JSON.stringify(({_READOUTS})()) === {json.dumps(json.dumps(want))}",
+    page.wait_for_function(f"() => JSON.stringify(({_READOUTS})()) === {json.dumps(as_js)}",
                            timeout=WAIT_MS)
     # ... then watch them: an echo from the browser that undid them would change a readout. Under load a
     # late echo could only make this pass wrongly, never fail wrongly.
@@ -140,7 +141,7 @@ def test_values_set_right_after_display_stay_set(lab: Any) -> None:
           if (JSON.stringify(f()) !== want) window.__llReadoutsChanged = true; });
         document.querySelectorAll('.latentlab-explorer .widget-readout').forEach(
           (r) => seen.observe(r, {subtree: true, childList: true, characterData: true})); }""",
-                  [_READOUTS, json.dumps(want)])
+                  [_READOUTS, as_js])
     lab.wait_idle(page)
     assert lab.wait_stable(page, _READOUTS, frames=30) == want
     assert not page.evaluate("() => window.__llReadoutsChanged"), "a readout changed after showing the values"

@@ -257,6 +257,21 @@ class GlyphReader(nn.Module):
         flat = glyphs.reshape(-1, *glyphs.shape[-2:])
         return torch.cat([self(flat[i:i + chunk]).argmax(1) for i in range(0, len(flat), chunk)])
 
+    @torch.no_grad()
+    def features(self, fonts: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        """The reader's 128-d hidden features of every glyph of fonts ``(N, G, 64, 64)``, as ``(N, G * 128)``.
+
+        A space where blur and averaging lose: it was trained to tell characters of crisp real
+        fonts apart, so a blurred or averaged glyph lands away from every real font.
+        """
+        flat = fonts.reshape(-1, 1, *fonts.shape[-2:]).float()
+        hidden = self.net[:-1]
+        out = []
+        for i in range(0, len(flat), chunk):
+            x = flat[i:i + chunk]
+            out.append(hidden(F.interpolate(x, size=(32, 32), mode="area") if x.shape[-1] != 32 else x))
+        return torch.cat(out).reshape(len(fonts), -1)
+
     def accuracy(self, fonts: torch.Tensor) -> float:
         """Fraction of the glyphs of fonts ``(N, 62, 64, 64)`` (in :data:`CHARS` order) read as their own character."""
         return float((self.read(fonts) == torch.arange(len(CHARS)).repeat(len(fonts))).float().mean())

@@ -273,6 +273,8 @@ try:
     dirs.sefa(gen)
 except ll.CapabilityError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.CapabilityError: this call must be refused")
 jac = dirs.jacobian(gen, start[0], k=3)
 print("Jacobian singular values:", np.round(jac.provenance["singular_values"], 2))
 ll.show(dirs.preview(gen, jac, z=start, strengths=np.linspace(-4, 4, 5)))
@@ -300,12 +302,15 @@ path = bold_pure.save(folder / "bold_pure")
 print(sorted(p.name for p in folder.iterdir()))
 again = ll.Direction.load(path)
 print(again, "identical:", torch.equal(again.vectors, bold_pure.vectors))
+assert torch.equal(again.vectors, bold_pure.vectors) and again.provenance == bold_pure.provenance
 print({k: again.provenance[k] for k in ("method", "created_at", "library_version")})
 
 try:
     again.apply(digits.sample(1, seed=0), 2.0, space=digits)
 except ll.IncompatibleLatentError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.IncompatibleLatentError: this call must be refused")
 """),
 ]
 

@@ -286,6 +286,8 @@ try:
     ll.encode(gen, np.zeros((32, 32, 5), np.uint8))
 except ll.InputImageError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.InputImageError: this call must be refused")
 """),
 ]
 

@@ -126,6 +126,8 @@ try:
     ll.save_morph(gen, keys, OUT / "morph.avi")
 except ll.LatentLabError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.LatentLabError: this call must be refused")
 """),
     md("""
 ## From the shell

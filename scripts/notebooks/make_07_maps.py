@@ -51,6 +51,8 @@ try:
     latent_map = ll.LatentMap(method="umap", n_neighbors=50, min_dist=0.5, seed=0,
                               n_epochs=200 if QUICK else None).fit(codes, labels=labels)
 except ll.MissingDependencyError as err:   # umap-learn not installed: PCA needs nothing extra
+    import importlib.util
+    assert importlib.util.find_spec("umap") is None, f"umap-learn is installed, yet: {err}"
     print(err)
     latent_map = ll.LatentMap(method="pca").fit(codes, labels=labels)
 print(f"{latent_map} in {time.perf_counter() - start:.1f} s; embedding_", latent_map.embedding_.shape)

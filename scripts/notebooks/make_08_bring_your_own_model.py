@@ -78,6 +78,8 @@ try:
     ll.from_module(channels_last, latent_shape=16)
 except ll.ShapeError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.ShapeError: this call must be refused")
 """),
     md("""
 ## 2. A diffusers VAE: `ll.from_diffusers_vae`
@@ -204,6 +206,8 @@ try:
     ll.from_stylegan(workdir / "tiny-stylegan.pkl")
 except ll.UntrustedPickleError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.UntrustedPickleError: this call must be refused")
 """),
     md("""
 Real NVlabs pickles also need NVlabs' own code (`torch_utils`, `dnnlib`), which is not a pip
