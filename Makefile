@@ -13,7 +13,7 @@ CHROMIUM := /usr/bin/chromium
 LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
 QUICKSTART := notebooks/00_quickstart.ipynb
 
-.PHONY: lab lab-check browser notebooks docs test test-full lint typecheck unit bench install install-dev clean help
+.PHONY: lab lab-check browser notebooks docs format test test-full lint typecheck unit bench install install-dev clean help
 
 help:
 	@echo "make lab    - install and open JupyterLab on notebooks/00_quickstart.ipynb"
@@ -64,7 +64,12 @@ browser:
 
 lint: install-dev
 	$(BIN)/ruff check latentlab tests benchmarks scripts
+	$(BIN)/ruff format --check latentlab tests benchmarks scripts
 	$(BIN)/lint-imports
+
+# apply the formatter that `make lint` checks
+format: install-dev
+	$(BIN)/ruff format latentlab tests benchmarks scripts
 
 typecheck: install-dev
 	$(BIN)/mypy

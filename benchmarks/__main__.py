@@ -40,8 +40,10 @@ def machine_state() -> str:
     import torch
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads (benchmarks that fix their own say so), load average {load}")
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads (benchmarks that fix their own say so), load average {load}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,8 +46,13 @@ print(json.dumps({"rss_mb": rss / 1024, "rss_growth_mb": (rss - base) / 1024, "p
 
 def _peak(mode: str, n: int, folder: Path) -> dict[str, float]:
     out = folder / f"{mode}-{n}.mp4"
-    r = subprocess.run([sys.executable, "-c", _CHILD, mode, str(n), str(out)], capture_output=True, text=True,
-                       check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode, str(n), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -73,10 +78,15 @@ def _fps_rows(n: int, folder: Path) -> list[dict[str, str]]:
         else:
             iio.imwrite(folder / f"base{ext}", frames, duration=1000 / 30, loop=0)
         t_base = time.perf_counter() - t0
-        rows.append({"benchmark": f"{n} frames 256 px -> {ext[1:].upper()}", "latentlab": f"{n / t_ll:.0f} frames/s",
-                     "baseline": f"{n / t_base:.0f} frames/s (decode all, then write)",
-                     "ratio": f"{t_base / t_ll:.2f}x faster",
-                     "note": f"files {_kb(folder / f'll{ext}')} vs {_kb(folder / f'base{ext}')} kB"})
+        rows.append(
+            {
+                "benchmark": f"{n} frames 256 px -> {ext[1:].upper()}",
+                "latentlab": f"{n / t_ll:.0f} frames/s",
+                "baseline": f"{n / t_base:.0f} frames/s (decode all, then write)",
+                "ratio": f"{t_base / t_ll:.2f}x faster",
+                "note": f"files {_kb(folder / f'll{ext}')} vs {_kb(folder / f'base{ext}')} kB",
+            }
+        )
     return rows
 
 
@@ -85,9 +95,16 @@ def _write_all_mp4(frames: Any, path: Path) -> None:
     import imageio_ffmpeg
     import numpy as np
 
-    writer = imageio_ffmpeg.write_frames(str(path), (frames.shape[2], frames.shape[1]), fps=30, codec="libx264",
-                                         quality=None, pix_fmt_out="yuv420p", macro_block_size=1,
-                                         output_params=["-crf", "18", "-preset", "medium"])
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (frames.shape[2], frames.shape[1]),
+        fps=30,
+        codec="libx264",
+        quality=None,
+        pix_fmt_out="yuv420p",
+        macro_block_size=1,
+        output_params=["-crf", "18", "-preset", "medium"],
+    )
     writer.send(None)
     for frame in frames:
         writer.send(np.ascontiguousarray(frame))
@@ -106,16 +123,26 @@ def run(quick: bool = False) -> list[dict[str, str]]:
         peaks = {(mode, n): _peak(mode, n, folder) for mode in ("stream", "baseline") for n in (short, long)}
     for n in (short, long):
         s, b = peaks[("stream", n)], peaks[("baseline", n)]
-        rows.append({"benchmark": f"peak memory, {n} frames 256 px MP4", "latentlab": f"{s['rss_mb']:.0f} MB RSS",
-                     "baseline": f"{b['rss_mb']:.0f} MB RSS (decode all, then write)",
-                     "ratio": f"{s['rss_mb'] / b['rss_mb']:.2f}x",
-                     "note": f"growth during export {s['rss_growth_mb']:.0f} vs {b['rss_growth_mb']:.0f} MB; "
-                             f"tracemalloc peak {s['py_peak_mb']:.1f} vs {b['py_peak_mb']:.1f} MB"})
+        rows.append(
+            {
+                "benchmark": f"peak memory, {n} frames 256 px MP4",
+                "latentlab": f"{s['rss_mb']:.0f} MB RSS",
+                "baseline": f"{b['rss_mb']:.0f} MB RSS (decode all, then write)",
+                "ratio": f"{s['rss_mb'] / b['rss_mb']:.2f}x",
+                "note": f"growth during export {s['rss_growth_mb']:.0f} vs {b['rss_growth_mb']:.0f} MB; "
+                f"tracemalloc peak {s['py_peak_mb']:.1f} vs {b['py_peak_mb']:.1f} MB",
+            }
+        )
     s_short, s_long = peaks[("stream", short)], peaks[("stream", long)]
     b_short, b_long = peaks[("baseline", short)], peaks[("baseline", long)]
-    rows.append({"benchmark": f"memory growth {short} -> {long} frames", "latentlab":
-                 f"+{s_long['rss_mb'] - s_short['rss_mb']:.0f} MB RSS",
-                 "baseline": f"+{b_long['rss_mb'] - b_short['rss_mb']:.0f} MB RSS",
-                 "ratio": "", "note": f"tracemalloc peak {s_short['py_peak_mb']:.1f} -> {s_long['py_peak_mb']:.1f} MB "
-                                     f"vs {b_short['py_peak_mb']:.1f} -> {b_long['py_peak_mb']:.1f} MB"})
+    rows.append(
+        {
+            "benchmark": f"memory growth {short} -> {long} frames",
+            "latentlab": f"+{s_long['rss_mb'] - s_short['rss_mb']:.0f} MB RSS",
+            "baseline": f"+{b_long['rss_mb'] - b_short['rss_mb']:.0f} MB RSS",
+            "ratio": "",
+            "note": f"tracemalloc peak {s_short['py_peak_mb']:.1f} -> {s_long['py_peak_mb']:.1f} MB "
+            f"vs {b_short['py_peak_mb']:.1f} -> {b_long['py_peak_mb']:.1f} MB",
+        }
+    )
     return rows

@@ -55,13 +55,18 @@ n, out, MODEL = int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 
 SHARD = max(BATCH, min(10_000, n // 4))
 """
 
-_LATENTLAB = _HEAD + """
+_LATENTLAB = (
+    _HEAD
+    + """
 dataset.render(MODEL, n=n, seed=0, out=out, measures=MEASURES, thumbnails=32, shard_size=SHARD, batch_size=BATCH,
                progress=False)
 report(rows=dataset.read(out, columns=["index"]).num_rows)
 """
+)
 
-_LOOP = _HEAD + """
+_LOOP = (
+    _HEAD
+    + """
 import pandas as pd
 gen = ll.load(MODEL)
 size = ll.render.fit_size(gen.image_size, 32)
@@ -77,8 +82,11 @@ for start in range(0, n, BATCH):
 pd.DataFrame(rows).to_parquet(out + ".parquet")
 report(rows=len(rows["latent"]))
 """
+)
 
-_RAY = _HEAD + """
+_RAY = (
+    _HEAD
+    + """
 import os
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import ray
@@ -89,31 +97,46 @@ dataset.render("glyphs", n=n, seed=0, out=out, measures=MEASURES, thumbnails=32,
                progress=False, engine="ray", workers=2)
 report(rows=dataset.read(out, columns=["index"]).num_rows, ray_start=start)
 """
+)
 
-_MAKE_CODES = _HEAD + """
+_MAKE_CODES = (
+    _HEAD
+    + """
 gen = ll.load("glyphs")
 z = torch.cat([gen.sample(min(100_000, n - s), seed=s) for s in range(0, n, 100_000)])
 dataset.render(gen, latents=z, out=out, measures=None, thumbnails=None, shard_size=100_000, progress=False)
 report()
 """
+)
 
-_PCA_STREAM = _HEAD + """
+_PCA_STREAM = (
+    _HEAD
+    + """
 d = dataset.pca(out, n_components=10)
 report(evr=d.provenance["explained_variance_ratio"][:3])
 """
+)
 
-_PCA_ALL = _HEAD + """
+_PCA_ALL = (
+    _HEAD
+    + """
 gen = ll.load("glyphs")
 z = dataset.latents(out)
 d = ll.directions.pca(gen, codes=z, n_components=10)
 report(evr=d.provenance["explained_variance_ratio"][:3])
 """
+)
 
 
 def _run(script: str, *args: object) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=6 * 3600)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=6 * 3600,
+    )
     if done.returncode:
         raise RuntimeError(f"benchmark subprocess failed:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -133,34 +156,53 @@ def run(quick: bool = False) -> list[dict[str, str]]:
         n_digits = 2_000 if quick else 100_000
         d_ours = _run(_LATENTLAB, n_digits, work / "d_local", "digits")
         d_loop = _run(_LOOP, n_digits, work / "d_loop", "digits")
-        table.append({"benchmark": f"{n_digits:,} digits latents -> 3 measures + 32 px thumbnails, local",
-                      "latentlab": _cell(d_ours), "baseline": "loop: " + _cell(d_loop),
-                      "ratio": f"{d_loop['cpu'] / d_ours['cpu']:.2f}x CPU time, "
-                               f"{d_loop['above_imports_mb'] / max(d_ours['above_imports_mb'], 1):.1f}x memory",
-                      "note": "the same job at 100k where a model decodes fast"})
+        table.append(
+            {
+                "benchmark": f"{n_digits:,} digits latents -> 3 measures + 32 px thumbnails, local",
+                "latentlab": _cell(d_ours),
+                "baseline": "loop: " + _cell(d_loop),
+                "ratio": f"{d_loop['cpu'] / d_ours['cpu']:.2f}x CPU time, "
+                f"{d_loop['above_imports_mb'] / max(d_ours['above_imports_mb'], 1):.1f}x memory",
+                "note": "the same job at 100k where a model decodes fast",
+            }
+        )
         ours = _run(_LATENTLAB, n, work / "local")
         loop = _run(_LOOP, n, work / "loop")
-        table.append({"benchmark": f"{n:,} glyph latents -> 3 measures + 32 px thumbnails, local",
-                      "latentlab": _cell(ours), "baseline": "loop: " + _cell(loop),
-                      "ratio": f"{loop['cpu'] / ours['cpu']:.2f}x CPU time, "
-                               f"{loop['above_imports_mb'] / max(ours['above_imports_mb'], 1):.1f}x memory",
-                      "note": "latentlab writes resumable shards and holds one shard"})
+        table.append(
+            {
+                "benchmark": f"{n:,} glyph latents -> 3 measures + 32 px thumbnails, local",
+                "latentlab": _cell(ours),
+                "baseline": "loop: " + _cell(loop),
+                "ratio": f"{loop['cpu'] / ours['cpu']:.2f}x CPU time, "
+                f"{loop['above_imports_mb'] / max(ours['above_imports_mb'], 1):.1f}x memory",
+                "note": "latentlab writes resumable shards and holds one shard",
+            }
+        )
         ray = _run(_RAY, n, work / "ray")
-        table.append({"benchmark": f"{n:,} glyph latents, Ray Data 2 actors vs local engine",
-                      "latentlab": "ray: " + _cell(ray) + f"; Ray start {ray['ray_start']:.1f} s",
-                      "baseline": "local: " + _cell(ours), "ratio": f"{ours['wall'] / ray['wall']:.2f}x",
-                      "note": "2 cores shared with other work; CPU is the driver's only"})
+        table.append(
+            {
+                "benchmark": f"{n:,} glyph latents, Ray Data 2 actors vs local engine",
+                "latentlab": "ray: " + _cell(ray) + f"; Ray start {ray['ray_start']:.1f} s",
+                "baseline": "local: " + _cell(ours),
+                "ratio": f"{ours['wall'] / ray['wall']:.2f}x",
+                "note": "2 cores shared with other work; CPU is the driver's only",
+            }
+        )
         codes = work / "codes"
         _run(_MAKE_CODES, rows_pca, codes)
         stream = _run(_PCA_STREAM, rows_pca, codes)
         held = _run(_PCA_ALL, rows_pca, codes)
         same = all(abs(a - b) < 1e-9 for a, b in zip(stream["evr"], held["evr"]))
-        table.append({"benchmark": f"PCA of a {rows_pca:,} x 64 Parquet data set",
-                      "latentlab": "dataset.pca (streaming): " + _cell(stream),
-                      "baseline": "read all + directions.pca: " + _cell(held),
-                      "ratio": f"{held['cpu'] / stream['cpu']:.2f}x CPU time, "
-                               f"{held['above_imports_mb'] / max(stream['above_imports_mb'], 1):.1f}x memory",
-                      "note": f"same explained variance: {same}"})
+        table.append(
+            {
+                "benchmark": f"PCA of a {rows_pca:,} x 64 Parquet data set",
+                "latentlab": "dataset.pca (streaming): " + _cell(stream),
+                "baseline": "read all + directions.pca: " + _cell(held),
+                "ratio": f"{held['cpu'] / stream['cpu']:.2f}x CPU time, "
+                f"{held['above_imports_mb'] / max(stream['above_imports_mb'], 1):.1f}x memory",
+                "note": f"same explained variance: {same}",
+            }
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return table

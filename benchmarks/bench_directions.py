@@ -81,8 +81,14 @@ print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "top3": np.asarray(com
 
 def _pca_case(n: int, d: int, case: str) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_SETUP), str(n), str(d), case], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_SETUP), str(n), str(d), case],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -105,24 +111,48 @@ def _pca_rows(n: int, d: int) -> list[dict[str, str]]:
     cos = min(abs(float(np.dot(a, b))) for a, b in zip(np.asarray(r["ll_stream"]["top3"]), ref))
     size = f"{n // 1000}k x {d}"
     return [
-        {"benchmark": f"PCA {size}, in memory: time", "latentlab": _s(r["ll_memory"]["seconds"]),
-         "baseline": _s(r["sk_pca"]["seconds"]), "ratio": _ratio(r["ll_memory"]["seconds"], r["sk_pca"]["seconds"]),
-         "note": "baseline sklearn PCA(10) on the held samples; both include sampling + map"},
-        {"benchmark": f"PCA {size}, in memory: peak memory", "latentlab": _mb(r["ll_memory"]["peak_mb"]),
-         "baseline": _mb(r["sk_pca"]["peak_mb"]), "ratio": _ratio(r["ll_memory"]["peak_mb"], r["sk_pca"]["peak_mb"]),
-         "note": "growth of peak RSS in a fresh process"},
-        {"benchmark": f"PCA {size}, streaming: time", "latentlab": _s(r["ll_stream"]["seconds"]),
-         "baseline": _s(r["sk_ipca"]["seconds"]), "ratio": _ratio(r["ll_stream"]["seconds"], r["sk_ipca"]["seconds"]),
-         "note": "baseline sklearn IncrementalPCA.partial_fit on the same 8192-row batches"},
-        {"benchmark": f"PCA {size}, streaming: peak memory", "latentlab": _mb(r["ll_stream"]["peak_mb"]),
-         "baseline": _mb(r["sk_ipca"]["peak_mb"]), "ratio": _ratio(r["ll_stream"]["peak_mb"], r["sk_ipca"]["peak_mb"]),
-         "note": "latentlab keeps a D x D float64 covariance"},
-        {"benchmark": f"PCA {size}: streaming vs in memory (latentlab)", "latentlab": _mb(r["ll_stream"]["peak_mb"]),
-         "baseline": _mb(r["ll_memory"]["peak_mb"]),
-         "ratio": _ratio(r["ll_stream"]["peak_mb"], r["ll_memory"]["peak_mb"]),
-         "note": f"peak memory; time {_s(r['ll_stream']['seconds'])} vs {_s(r['ll_memory']['seconds'])}"},
-        {"benchmark": f"PCA {size}: top-3 agreement with sklearn PCA", "latentlab": f"min abs cos {cos:.5f}",
-         "baseline": "1.00000", "ratio": f"{cos:.5f}", "note": "latentlab streaming components vs sklearn in-memory"},
+        {
+            "benchmark": f"PCA {size}, in memory: time",
+            "latentlab": _s(r["ll_memory"]["seconds"]),
+            "baseline": _s(r["sk_pca"]["seconds"]),
+            "ratio": _ratio(r["ll_memory"]["seconds"], r["sk_pca"]["seconds"]),
+            "note": "baseline sklearn PCA(10) on the held samples; both include sampling + map",
+        },
+        {
+            "benchmark": f"PCA {size}, in memory: peak memory",
+            "latentlab": _mb(r["ll_memory"]["peak_mb"]),
+            "baseline": _mb(r["sk_pca"]["peak_mb"]),
+            "ratio": _ratio(r["ll_memory"]["peak_mb"], r["sk_pca"]["peak_mb"]),
+            "note": "growth of peak RSS in a fresh process",
+        },
+        {
+            "benchmark": f"PCA {size}, streaming: time",
+            "latentlab": _s(r["ll_stream"]["seconds"]),
+            "baseline": _s(r["sk_ipca"]["seconds"]),
+            "ratio": _ratio(r["ll_stream"]["seconds"], r["sk_ipca"]["seconds"]),
+            "note": "baseline sklearn IncrementalPCA.partial_fit on the same 8192-row batches",
+        },
+        {
+            "benchmark": f"PCA {size}, streaming: peak memory",
+            "latentlab": _mb(r["ll_stream"]["peak_mb"]),
+            "baseline": _mb(r["sk_ipca"]["peak_mb"]),
+            "ratio": _ratio(r["ll_stream"]["peak_mb"], r["sk_ipca"]["peak_mb"]),
+            "note": "latentlab keeps a D x D float64 covariance",
+        },
+        {
+            "benchmark": f"PCA {size}: streaming vs in memory (latentlab)",
+            "latentlab": _mb(r["ll_stream"]["peak_mb"]),
+            "baseline": _mb(r["ll_memory"]["peak_mb"]),
+            "ratio": _ratio(r["ll_stream"]["peak_mb"], r["ll_memory"]["peak_mb"]),
+            "note": f"peak memory; time {_s(r['ll_stream']['seconds'])} vs {_s(r['ll_memory']['seconds'])}",
+        },
+        {
+            "benchmark": f"PCA {size}: top-3 agreement with sklearn PCA",
+            "latentlab": f"min abs cos {cos:.5f}",
+            "baseline": "1.00000",
+            "ratio": f"{cos:.5f}",
+            "note": "latentlab streaming components vs sklearn in-memory",
+        },
     ]
 
 
@@ -172,19 +202,31 @@ def _svm_rows(n: int, d: int, repeat: int) -> list[dict[str, str]]:
     t_ll_bin = _best(lambda: dirs.from_labels(xb, yb, method="svm"), 1)
     t_ifg_bin = _best(interfacegan_binary, 1)
     rows_binary = [
-        {"benchmark": f"SVM direction fit, overlapping binary labels ({n_bin} x {d})", "latentlab": _s(t_ll_bin),
-         "baseline": _s(t_ifg_bin), "ratio": _ratio(t_ll_bin, t_ifg_bin),
-         "note": "baseline InterFaceGAN SVC(kernel=linear); kernel SVMs slow down when classes overlap"},
+        {
+            "benchmark": f"SVM direction fit, overlapping binary labels ({n_bin} x {d})",
+            "latentlab": _s(t_ll_bin),
+            "baseline": _s(t_ifg_bin),
+            "ratio": _ratio(t_ll_bin, t_ifg_bin),
+            "note": "baseline InterFaceGAN SVC(kernel=linear); kernel SVMs slow down when classes overlap",
+        },
     ]
     return [
         *rows_binary,
-        {"benchmark": f"SVM direction fit ({size})", "latentlab": _s(t_ll), "baseline": _s(t_ifg),
-         "ratio": _ratio(t_ll, t_ifg),
-         "note": f"baseline InterFaceGAN SVC(kernel=linear); latentlab held-out acc "
-                 f"{d_ll.provenance['scores']['heldout_accuracy']:.3f}, split+fit+score"},
-        {"benchmark": f"SVM direction fit vs bare LinearSVC ({size})", "latentlab": _s(t_ll), "baseline": _s(t_lin),
-         "ratio": _ratio(t_ll, t_lin),
-         "note": "latentlab: one fit on its training rows, scored on held-out rows; goal <= 1.2x"},
+        {
+            "benchmark": f"SVM direction fit ({size})",
+            "latentlab": _s(t_ll),
+            "baseline": _s(t_ifg),
+            "ratio": _ratio(t_ll, t_ifg),
+            "note": f"baseline InterFaceGAN SVC(kernel=linear); latentlab held-out acc "
+            f"{d_ll.provenance['scores']['heldout_accuracy']:.3f}, split+fit+score",
+        },
+        {
+            "benchmark": f"SVM direction fit vs bare LinearSVC ({size})",
+            "latentlab": _s(t_ll),
+            "baseline": _s(t_lin),
+            "ratio": _ratio(t_ll, t_lin),
+            "note": "latentlab: one fit on its training rows, scored on held-out rows; goal <= 1.2x",
+        },
     ]
 
 

@@ -71,30 +71,53 @@ def run(quick: bool = False) -> list[dict[str, str]]:
     hyb = ll.encode(gen, y, "hybrid", steps=steps, tol=None, progress=False)
     target = float(opt.loss.mean())
     k_opt, k_hyb = _first_step(opt.history, target), _first_step(hyb.history, target)
-    rows.append({"benchmark": f"steps to optimize's final mean loss ({n} digits)", "latentlab": f"{k_hyb} (hybrid)",
-                 "baseline": f"{k_opt} (optimize only)", "ratio": f"{k_hyb / max(k_opt, 1):.2f}x",
-                 "note": f"target loss {target:.4f}; Adam lr 0.05, batch {n}"})
+    rows.append(
+        {
+            "benchmark": f"steps to optimize's final mean loss ({n} digits)",
+            "latentlab": f"{k_hyb} (hybrid)",
+            "baseline": f"{k_opt} (optimize only)",
+            "ratio": f"{k_hyb / max(k_opt, 1):.2f}x",
+            "note": f"target loss {target:.4f}; Adam lr 0.05, batch {n}",
+        }
+    )
     # wall time of runs stopped at the step that reached the target (measured, not pro-rated)
     t_hyb = ll.encode(gen, y, "hybrid", steps=max(k_hyb, 1), tol=None, progress=False).seconds
     t_opt = ll.encode(gen, y, "optimize", steps=max(k_opt, 1), tol=None, progress=False).seconds
-    rows.append({"benchmark": f"seconds to that loss ({n} digits, CPU)", "latentlab": f"{t_hyb:.2f} s (hybrid)",
-                 "baseline": f"{t_opt:.2f} s (optimize only)", "ratio": f"{t_hyb / t_opt:.2f}x",
-                 "note": f"wall time of one run of {k_hyb} / {k_opt} steps"})
+    rows.append(
+        {
+            "benchmark": f"seconds to that loss ({n} digits, CPU)",
+            "latentlab": f"{t_hyb:.2f} s (hybrid)",
+            "baseline": f"{t_opt:.2f} s (optimize only)",
+            "ratio": f"{t_hyb / t_opt:.2f}x",
+            "note": f"wall time of one run of {k_hyb} / {k_opt} steps",
+        }
+    )
 
     plain_mse = _plain_adam(gen, y, steps, lr=0.05)
     psnr_ll, psnr_plain = float(opt.psnr.mean()), float((10 * torch.log10(1 / plain_mse)).mean())
-    rows.append({"benchmark": f"PSNR after {steps} optimize steps ({n} digits)", "latentlab": f"{psnr_ll:.2f} dB",
-                 "baseline": f"{psnr_plain:.2f} dB (plain MSE Adam loop)",
-                 "ratio": f"{psnr_ll - psnr_plain:+.2f} dB",
-                 "note": "same steps and lr; latentlab minimises a multi-scale loss + prior, not pure MSE"})
+    rows.append(
+        {
+            "benchmark": f"PSNR after {steps} optimize steps ({n} digits)",
+            "latentlab": f"{psnr_ll:.2f} dB",
+            "baseline": f"{psnr_plain:.2f} dB (plain MSE Adam loop)",
+            "ratio": f"{psnr_ll - psnr_plain:+.2f} dB",
+            "note": "same steps and lr; latentlab minimises a multi-scale loss + prior, not pure MSE",
+        }
+    )
 
     m = 256 if quick else 1024
     many = _digits(m)
     t_ll = best_of(lambda: ll.encode(gen, many, "encoder", progress=False, batch_size=256), repeat=3)
     t_raw = best_of(lambda: gen.encode(many), repeat=3)
-    rows.append({"benchmark": f"encoder throughput ({m} images)", "latentlab": f"{m / t_ll:,.0f} images/s",
-                 "baseline": f"{m / t_raw:,.0f} images/s (gen.encode)", "ratio": f"{t_ll / t_raw:.2f}x time",
-                 "note": "ll.encode also decodes and scores every image"})
+    rows.append(
+        {
+            "benchmark": f"encoder throughput ({m} images)",
+            "latentlab": f"{m / t_ll:,.0f} images/s",
+            "baseline": f"{m / t_raw:,.0f} images/s (gen.encode)",
+            "ratio": f"{t_ll / t_raw:.2f}x time",
+            "note": "ll.encode also decodes and scores every image",
+        }
+    )
     code = os.environ.get("LATENTLAB_STYLEGAN3_CODE")
     if code:
         rows += _stylegan3_rows(code)
@@ -112,8 +135,16 @@ def _stylegan3_rows(code: str) -> list[dict[str, str]]:
     from training.networks_stylegan3 import Generator
 
     torch.manual_seed(0)
-    net = Generator(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3,
-                    mapping_kwargs={"num_layers": 2}, channel_base=512, channel_max=16)
+    net = Generator(
+        z_dim=16,
+        c_dim=0,
+        w_dim=16,
+        img_resolution=32,
+        img_channels=3,
+        mapping_kwargs={"num_layers": 2},
+        channel_base=512,
+        channel_max=16,
+    )
     gen = ll.from_stylegan(net.eval())
     y = gen.decode(gen.sample(4, seed=1))
     fast, seconds, results = sg.fast_cpu_upfirdn2d, {}, {}
@@ -126,7 +157,12 @@ def _stylegan3_rows(code: str) -> list[dict[str, str]]:
     finally:
         sg.fast_cpu_upfirdn2d = fast
     diff = float((results["latentlab"].reconstructions - results["reference"].reconstructions).abs().max())
-    return [{"benchmark": "StyleGAN3 optimise inversion, 50 steps, 32 px tiny net, CPU",
-             "latentlab": f"{seconds['latentlab']:.1f} s", "baseline": f"{seconds['reference']:.1f} s (NVlabs ref ops)",
-             "ratio": f"{seconds['latentlab'] / seconds['reference']:.2f}x time",
-             "note": f"max |image difference| {diff:.1e}; see the module docstring for where the time goes"}]
+    return [
+        {
+            "benchmark": "StyleGAN3 optimise inversion, 50 steps, 32 px tiny net, CPU",
+            "latentlab": f"{seconds['latentlab']:.1f} s",
+            "baseline": f"{seconds['reference']:.1f} s (NVlabs ref ops)",
+            "ratio": f"{seconds['latentlab'] / seconds['reference']:.2f}x time",
+            "note": f"max |image difference| {diff:.1e}; see the module docstring for where the time goes",
+        }
+    ]

@@ -24,14 +24,30 @@ class _BaselineSetVAE(nn.Module):
     def __init__(self, latent: int = 48, emb: int = 16) -> None:
         super().__init__()
         self.emb = nn.Embedding(62, emb)
-        self.enc = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
-                                 nn.Conv2d(64, 128, 4, 2, 1), nn.ReLU(), nn.Conv2d(128, 128, 4, 2, 1), nn.ReLU(),
-                                 nn.Flatten(), nn.Linear(128 * 16, 256))
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, 32, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(64, 128, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(128, 128, 4, 2, 1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(128 * 16, 256),
+        )
         self.head = nn.Linear(256 + emb, 2 * latent)
         self.fc = nn.Linear(latent + emb, 128 * 16)
-        self.dec = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(128, 128, 4, 2, 1), nn.ReLU(),
-                                 nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.ReLU(),
-                                 nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1))
+        self.dec = nn.Sequential(
+            nn.ReLU(),
+            nn.ConvTranspose2d(128, 128, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(32, 1, 4, 2, 1),
+        )
 
     def encode(self, g: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         b, k = g.shape[:2]
@@ -75,9 +91,15 @@ def _run(quick: bool) -> list[dict[str, str]]:
         t_ll = best_of(functools.partial(gen.glyphs, z, chars), repeat=repeat)
         with torch.no_grad():
             t_b = best_of(functools.partial(base.decode, zb, cb), repeat=repeat)
-        rows.append({"benchmark": f"glyphs decode, glyph images/s (batch {n})", "latentlab": f"{n / t_ll:,.0f}",
-                     "baseline": f"{n / t_b:,.0f}", "ratio": f"{t_b / t_ll:.2f}x",
-                     "note": f"{which}; latent {dim}-d vs baseline 48-d; 1 thread"})
+        rows.append(
+            {
+                "benchmark": f"glyphs decode, glyph images/s (batch {n})",
+                "latentlab": f"{n / t_ll:,.0f}",
+                "baseline": f"{n / t_b:,.0f}",
+                "ratio": f"{t_b / t_ll:.2f}x",
+                "note": f"{which}; latent {dim}-d vs baseline 48-d; 1 thread",
+            }
+        )
     five = gen.glyphs(gen.sample(1, seed=1)[0], "Hambg")
     glyph_dict = {c: five[i] for i, c in enumerate("Hambg")}
     t_enc = best_of(lambda: gen.encode_glyphs(glyph_dict), repeat=repeat)
@@ -85,7 +107,13 @@ def _run(quick: bool) -> list[dict[str, str]]:
     c5 = torch.tensor([CHARS.index(c) for c in "Hambg"])
     with torch.no_grad():
         t_benc = best_of(lambda: base.encode(g5, c5), repeat=repeat)
-    rows.append({"benchmark": "glyphs encode 5 glyphs (ms)", "latentlab": f"{t_enc * 1e3:.2f}",
-                 "baseline": f"{t_benc * 1e3:.2f}", "ratio": f"{t_benc / t_enc:.2f}x",
-                 "note": "latentlab includes input checks/resizing; baseline is the bare network"})
+    rows.append(
+        {
+            "benchmark": "glyphs encode 5 glyphs (ms)",
+            "latentlab": f"{t_enc * 1e3:.2f}",
+            "baseline": f"{t_benc * 1e3:.2f}",
+            "ratio": f"{t_benc / t_enc:.2f}x",
+            "note": "latentlab includes input checks/resizing; baseline is the bare network",
+        }
+    )
     return rows

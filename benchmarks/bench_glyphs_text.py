@@ -17,8 +17,10 @@ import time
 
 from benchmarks._timing import median_of, ms, on_one_thread
 
-_FRESH_TEXT = ("import time, latentlab as ll; t0 = time.perf_counter(); from latentlab.text import default_encoder; "
-               "default_encoder().encode('a bold serif'); print(time.perf_counter() - t0)")
+_FRESH_TEXT = (
+    "import time, latentlab as ll; t0 = time.perf_counter(); from latentlab.text import default_encoder; "
+    "default_encoder().encode('a bold serif'); print(time.perf_counter() - t0)"
+)
 _FRESH_CORE = "import time; t0 = time.perf_counter(); import latentlab; print(time.perf_counter() - t0)"
 
 
@@ -39,17 +41,32 @@ def _run(quick: bool) -> list[dict[str, str]]:
     fonts = ll.load("glyphs")
     fonts.from_text("warm-up", n=4)  # loads the prior and the text encoder
     words = itertools.count()
-    new_text = median_of(lambda: fonts.decode(fonts.from_text(f"a bold rounded display face {next(words)}", n=4)),
-                         repeat=3 if quick else 7)
-    cached = median_of(lambda: fonts.decode(fonts.from_text("a bold rounded display face", n=4)),
-                       repeat=3 if quick else 7)
-    rows = [{"benchmark": "glyphs-text: text -> 4 decoded specimens (new text)", "latentlab": ms(new_text),
-             "baseline": ms(cached), "ratio": f"{new_text / cached:.2f}x",
-             "note": "baseline: same text again (embedding cached); goal <= 150 ms"}]
+    new_text = median_of(
+        lambda: fonts.decode(fonts.from_text(f"a bold rounded display face {next(words)}", n=4)),
+        repeat=3 if quick else 7,
+    )
+    cached = median_of(
+        lambda: fonts.decode(fonts.from_text("a bold rounded display face", n=4)), repeat=3 if quick else 7
+    )
+    rows = [
+        {
+            "benchmark": "glyphs-text: text -> 4 decoded specimens (new text)",
+            "latentlab": ms(new_text),
+            "baseline": ms(cached),
+            "ratio": f"{new_text / cached:.2f}x",
+            "note": "baseline: same text again (embedding cached); goal <= 150 ms",
+        }
+    ]
     if not quick:
         load_text = _fresh(_FRESH_TEXT)
         load_core = _fresh(_FRESH_CORE)
-        rows.append({"benchmark": "glyphs-text: load the text extra (fresh process, first embedding)",
-                     "latentlab": f"{load_text:.2f} s", "baseline": f"{load_core:.2f} s",
-                     "ratio": f"{load_text / load_core:.1f}x", "note": "baseline: import latentlab alone"})
+        rows.append(
+            {
+                "benchmark": "glyphs-text: load the text extra (fresh process, first embedding)",
+                "latentlab": f"{load_text:.2f} s",
+                "baseline": f"{load_core:.2f} s",
+                "ratio": f"{load_text / load_core:.1f}x",
+                "note": "baseline: import latentlab alone",
+            }
+        )
     return rows

@@ -40,8 +40,9 @@ def vectorised_slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor
 def reference64(a: torch.Tensor, b: torch.Tensor, t: float) -> np.ndarray:
     """Per-row slerp in float64 numpy (vectorised textbook formula)."""
     x, y = a.double().numpy(), b.double().numpy()
-    cos = (x * y).sum(-1, keepdims=True) / (np.linalg.norm(x, axis=-1, keepdims=True) *
-                                            np.linalg.norm(y, axis=-1, keepdims=True))
+    cos = (x * y).sum(-1, keepdims=True) / (
+        np.linalg.norm(x, axis=-1, keepdims=True) * np.linalg.norm(y, axis=-1, keepdims=True)
+    )
     theta = np.arccos(np.clip(cos, -1, 1))
     return (np.sin((1 - t) * theta) * x + np.sin(t * theta) * y) / np.sin(theta)
 
@@ -78,38 +79,73 @@ def _run(quick: bool) -> list[dict[str, str]]:
 
     t_ll = best_of(lambda: slerp(a, b, t), repeat=repeat)
     t_floor = best_of(lambda: a + b, repeat=repeat)
-    rows.append({"benchmark": f"slerp {n:,} x {d} float32 vs memory floor", "latentlab": ms(t_ll),
-                 "baseline": f"{ms(t_floor)} (a + b, same tensors)", "ratio": f"{t_ll / t_floor:.2f}x the floor",
-                 "note": f"{threads}; goal <= 2.5x"})
+    rows.append(
+        {
+            "benchmark": f"slerp {n:,} x {d} float32 vs memory floor",
+            "latentlab": ms(t_ll),
+            "baseline": f"{ms(t_floor)} (a + b, same tensors)",
+            "ratio": f"{t_ll / t_floor:.2f}x the floor",
+            "note": f"{threads}; goal <= 2.5x",
+        }
+    )
     t_vec = best_of(lambda: vectorised_slerp(a, b, t), repeat=repeat)
-    rows.append({"benchmark": f"slerp {n:,} x {d} vs vectorised per-row formula", "latentlab": ms(t_ll),
-                 "baseline": f"{ms(t_vec)} (torch, batched)", "ratio": f"{t_vec / t_ll:.2f}x faster",
-                 "note": f"{threads}; the fair baseline"})
+    rows.append(
+        {
+            "benchmark": f"slerp {n:,} x {d} vs vectorised per-row formula",
+            "latentlab": ms(t_ll),
+            "baseline": f"{ms(t_vec)} (torch, batched)",
+            "ratio": f"{t_vec / t_ll:.2f}x faster",
+            "note": f"{threads}; the fair baseline",
+        }
+    )
     t_loop = best_of(lambda: loop_slerp(a, b, t), repeat=1)
-    rows.append({"benchmark": f"slerp {n:,} x {d} vs per-row Python loop", "latentlab": ms(t_ll),
-                 "baseline": f"{ms(t_loop)} (loop over all {n:,} rows)", "ratio": f"{t_loop / t_ll:.1f}x faster",
-                 "note": f"{threads}; goal >= 20x"})
+    rows.append(
+        {
+            "benchmark": f"slerp {n:,} x {d} vs per-row Python loop",
+            "latentlab": ms(t_ll),
+            "baseline": f"{ms(t_loop)} (loop over all {n:,} rows)",
+            "ratio": f"{t_loop / t_ll:.1f}x faster",
+            "note": f"{threads}; goal >= 20x",
+        }
+    )
 
     ref = reference64(a, b, t)
     t_one = best_of(lambda: textbook_slerp(a, b, t), repeat=repeat)
     err_ll, err_one = _max_err(slerp(a, b, t), ref), _max_err(textbook_slerp(a, b, t), ref)
-    rows.append({"benchmark": f"slerp {n:,} x {d} vs whole-batch-as-one-vector", "latentlab": ms(t_ll),
-                 "baseline": f"{ms(t_one)} (one-vector formula)", "ratio": f"{t_ll / t_one:.2f}x the time",
-                 "note": f"max |error| vs float64 per-row: latentlab {_fmt_err(err_ll)} (goal <= 1e-6), "
-                         f"one-vector {_fmt_err(err_one)}"})
+    rows.append(
+        {
+            "benchmark": f"slerp {n:,} x {d} vs whole-batch-as-one-vector",
+            "latentlab": ms(t_ll),
+            "baseline": f"{ms(t_one)} (one-vector formula)",
+            "ratio": f"{t_ll / t_one:.2f}x the time",
+            "note": f"max |error| vs float64 per-row: latentlab {_fmt_err(err_ll)} (goal <= 1e-6), "
+            f"one-vector {_fmt_err(err_one)}",
+        }
+    )
 
     loop_err = _max_err(loop_slerp(a[:n_loop], b[:n_loop], t), ref[:n_loop])
-    rows.append({"benchmark": "slerp max |error| vs float64, random pairs", "latentlab": _fmt_err(err_ll),
-                 "baseline": f"{_fmt_err(loop_err)} (float32 textbook, per row)",
-                 "ratio": f"{loop_err / err_ll:.1f}x smaller" if err_ll > 0 else "exact", "note": ""})
+    rows.append(
+        {
+            "benchmark": "slerp max |error| vs float64, random pairs",
+            "latentlab": _fmt_err(err_ll),
+            "baseline": f"{_fmt_err(loop_err)} (float32 textbook, per row)",
+            "ratio": f"{loop_err / err_ll:.1f}x smaller" if err_ll > 0 else "exact",
+            "note": "",
+        }
+    )
 
     for angle in (1e-3, 1e-5):
         pa, pb = _near_parallel(n_loop, d, angle, rng)
         ref_p = reference64(pa, pb, t)
         e_ll, e_tb = _max_err(slerp(pa, pb, t), ref_p), _max_err(loop_slerp(pa, pb, t), ref_p)
         n_nan = int(torch.isnan(loop_slerp(pa, pb, t)).any(-1).sum())
-        rows.append({"benchmark": f"slerp max |error| vs float64, angle {angle:g} rad", "latentlab": _fmt_err(e_ll),
-                     "baseline": f"{_fmt_err(e_tb)} (float32 textbook, per row)",
-                     "ratio": f"{e_tb / e_ll:.0f}x smaller" if e_ll > 0 and not np.isnan(e_tb) else "-",
-                     "note": f"textbook gave NaN rows: {n_nan} of {n_loop}"})
+        rows.append(
+            {
+                "benchmark": f"slerp max |error| vs float64, angle {angle:g} rad",
+                "latentlab": _fmt_err(e_ll),
+                "baseline": f"{_fmt_err(e_tb)} (float32 textbook, per row)",
+                "ratio": f"{e_tb / e_ll:.0f}x smaller" if e_ll > 0 and not np.isnan(e_tb) else "-",
+                "note": f"textbook gave NaN rows: {n_nan} of {n_loop}",
+            }
+        )
     return rows

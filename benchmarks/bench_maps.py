@@ -49,7 +49,9 @@ def data(n):
     return (centres[lab] + rng.normal(size=(n, 48))).astype(np.float32)
 """
 
-_BASELINE = _DATA + """
+_BASELINE = (
+    _DATA
+    + """
 import json, sys
 out = {}
 with clock() as t:
@@ -73,8 +75,11 @@ for i in range(7):
 out["tr"] = sorted(ts)[3]
 print(json.dumps(out))
 """
+)
 
-_LATENTLAB = _DATA + """
+_LATENTLAB = (
+    _DATA
+    + """
 import json, sys
 out = {}
 with clock() as t:
@@ -101,14 +106,21 @@ if sys.argv[2] == "full":
     out["inv"] = sorted(ti)[3]
 print(json.dumps(out))
 """
+)
 
 
 def _run(code: str, *args: str, cache: str | None) -> dict[str, list[float]]:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = cache
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, list[float]] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -165,8 +177,12 @@ def _browser_fps(n: int) -> dict[str, str]:
         page.wait_for_function("() => window.fps !== undefined", timeout=60_000)
         fps = float(page.evaluate("window.fps"))
         browser.close()
-    return {**row, "latentlab": f"{fps:.0f} fps", "ratio": f"{fps / 60:.2f}",
-            "note": "headless Chromium, software canvas, 2 shared cores; redraws only on data change"}
+    return {
+        **row,
+        "latentlab": f"{fps:.0f} fps",
+        "ratio": f"{fps / 60:.2f}",
+        "note": "headless Chromium, software canvas, 2 shared cores; redraws only on data change",
+    }
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:
@@ -181,19 +197,40 @@ def run(quick: bool = False) -> list[dict[str, str]]:
     cold_ll = _add(ll_cold["import"], ll_cold["fit1"])
     warm_ll = _add(ll_warm["import"], ll_warm["fit1"])
     return [
-        {"benchmark": f"first map, new process, empty numba cache ({n}x48)", "latentlab": _s(cold_ll),
-         "baseline": _s(cold_base), "ratio": f"{cold_ll[0] / cold_base[0]:.2f}",
-         "note": "import + fit; baseline umap-learn defaults, random_state=0"},
-        {"benchmark": f"first map, new process, numba cache kept ({n}x48)", "latentlab": _s(warm_ll),
-         "baseline": _s(warm_base), "ratio": f"{warm_ll[0] / warm_base[0]:.2f}",
-         "note": "every session after the first; each with the cache its previous run left"},
-        {"benchmark": f"second fit in the same process ({n}x48)", "latentlab": _s(ll_warm["fit2"]),
-         "baseline": _s(base["fit2"]), "ratio": f"{ll_warm['fit2'][0] / base['fit2'][0]:.2f}",
-         "note": "warm overhead; goal <= 1.2"},
-        {"benchmark": "place one new latent (transform), warm", "latentlab": _ms(ll_warm["tr"]),
-         "baseline": _ms(base["tr"]), "ratio": f"{ll_warm['tr'][0] / max(base['tr'][0], 1e-9):.3f}",
-         "note": f"umap-learn's first transform: {_s(base['tr1'])} (numba compile)"},
-        {"benchmark": "map point -> latent (inverse_transform), warm", "latentlab": _ms(ll_warm["inv"]),
-         "baseline": "n/a", "ratio": "n/a", "note": "neighbour blend; umap-learn's inverse_transform not used"},
+        {
+            "benchmark": f"first map, new process, empty numba cache ({n}x48)",
+            "latentlab": _s(cold_ll),
+            "baseline": _s(cold_base),
+            "ratio": f"{cold_ll[0] / cold_base[0]:.2f}",
+            "note": "import + fit; baseline umap-learn defaults, random_state=0",
+        },
+        {
+            "benchmark": f"first map, new process, numba cache kept ({n}x48)",
+            "latentlab": _s(warm_ll),
+            "baseline": _s(warm_base),
+            "ratio": f"{warm_ll[0] / warm_base[0]:.2f}",
+            "note": "every session after the first; each with the cache its previous run left",
+        },
+        {
+            "benchmark": f"second fit in the same process ({n}x48)",
+            "latentlab": _s(ll_warm["fit2"]),
+            "baseline": _s(base["fit2"]),
+            "ratio": f"{ll_warm['fit2'][0] / base['fit2'][0]:.2f}",
+            "note": "warm overhead; goal <= 1.2",
+        },
+        {
+            "benchmark": "place one new latent (transform), warm",
+            "latentlab": _ms(ll_warm["tr"]),
+            "baseline": _ms(base["tr"]),
+            "ratio": f"{ll_warm['tr'][0] / max(base['tr'][0], 1e-9):.3f}",
+            "note": f"umap-learn's first transform: {_s(base['tr1'])} (numba compile)",
+        },
+        {
+            "benchmark": "map point -> latent (inverse_transform), warm",
+            "latentlab": _ms(ll_warm["inv"]),
+            "baseline": "n/a",
+            "ratio": "n/a",
+            "note": "neighbour blend; umap-learn's inverse_transform not used",
+        },
         _browser_fps(5_000 if quick else 50_000),
     ]

@@ -33,8 +33,13 @@ def _epoch_speed(size: int, epochs: int) -> dict[str, str]:
     for _ in range(epochs):
         trainer.run_epoch()
     per_epoch = (time.perf_counter() - t0) / epochs
-    return {"benchmark": f"train {size} px: s/epoch ({len(train)} images)", "latentlab": f"{per_epoch:.2f} s",
-            "baseline": "-", "ratio": "-", "note": f"{len(train) / per_epoch:.0f} images/s"}
+    return {
+        "benchmark": f"train {size} px: s/epoch ({len(train)} images)",
+        "latentlab": f"{per_epoch:.2f} s",
+        "baseline": "-",
+        "ratio": "-",
+        "note": f"{len(train) / per_epoch:.0f} images/s",
+    }
 
 
 def _quality_after(minutes: float) -> dict[str, str]:
@@ -42,9 +47,13 @@ def _quality_after(minutes: float) -> dict[str, str]:
     gen = ll.train(FOLDER, size=64, max_minutes=minutes, progress=False)
     m, t = gen.card["metrics"], gen.card["training"]
     mse, baseline = m["test_recon_mse"], m["mean_image_baseline_mse"]
-    return {"benchmark": f"train 64 px: test-split MSE, max_minutes={minutes:g}", "latentlab": f"{mse:.4f}",
-            "baseline": f"{baseline:.4f} (mean image)", "ratio": f"{mse / baseline:.2f}x",
-            "note": f"{t['epochs_run']} epochs in {t['seconds']:.0f} s"}
+    return {
+        "benchmark": f"train 64 px: test-split MSE, max_minutes={minutes:g}",
+        "latentlab": f"{mse:.4f}",
+        "baseline": f"{baseline:.4f} (mean image)",
+        "ratio": f"{mse / baseline:.2f}x",
+        "note": f"{t['epochs_run']} epochs in {t['seconds']:.0f} s",
+    }
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:

@@ -81,14 +81,27 @@ def _in_process_rows(quick: bool) -> list[dict[str, str]]:
     kb_png = len(render_bytes(gen, zs[0], space, size=size, fmt="png")) / 1024
     kb_base = len(_png_default(gen, zs[0], size)) / 1024
     rows = [
-        {"benchmark": "render per slider event, JPEG q90 (256 px)", "latentlab": ms(t_jpeg), "baseline": ms(t_base),
-         "ratio": f"{t_base / t_jpeg:.1f}x faster", "note": f"{kb:.1f} KiB vs {kb_base:.1f} KiB; baseline: "
-                                                             "PIL resize + PNG at default level"},
-        {"benchmark": "render per slider event, JPEG q90 vs JPEG q90 (256 px)", "latentlab": ms(t_jpeg),
-         "baseline": ms(t_base_jpeg), "ratio": f"{t_base_jpeg / t_jpeg:.1f}x faster",
-         "note": "like with like: baseline PIL resize + JPEG q90"},
-        {"benchmark": "render per slider event, PNG level 1 (256 px)", "latentlab": ms(t_png1),
-         "baseline": ms(t_base), "ratio": f"{t_base / t_png1:.1f}x faster", "note": f"{kb_png:.1f} KiB"},
+        {
+            "benchmark": "render per slider event, JPEG q90 (256 px)",
+            "latentlab": ms(t_jpeg),
+            "baseline": ms(t_base),
+            "ratio": f"{t_base / t_jpeg:.1f}x faster",
+            "note": f"{kb:.1f} KiB vs {kb_base:.1f} KiB; baseline: PIL resize + PNG at default level",
+        },
+        {
+            "benchmark": "render per slider event, JPEG q90 vs JPEG q90 (256 px)",
+            "latentlab": ms(t_jpeg),
+            "baseline": ms(t_base_jpeg),
+            "ratio": f"{t_base_jpeg / t_jpeg:.1f}x faster",
+            "note": "like with like: baseline PIL resize + JPEG q90",
+        },
+        {
+            "benchmark": "render per slider event, PNG level 1 (256 px)",
+            "latentlab": ms(t_png1),
+            "baseline": ms(t_base),
+            "ratio": f"{t_base / t_png1:.1f}x faster",
+            "note": f"{kb_png:.1f} KiB",
+        },
     ]
     rows += _glyphs_rows(quick)
     rows += _burst_rows(gen, quick)
@@ -114,9 +127,15 @@ def _glyphs_rows(quick: bool) -> list[dict[str, str]]:
     t_prev = median_of(lambda: event(True), n)
     t_full = median_of(lambda: event(False), n)
     h, w = size
-    return [{"benchmark": f"glyphs render per slider event while dragging ({h}x{w} specimen)",
-             "latentlab": ms(t_prev), "baseline": ms(t_full), "ratio": f"{t_full / t_prev:.1f}x faster",
-             "note": f"median of {n}; preview at {h // 2}x{w // 2} vs full render (shown once the drag settles)"}]
+    return [
+        {
+            "benchmark": f"glyphs render per slider event while dragging ({h}x{w} specimen)",
+            "latentlab": ms(t_prev),
+            "baseline": ms(t_full),
+            "ratio": f"{t_full / t_prev:.1f}x faster",
+            "note": f"median of {n}; preview at {h // 2}x{w // 2} vs full render (shown once the drag settles)",
+        }
+    ]
 
 
 def _burst_rows(gen: Any, quick: bool) -> list[dict[str, str]]:
@@ -151,11 +170,20 @@ def _burst_rows(gen: Any, quick: bool) -> list[dict[str, str]]:
         ex2.sliders[0].value = v
     naive_s = time.perf_counter() - t0
     return [
-        {"benchmark": f"{n}-event slider burst: last value shown after", "latentlab": ms(latest_s),
-         "baseline": ms(naive_s), "ratio": f"{naive_s / latest_s:.1f}x sooner",
-         "note": f"handlers returned in {ms(handler_s)}; baseline renders in the handler"},
-        {"benchmark": f"{n}-event slider burst: renders", "latentlab": str(renders), "baseline": str(n),
-         "ratio": f"{n / max(renders, 1):.0f}x fewer", "note": "latest value wins"},
+        {
+            "benchmark": f"{n}-event slider burst: last value shown after",
+            "latentlab": ms(latest_s),
+            "baseline": ms(naive_s),
+            "ratio": f"{naive_s / latest_s:.1f}x sooner",
+            "note": f"handlers returned in {ms(handler_s)}; baseline renders in the handler",
+        },
+        {
+            "benchmark": f"{n}-event slider burst: renders",
+            "latentlab": str(renders),
+            "baseline": str(n),
+            "ratio": f"{n / max(renders, 1):.0f}x fewer",
+            "note": "latest value wins",
+        },
     ]
 
 
@@ -177,13 +205,28 @@ floor.add_class("bench-floor")
 floor"""
 
 BENCH_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "bench-0", "metadata": {}, "outputs": [],
-               "source": _FLOOR_CELL},
-              {"cell_type": "code", "execution_count": None, "id": "bench-1", "metadata": {}, "outputs": [],
-               "source": "import torch\nimport latentlab as ll\ngen = ll.load('digits')\n"
-                         "ex = ll.Explorer(gen, directions=[torch.eye(16)[i] for i in range(3)])\nex"}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "bench-0",
+            "metadata": {},
+            "outputs": [],
+            "source": _FLOOR_CELL,
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "bench-1",
+            "metadata": {},
+            "outputs": [],
+            "source": "import torch\nimport latentlab as ll\ngen = ll.load('digits')\n"
+            "ex = ll.Explorer(gen, directions=[torch.eye(16)[i] for i in range(3)])\nex",
+        },
+    ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
 
 #: a press that never paints counts as this latency in the percentiles (it is the wait's timeout)
@@ -265,21 +308,38 @@ def _percentile(xs: list[float], q: float) -> float:
 def _browser_rows(quick: bool) -> list[dict[str, str]]:
     chromium = os.environ.get("LATENTLAB_CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists():
-        return [{"benchmark": "keypress -> paint (JupyterLab + Chromium)", "latentlab": "-", "baseline": "-",
-                 "ratio": "-", "note": f"skipped: no chromium at {chromium}"}]
+        return [
+            {
+                "benchmark": "keypress -> paint (JupyterLab + Chromium)",
+                "latentlab": "-",
+                "baseline": "-",
+                "ratio": "-",
+                "note": f"skipped: no chromium at {chromium}",
+            }
+        ]
     timed = keypress_to_paint(16 if quick else 40)
     (lat, missed), (floor, floor_missed) = timed["latentlab"], timed["floor"]
     p50, p95 = statistics.median(lat), _percentile(lat, 0.95)
     f50, f95 = statistics.median(floor), _percentile(floor, 0.95)
-    note = f"{len(lat)} presses each, same JupyterLab run; never painted: {missed} (floor {floor_missed}), " \
-           f"counted as {MISSED_S:g} s"
+    note = (
+        f"{len(lat)} presses each, same JupyterLab run; never painted: {missed} (floor {floor_missed}), "
+        f"counted as {MISSED_S:g} s"
+    )
     return [
-        {"benchmark": "keypress -> paint p50 (JupyterLab + Chromium)", "latentlab": ms(p50),
-         "baseline": f"{ms(f50)} (floor: bare slider -> 64 px PNG)", "ratio": f"{p50 / f50:.2f}x the floor",
-         "note": note + "; goal <= 1.3x the floor"},
-        {"benchmark": "keypress -> paint p95 (JupyterLab + Chromium)", "latentlab": ms(p95),
-         "baseline": f"{ms(f95)} (floor)", "ratio": f"{p95 / f95:.2f}x the floor",
-         "note": f"goal p95 <= {ms(GOAL_P95_S)}"},
+        {
+            "benchmark": "keypress -> paint p50 (JupyterLab + Chromium)",
+            "latentlab": ms(p50),
+            "baseline": f"{ms(f50)} (floor: bare slider -> 64 px PNG)",
+            "ratio": f"{p50 / f50:.2f}x the floor",
+            "note": note + "; goal <= 1.3x the floor",
+        },
+        {
+            "benchmark": "keypress -> paint p95 (JupyterLab + Chromium)",
+            "latentlab": ms(p95),
+            "baseline": f"{ms(f95)} (floor)",
+            "ratio": f"{p95 / f95:.2f}x the floor",
+            "note": f"goal p95 <= {ms(GOAL_P95_S)}",
+        },
     ]
 
 

@@ -62,10 +62,12 @@ def __getattr__(name: str) -> Any:
 
         return getattr(widgets, name)
     if name == "Path":
-        warnings.warn("latentlab.Path is deprecated: use latentlab.LatentPath (same class)",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "latentlab.Path is deprecated: use latentlab.LatentPath (same class)", DeprecationWarning, stacklevel=2
+        )
         return LatentPath
     raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

@@ -46,8 +46,9 @@ def _make_temporary(folder: Path, make: Callable[[], Path]) -> Path:
 
 
 @contextlib.contextmanager
-def _replace_on_success(tmp: Path, target: Path, mode: int, remove: Callable[[Path], None],
-                        what: str) -> Iterator[Path]:
+def _replace_on_success(
+    tmp: Path, target: Path, mode: int, remove: Callable[[Path], None], what: str
+) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, mode)
@@ -109,11 +110,16 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     folder = _existing_folder(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ExportError(f"{target} exists and is not an empty folder", expected="a new or empty folder",
-                          got=str(target), fix="remove it, or choose another folder name")
+        raise ExportError(
+            f"{target} exists and is not an empty folder",
+            expected="a new or empty folder",
+            got=str(target),
+            fix="remove it, or choose another folder name",
+        )
     tmp = _make_temporary(folder, lambda: Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=folder)))
-    with _replace_on_success(tmp, target, 0o777 & ~_umask(), lambda t: shutil.rmtree(t, ignore_errors=True),
-                             "folder") as t:
+    with _replace_on_success(
+        tmp, target, 0o777 & ~_umask(), lambda t: shutil.rmtree(t, ignore_errors=True), "folder"
+    ) as t:
         yield t
 
 

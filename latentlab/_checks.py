@@ -146,6 +146,10 @@ def check_int(value: Any, name: str, at_least: int, *, fix: str, message: str | 
           fix:      pass steps=60
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < at_least:
-        raise InvalidValueError(message or f"{name} must be a whole number >= {at_least}",
-                                expected=f"{name} >= {at_least}", got=repr(value), fix=fix)
+        raise InvalidValueError(
+            message or f"{name} must be a whole number >= {at_least}",
+            expected=f"{name} >= {at_least}",
+            got=repr(value),
+            fix=fix,
+        )
     return int(value)

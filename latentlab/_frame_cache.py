@@ -33,8 +33,13 @@ def render_key(gen: Any, latents: torch.Tensor, **settings: Any) -> str:
     """
     h = hashlib.sha256()
     own = gen.render_settings() if callable(getattr(gen, "render_settings", None)) else {}
-    meta = {"generator": type(gen).__qualname__, "name": str(getattr(gen, "name", "")),
-            "image_size": list(getattr(gen, "image_size", ())), "own": own, **settings}
+    meta = {
+        "generator": type(gen).__qualname__,
+        "name": str(getattr(gen, "name", "")),
+        "image_size": list(getattr(gen, "image_size", ())),
+        "own": own,
+        **settings,
+    }
     h.update(json.dumps(meta, sort_keys=True, default=repr).encode())
     h.update(latents.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()

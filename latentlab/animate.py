@@ -50,8 +50,18 @@ from .generators.base import Generator
 from .notebook import display_html, in_notebook
 from .render import draw_caption, fit_size, grid, resize, to_uint8
 
-__all__ = ["Animation", "FORMATS", "frames", "grid_frames", "save_morph", "save_grid_morph", "show_animation",
-           "animation_html", "seed_keyframes", "audio_frame_latents"]
+__all__ = [
+    "Animation",
+    "FORMATS",
+    "frames",
+    "grid_frames",
+    "save_morph",
+    "save_grid_morph",
+    "show_animation",
+    "animation_html",
+    "seed_keyframes",
+    "audio_frame_latents",
+]
 
 #: Output formats by extension (``""``: a folder of PNG frames).
 FORMATS = {".gif": "gif", ".mp4": "mp4", ".webp": "webp", "": "png"}
@@ -96,8 +106,9 @@ class Animation:
 
 
 # --------------------------------------------------------------------------- latents for every frame
-def seed_keyframes(gen: Generator, seeds: Sequence[int], *, space: str | None = None,
-                   temperature: float = 1.0) -> torch.Tensor:
+def seed_keyframes(
+    gen: Generator, seeds: Sequence[int], *, space: str | None = None, temperature: float = 1.0
+) -> torch.Tensor:
     """One latent per seed, stacked: ``(len(seeds), *space.shape)``; the same seed gives the same keyframe.
 
     Example:
@@ -108,26 +119,43 @@ def seed_keyframes(gen: Generator, seeds: Sequence[int], *, space: str | None = 
         (torch.Size([3, 16]), True)
     """
     if len(seeds) == 0:
-        raise InvalidValueError("seed_keyframes() needs at least one seed", expected="seeds like [1, 5, 9]",
-                                got="[]", fix="pass two or more seeds")
+        raise InvalidValueError(
+            "seed_keyframes() needs at least one seed",
+            expected="seeds like [1, 5, 9]",
+            got="[]",
+            fix="pass two or more seeds",
+        )
     return torch.cat([gen.sample(1, seed=int(s), space=space, temperature=temperature) for s in seeds])
 
 
 def frame_count(fps: float, seconds: float) -> int:
     """Frames in ``seconds`` at ``fps`` (at least 2), after checking both are positive numbers."""
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-        raise InvalidValueError("fps must be a positive number", expected="fps > 0, e.g. 30", got=repr(fps),
-                                fix="pass fps=30 (video) or fps=15 (small GIFs)")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
-            or seconds <= 0:
-        raise InvalidValueError("seconds must be a positive number", expected="seconds > 0, e.g. 4",
-                                got=repr(seconds), fix="pass seconds=4")
+        raise InvalidValueError(
+            "fps must be a positive number",
+            expected="fps > 0, e.g. 30",
+            got=repr(fps),
+            fix="pass fps=30 (video) or fps=15 (small GIFs)",
+        )
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidValueError(
+            "seconds must be a positive number", expected="seconds > 0, e.g. 4", got=repr(seconds), fix="pass seconds=4"
+        )
     return max(2, round(fps * seconds))
 
 
-def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: float = 4.0, easing: str | None = None,
-                  loop: bool | None = None, curve: str | None = None, interpolate: bool = True,
-                  space: str | None = None) -> torch.Tensor:
+def frame_latents(
+    gen: Generator,
+    source: Any,
+    *,
+    fps: float = 30,
+    seconds: float = 4.0,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    interpolate: bool = True,
+    space: str | None = None,
+) -> torch.Tensor:
     """The latent of every frame, ``(n_frames, *space.shape)``, for keyframes, a ``Path`` or ready latents.
 
     Args:
@@ -160,7 +188,8 @@ def frame_latents(gen: Generator, source: Any, *, fps: float = 30, seconds: floa
     if not interpolate:
         return _keyframes(source, s)[0]
     return _keyframe_path(gen, source, easing=easing, loop=loop, curve=curve, space=space).sample(
-        frame_count(fps, seconds))
+        frame_count(fps, seconds)
+    )
 
 
 def _check_path_options(easing: str | None, loop: bool | None, curve: str | None) -> None:
@@ -179,8 +208,9 @@ def _keyframes(source: Any, s: Any) -> tuple[torch.Tensor, bool]:
     return as_batched_latents(source, s, name="keyframes")
 
 
-def _keyframe_path(gen: Generator, source: Any, *, easing: str | None, loop: bool | None, curve: str | None,
-                   space: str | None) -> Any:
+def _keyframe_path(
+    gen: Generator, source: Any, *, easing: str | None, loop: bool | None, curve: str | None, space: str | None
+) -> Any:
     """The :class:`~latentlab.LatentPath` a morph follows: ``source`` itself, or one through its keyframes."""
     from .paths import LatentPath
 
@@ -191,16 +221,27 @@ def _keyframe_path(gen: Generator, source: Any, *, easing: str | None, loop: boo
     keys, batched = _keyframes(source, s)
     if not batched or keys.shape[0] < 2:
         raise InvalidValueError(
-            "a morph needs at least two keyframes", expected=f"(K, {', '.join(map(str, s.shape))}) with K >= 2",
-            got=f"{keys.shape[0] if batched else 1} keyframe", fix="pass gen.sample(3, seed=0), or seeds 1 5 9",
+            "a morph needs at least two keyframes",
+            expected=f"(K, {', '.join(map(str, s.shape))}) with K >= 2",
+            got=f"{keys.shape[0] if batched else 1} keyframe",
+            fix="pass gen.sample(3, seed=0), or seeds 1 5 9",
         )
     curve = curve or ("spherical" if s.prior == "normal" or s.parts else "linear")
     return LatentPath(keys, easing=easing or "linear", curve=curve, loop=bool(loop), space=s)  # type: ignore[arg-type]
 
 
-def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[str], *, fps: float = 30,
-                        easing: str | None = None, loop: bool | None = None, curve: str | None = None,
-                        space: str | None = None, audio_base: float = 0.25) -> torch.Tensor:
+def audio_frame_latents(
+    gen: Generator,
+    source: Any,
+    audio: str | os.PathLike[str],
+    *,
+    fps: float = 30,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    space: str | None = None,
+    audio_base: float = 0.25,
+) -> torch.Tensor:
     """Frame latents for a morph timed by music: one frame per ``1 / fps`` s of ``audio``, faster at onsets.
 
     See :mod:`latentlab.audio`. Returns ``(round(fps * audio seconds), *space.shape)``.
@@ -216,8 +257,13 @@ def audio_frame_latents(gen: Generator, source: Any, audio: str | os.PathLike[st
 
 # --------------------------------------------------------------------------- frames
 def _check_batch_size(batch_size: int) -> int:
-    return check_int(batch_size, "batch_size", 1, fix="pass batch_size=32 (smaller uses less memory)",
-                     message="batch_size must be a positive integer")
+    return check_int(
+        batch_size,
+        "batch_size",
+        1,
+        fix="pass batch_size=32 (smaller uses less memory)",
+        message="batch_size must be a positive integer",
+    )
 
 
 def _caption_for(caption: Caption, i: int, n: int) -> str:
@@ -230,19 +276,49 @@ def _caption_for(caption: Caption, i: int, n: int) -> str:
     return str(caption[i]) if i < len(caption) else ""
 
 
-def _stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size: int | tuple[int, int] | None,
-            batch_size: int, space: str | None, caption: Caption, nrow: int | None, padding: int,
-            even: bool = False, cache: FrameCache | None = None) -> Iterator[np.ndarray]:
+def _stream(
+    gen: Generator,
+    latent_sets: Sequence[torch.Tensor],
+    *,
+    size: int | tuple[int, int] | None,
+    batch_size: int,
+    space: str | None,
+    caption: Caption,
+    nrow: int | None,
+    padding: int,
+    even: bool = False,
+    cache: FrameCache | None = None,
+) -> Iterator[np.ndarray]:
     """Check the arguments now, then return a generator that decodes batch by batch (see :func:`_decode_stream`)."""
     _check_batch_size(batch_size)
     fit_size(gen.image_size, size)
-    return _decode_stream(gen, latent_sets, size=size, batch_size=batch_size, space=space, caption=caption,
-                          nrow=nrow, padding=padding, even=even, cache=cache)
+    return _decode_stream(
+        gen,
+        latent_sets,
+        size=size,
+        batch_size=batch_size,
+        space=space,
+        caption=caption,
+        nrow=nrow,
+        padding=padding,
+        even=even,
+        cache=cache,
+    )
 
 
-def _decode_stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size: int | tuple[int, int] | None,
-                   batch_size: int, space: str | None, caption: Caption, nrow: int | None, padding: int,
-                   even: bool, cache: FrameCache | None = None) -> Iterator[np.ndarray]:
+def _decode_stream(
+    gen: Generator,
+    latent_sets: Sequence[torch.Tensor],
+    *,
+    size: int | tuple[int, int] | None,
+    batch_size: int,
+    space: str | None,
+    caption: Caption,
+    nrow: int | None,
+    padding: int,
+    even: bool,
+    cache: FrameCache | None = None,
+) -> Iterator[np.ndarray]:
     """Decode ``latent_sets`` (each ``(n, *shape)``) ``batch_size`` frames at a time; yield ``uint8 (H, W, 3)``.
 
     With a ``cache``, batches whose frames are all cached are loaded instead of decoded, and every
@@ -259,7 +335,7 @@ def _decode_stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size:
             if all(f is not None for f in cached):
                 yield from cached  # type: ignore[misc]
                 continue
-        images = [gen.decode(lat[start:start + batch_size].to(gen.device), space=space) for lat in latent_sets]
+        images = [gen.decode(lat[start : start + batch_size].to(gen.device), space=space) for lat in latent_sets]
         if tiled:
             cells = torch.stack(images, dim=1)  # (b, cells, 3, H, W)
             batch = torch.stack([grid(c, nrow=nrow, padding=padding) for c in cells])
@@ -280,10 +356,21 @@ def _decode_stream(gen: Generator, latent_sets: Sequence[torch.Tensor], *, size:
             yield final
 
 
-def frames(gen: Generator, source: Any, *, fps: float = 30, seconds: float = 4.0, easing: str | None = None,
-           loop: bool | None = None, curve: str | None = None, interpolate: bool = True,
-           size: int | tuple[int, int] | None = None, batch_size: int = 32, space: str | None = None,
-           caption: Caption = None) -> Iterator[np.ndarray]:
+def frames(
+    gen: Generator,
+    source: Any,
+    *,
+    fps: float = 30,
+    seconds: float = 4.0,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    interpolate: bool = True,
+    size: int | tuple[int, int] | None = None,
+    batch_size: int = 32,
+    space: str | None = None,
+    caption: Caption = None,
+) -> Iterator[np.ndarray]:
     """Yield the frames of a morph one by one as ``uint8 (H, W, 3)`` arrays, for your own writer.
 
     Frames are decoded ``batch_size`` at a time, so memory stays flat however many you take.
@@ -296,30 +383,58 @@ def frames(gen: Generator, source: Any, *, fps: float = 30, seconds: float = 4.0
         >>> len(fs), fs[0].shape, fs[0].dtype
         (5, (64, 64, 3), dtype('uint8'))
     """
-    lat = frame_latents(gen, source, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
-                        interpolate=interpolate, space=space)
+    lat = frame_latents(
+        gen,
+        source,
+        fps=fps,
+        seconds=seconds,
+        easing=easing,
+        loop=loop,
+        curve=curve,
+        interpolate=interpolate,
+        space=space,
+    )
     return _stream(gen, [lat], size=size, batch_size=batch_size, space=space, caption=caption, nrow=None, padding=0)
 
 
 def _grid_latents(gen: Generator, sources: Sequence[Any], **kwargs: Any) -> list[torch.Tensor]:
     """:func:`frame_latents` for each cell of a grid; all cells must get the same number of frames."""
     if isinstance(sources, torch.Tensor) or len(sources) == 0:
-        raise InvalidValueError("grid morphs need a list of sources, one per cell",
-                                expected="[keys_a, keys_b, ...]", got=type(sources).__name__,
-                                fix="pass a list: [gen.sample(3, seed=0), gen.sample(3, seed=1)]")
+        raise InvalidValueError(
+            "grid morphs need a list of sources, one per cell",
+            expected="[keys_a, keys_b, ...]",
+            got=type(sources).__name__,
+            fix="pass a list: [gen.sample(3, seed=0), gen.sample(3, seed=1)]",
+        )
     sets = [frame_latents(gen, s, **kwargs) for s in sources]
     counts = {int(s.shape[0]) for s in sets}
     if len(counts) != 1:
-        raise InvalidValueError("every cell of a grid morph needs the same number of frames",
-                                expected="equal frame counts", got=sorted(counts),
-                                fix="give every cell the same number of latents, or use interpolate=True")
+        raise InvalidValueError(
+            "every cell of a grid morph needs the same number of frames",
+            expected="equal frame counts",
+            got=sorted(counts),
+            fix="give every cell the same number of latents, or use interpolate=True",
+        )
     return sets
 
 
-def grid_frames(gen: Generator, sources: Sequence[Any], *, nrow: int | None = None, padding: int = 2,
-                fps: float = 30, seconds: float = 4.0, easing: str | None = None, loop: bool | None = None,
-                curve: str | None = None, interpolate: bool = True, size: int | tuple[int, int] | None = None,
-                batch_size: int = 32, space: str | None = None, caption: Caption = None) -> Iterator[np.ndarray]:
+def grid_frames(
+    gen: Generator,
+    sources: Sequence[Any],
+    *,
+    nrow: int | None = None,
+    padding: int = 2,
+    fps: float = 30,
+    seconds: float = 4.0,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    interpolate: bool = True,
+    size: int | tuple[int, int] | None = None,
+    batch_size: int = 32,
+    space: str | None = None,
+    caption: Caption = None,
+) -> Iterator[np.ndarray]:
     """Yield ``uint8 (H, W, 3)`` frames of several morphs played side by side in a grid.
 
     Args:
@@ -336,10 +451,20 @@ def grid_frames(gen: Generator, sources: Sequence[Any], *, nrow: int | None = No
         >>> len(fs), fs[0].shape
         (4, (36, 70, 3))
     """
-    sets = _grid_latents(gen, sources, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
-                         interpolate=interpolate, space=space)
-    return _stream(gen, sets, size=size, batch_size=batch_size, space=space, caption=caption, nrow=nrow,
-                   padding=padding)
+    sets = _grid_latents(
+        gen,
+        sources,
+        fps=fps,
+        seconds=seconds,
+        easing=easing,
+        loop=loop,
+        curve=curve,
+        interpolate=interpolate,
+        space=space,
+    )
+    return _stream(
+        gen, sets, size=size, batch_size=batch_size, space=space, caption=caption, nrow=nrow, padding=padding
+    )
 
 
 # --------------------------------------------------------------------------- writers
@@ -355,15 +480,39 @@ class FrameWriter(Protocol):
 
 def _ffmpeg_args(fmt: str, repeat: bool) -> list[str]:
     if fmt == "mp4":
-        return ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "-preset", "medium",
-                "-movflags", "+faststart", "-f", "mp4"]
+        return [
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-crf",
+            "18",
+            "-preset",
+            "medium",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+        ]
     if fmt == "gif":
-        graph = ("split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
-                 "[b][p]paletteuse=new=1:dither=sierra2_4a")
+        graph = (
+            "split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
+            "[b][p]paletteuse=new=1:dither=sierra2_4a"
+        )
         return ["-filter_complex", graph, "-loop", "0" if repeat else "-1", "-f", "gif"]
     if fmt == "webp":
-        return ["-c:v", "libwebp_anim", "-pix_fmt", "yuv420p", "-quality", "90", "-loop", "0" if repeat else "1",
-                "-f", "webp"]
+        return [
+            "-c:v",
+            "libwebp_anim",
+            "-pix_fmt",
+            "yuv420p",
+            "-quality",
+            "90",
+            "-loop",
+            "0" if repeat else "1",
+            "-f",
+            "webp",
+        ]
     raise AssertionError(fmt)
 
 
@@ -374,20 +523,45 @@ class _FfmpegWriter:
         exe = require("imageio_ffmpeg", purpose=f"writing .{fmt} files").get_ffmpeg_exe()
         h, w = size
         self.size = size
-        self.cmd = [exe, "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-                    "-r", f"{fps:g}", "-i", "-", "-an", *_ffmpeg_args(fmt, repeat), os.fspath(path)]
+        self.cmd = [
+            exe,
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            f"{fps:g}",
+            "-i",
+            "-",
+            "-an",
+            *_ffmpeg_args(fmt, repeat),
+            os.fspath(path),
+        ]
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
         # ffmpeg gets its own process group so that Ctrl-C reaches only Python, which then aborts cleanly
-        group: dict[str, Any] = ({"start_new_session": True} if os.name == "posix"
-                                 else {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)})
-        self._proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
-                                      **group)
+        group: dict[str, Any] = (
+            {"start_new_session": True}
+            if os.name == "posix"
+            else {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+        )
+        self._proc = subprocess.Popen(
+            self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, **group
+        )
 
     def write(self, frame: np.ndarray) -> None:
         assert self._proc.stdin is not None
         if frame.shape[:2] != self.size:
-            raise InvalidValueError("every frame of a video must have the same size", expected=self.size,
-                                    got=frame.shape[:2], fix="resize the frames first")
+            raise InvalidValueError(
+                "every frame of a video must have the same size",
+                expected=self.size,
+                got=frame.shape[:2],
+                fix="resize the frames first",
+            )
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
         except (BrokenPipeError, OSError) as exc:
@@ -416,9 +590,12 @@ class _FfmpegWriter:
         self._log.seek(0)
         log = self._log.read().decode(errors="replace").strip().splitlines()[-5:]
         self._log.close()
-        return ExportError("ffmpeg could not write the animation", expected="ffmpeg to accept every frame",
-                           got=got + ("; ffmpeg said: " + " | ".join(log) if log else ""),
-                           fix="check free disk space and the output path; try another format (.gif, .mp4)")
+        return ExportError(
+            "ffmpeg could not write the animation",
+            expected="ffmpeg to accept every frame",
+            got=got + ("; ffmpeg said: " + " | ".join(log) if log else ""),
+            fix="check free disk space and the output path; try another format (.gif, .mp4)",
+        )
 
 
 class _PngFolderWriter:
@@ -455,13 +632,21 @@ def format_of(out: Path) -> str:
         raise InvalidValueError(
             f"cannot tell the animation format from {out.name!r}",
             expected="a name ending in " + ", ".join(k for k in FORMATS if k) + " (or a folder for PNG frames)",
-            got=repr(suffix), fix=f"write to {out.with_suffix('.mp4').name!r} or {out.with_suffix('.gif').name!r}",
+            got=repr(suffix),
+            fix=f"write to {out.with_suffix('.mp4').name!r} or {out.with_suffix('.gif').name!r}",
         )
     return FORMATS[suffix]
 
 
-def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], *, fps: float, n_frames: int,
-                 repeat: bool = True, progress: bool = True) -> Animation:
+def write_frames(
+    frame_iter: Iterator[np.ndarray],
+    out: str | os.PathLike[str],
+    *,
+    fps: float,
+    n_frames: int,
+    repeat: bool = True,
+    progress: bool = True,
+) -> Animation:
     """Write ``uint8 (H, W, 3)`` frames to ``out`` (format from the extension) atomically, one at a time.
 
     Args:
@@ -495,8 +680,12 @@ def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], 
                 count += 1
                 bar.update(1)
             if writer is None:
-                raise InvalidValueError("no frames to write", expected="at least one frame", got="0 frames",
-                                        fix="check the keyframes / path")
+                raise InvalidValueError(
+                    "no frames to write",
+                    expected="at least one frame",
+                    got="0 frames",
+                    fix="check the keyframes / path",
+                )
             writer.close()
         except BaseException:
             if writer is not None:
@@ -506,12 +695,27 @@ def write_frames(frame_iter: Iterator[np.ndarray], out: str | os.PathLike[str], 
 
 
 # --------------------------------------------------------------------------- the one-call API
-def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps: float = 30, seconds: float = 4.0,
-               easing: str | None = None, loop: bool | None = None, curve: str | None = None,
-               interpolate: bool = True, size: int | tuple[int, int] | None = None, batch_size: int = 32,
-               space: str | None = None, caption: Caption = None, repeat: bool = True,
-               progress: bool = True, audio: str | os.PathLike[str] | None = None, audio_base: float = 0.25,
-               resume: bool | None = None) -> Animation:
+def save_morph(
+    gen: Generator,
+    source: Any,
+    out: str | os.PathLike[str],
+    *,
+    fps: float = 30,
+    seconds: float = 4.0,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    interpolate: bool = True,
+    size: int | tuple[int, int] | None = None,
+    batch_size: int = 32,
+    space: str | None = None,
+    caption: Caption = None,
+    repeat: bool = True,
+    progress: bool = True,
+    audio: str | os.PathLike[str] | None = None,
+    audio_base: float = 0.25,
+    resume: bool | None = None,
+) -> Animation:
     """Render a morph through latents and write it to ``out`` (``.mp4``, ``.gif``, ``.webp`` or a folder).
 
     Args:
@@ -562,19 +766,43 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
     out = Path(out)
     fmt = format_of(out)
     if audio is not None and fmt != "mp4":
-        raise InvalidValueError("only MP4 files carry audio", expected="out='....mp4' with audio=",
-                                got=repr(out.name), fix=f"write to {out.with_suffix('.mp4').name!r}")
+        raise InvalidValueError(
+            "only MP4 files carry audio",
+            expected="out='....mp4' with audio=",
+            got=repr(out.name),
+            fix=f"write to {out.with_suffix('.mp4').name!r}",
+        )
     if audio is not None:
-        lat = audio_frame_latents(gen, source, audio, fps=fps, easing=easing, loop=loop, curve=curve, space=space,
-                                  audio_base=audio_base)
+        lat = audio_frame_latents(
+            gen, source, audio, fps=fps, easing=easing, loop=loop, curve=curve, space=space, audio_base=audio_base
+        )
     else:
-        lat = frame_latents(gen, source, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
-                            interpolate=interpolate, space=space)
+        lat = frame_latents(
+            gen,
+            source,
+            fps=fps,
+            seconds=seconds,
+            easing=easing,
+            loop=loop,
+            curve=curve,
+            interpolate=interpolate,
+            space=space,
+        )
     cache = None
     if resume if resume is not None else bool(getattr(gen, "slow", False)):
         cache = FrameCache(out, render_key(gen, lat, space=space, size=size, caption=caption, fmt=fmt, fps=fps))
-    stream = _stream(gen, [lat], size=size, batch_size=batch_size, space=space, caption=caption, nrow=None,
-                     padding=0, even=fmt == "mp4", cache=cache)
+    stream = _stream(
+        gen,
+        [lat],
+        size=size,
+        batch_size=batch_size,
+        space=space,
+        caption=caption,
+        nrow=None,
+        padding=0,
+        even=fmt == "mp4",
+        cache=cache,
+    )
     if audio is None:
         anim = write_frames(stream, out, fps=fps, n_frames=int(lat.shape[0]), repeat=repeat, progress=progress)
     else:
@@ -584,8 +812,9 @@ def save_morph(gen: Generator, source: Any, out: str | os.PathLike[str], *, fps:
     return anim
 
 
-def _write_with_audio(stream: Iterator[np.ndarray], out: Path, audio: Path, *, fps: float, n_frames: int,
-                      progress: bool) -> Animation:
+def _write_with_audio(
+    stream: Iterator[np.ndarray], out: Path, audio: Path, *, fps: float, n_frames: int, progress: bool
+) -> Animation:
     """Write the video beside ``out``, mux ``audio`` into it, rename onto ``out`` (nothing partial is left)."""
     from .audio import mux_audio
 
@@ -599,11 +828,26 @@ def _write_with_audio(stream: Iterator[np.ndarray], out: Path, audio: Path, *, f
     return Animation(out, "mp4", anim.frames, anim.fps, anim.size, anim.duration)
 
 
-def save_grid_morph(gen: Generator, sources: Sequence[Any], out: str | os.PathLike[str], *, nrow: int | None = None,
-                    padding: int = 2, fps: float = 30, seconds: float = 4.0, easing: str | None = None,
-                    loop: bool | None = None, curve: str | None = None, interpolate: bool = True,
-                    size: int | tuple[int, int] | None = None, batch_size: int = 32, space: str | None = None,
-                    caption: Caption = None, repeat: bool = True, progress: bool = True) -> Animation:
+def save_grid_morph(
+    gen: Generator,
+    sources: Sequence[Any],
+    out: str | os.PathLike[str],
+    *,
+    nrow: int | None = None,
+    padding: int = 2,
+    fps: float = 30,
+    seconds: float = 4.0,
+    easing: str | None = None,
+    loop: bool | None = None,
+    curve: str | None = None,
+    interpolate: bool = True,
+    size: int | tuple[int, int] | None = None,
+    batch_size: int = 32,
+    space: str | None = None,
+    caption: Caption = None,
+    repeat: bool = True,
+    progress: bool = True,
+) -> Animation:
     """Several morphs side by side in one animation (one grid cell per source); see :func:`save_morph`.
 
     Example:
@@ -616,10 +860,28 @@ def save_grid_morph(gen: Generator, sources: Sequence[Any], out: str | os.PathLi
         (70, 70)
     """
     fmt = format_of(Path(out))
-    sets = _grid_latents(gen, sources, fps=fps, seconds=seconds, easing=easing, loop=loop, curve=curve,
-                         interpolate=interpolate, space=space)
-    stream = _stream(gen, sets, size=size, batch_size=batch_size, space=space, caption=caption, nrow=nrow,
-                     padding=padding, even=fmt == "mp4")
+    sets = _grid_latents(
+        gen,
+        sources,
+        fps=fps,
+        seconds=seconds,
+        easing=easing,
+        loop=loop,
+        curve=curve,
+        interpolate=interpolate,
+        space=space,
+    )
+    stream = _stream(
+        gen,
+        sets,
+        size=size,
+        batch_size=batch_size,
+        space=space,
+        caption=caption,
+        nrow=nrow,
+        padding=padding,
+        even=fmt == "mp4",
+    )
     return write_frames(stream, out, fps=fps, n_frames=int(sets[0].shape[0]), repeat=repeat, progress=progress)
 
 
@@ -642,18 +904,24 @@ def animation_html(anim: Animation | str | os.PathLike[str], *, width: int | Non
     path = Path(anim.path if isinstance(anim, Animation) else anim)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt not in _MIME or not path.is_file():
-        raise InvalidValueError(f"cannot preview {path}", expected="an existing .mp4, .gif or .webp file",
-                                got=str(path), fix="preview a file written by ll.save_morph(..., 'morph.gif')")
+        raise InvalidValueError(
+            f"cannot preview {path}",
+            expected="an existing .mp4, .gif or .webp file",
+            got=str(path),
+            fix="preview a file written by ll.save_morph(..., 'morph.gif')",
+        )
     nbytes = path.stat().st_size
     if nbytes > MAX_EMBED_BYTES:
-        raise InvalidValueError(f"{path.name} is too big to embed in a notebook", expected=f"<= {MAX_EMBED_BYTES} "
-                                "bytes", got=f"{nbytes} bytes", fix="open the file in a player, or write a shorter "
-                                "or smaller preview (seconds=, size=)")
+        raise InvalidValueError(
+            f"{path.name} is too big to embed in a notebook",
+            expected=f"<= {MAX_EMBED_BYTES} bytes",
+            got=f"{nbytes} bytes",
+            fix="open the file in a player, or write a shorter or smaller preview (seconds=, size=)",
+        )
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     style = f' width="{int(width)}"' if width else ""
     if fmt == "mp4":
-        return (f'<video{style} autoplay loop muted playsinline controls '
-                f'src="data:{_MIME[fmt]};base64,{data}"></video>')
+        return f'<video{style} autoplay loop muted playsinline controls src="data:{_MIME[fmt]};base64,{data}"></video>'
     return f'<img src="data:{_MIME[fmt]};base64,{data}"{style} alt="{path.name}"/>'
 
 

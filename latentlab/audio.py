@@ -31,8 +31,12 @@ _HOP = 512
 def _check_audio_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path).expanduser()
     if not p.is_file():
-        raise InvalidValueError(f"audio file not found: {p}", expected="an existing audio file (.wav, .mp3, .flac ...)",
-                                got=str(p), fix="check the path, or leave out audio=")
+        raise InvalidValueError(
+            f"audio file not found: {p}",
+            expected="an existing audio file (.wav, .mp3, .flac ...)",
+            got=str(p),
+            fix="check the path, or leave out audio=",
+        )
     return p
 
 
@@ -43,11 +47,16 @@ def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     try:
         y, sr = librosa.load(str(p), sr=None, mono=True)
     except Exception as exc:  # librosa raises many kinds for unreadable files
-        raise InvalidValueError(f"cannot read the audio file {p}", expected="a readable audio file (wav, flac, mp3)",
-                                got=f"{type(exc).__name__}: {exc}", fix="convert it to .wav first") from exc
+        raise InvalidValueError(
+            f"cannot read the audio file {p}",
+            expected="a readable audio file (wav, flac, mp3)",
+            got=f"{type(exc).__name__}: {exc}",
+            fix="convert it to .wav first",
+        ) from exc
     if y.size == 0:
-        raise InvalidValueError(f"the audio file {p} is empty", expected="some audio", got="0 samples",
-                                fix="pass a non-empty audio file")
+        raise InvalidValueError(
+            f"the audio file {p} is empty", expected="some audio", got="0 samples", fix="pass a non-empty audio file"
+        )
     return np.asarray(y, dtype=np.float32), int(sr)
 
 
@@ -77,8 +86,12 @@ def audio_times(strength: np.ndarray, duration: float, *, loop: bool = False, ba
         [0.0, 0.143, 0.857, 1.0]
     """
     if not base > 0:
-        raise InvalidValueError("audio_base must be positive", expected="> 0 (e.g. 0.25)", got=base,
-                                fix="keep some motion in calm passages: audio_base=0.25")
+        raise InvalidValueError(
+            "audio_base must be positive",
+            expected="> 0 (e.g. 0.25)",
+            got=base,
+            fix="keep some motion in calm passages: audio_base=0.25",
+        )
     speed = base + np.asarray(strength, dtype=np.float64)
     steps = speed[1:]
     pos = np.concatenate([[0.0], np.cumsum(steps)])
@@ -89,12 +102,38 @@ def audio_times(strength: np.ndarray, duration: float, *, loop: bool = False, ba
 def mux_audio(video: Path, audio: Path, out: Path) -> None:
     """Copy the video stream of ``video`` and add ``audio`` as AAC into ``out`` (cut to the shorter)."""
     exe = require("imageio_ffmpeg", purpose="adding audio to a video").get_ffmpeg_exe()
-    cmd = [exe, "-y", "-v", "error", "-i", os.fspath(video), "-i", os.fspath(audio), "-map", "0:v:0", "-map", "1:a:0",
-           "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", "-f", "mp4",
-           os.fspath(out)]
+    cmd = [
+        exe,
+        "-y",
+        "-v",
+        "error",
+        "-i",
+        os.fspath(video),
+        "-i",
+        os.fspath(audio),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        os.fspath(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         said = done.stderr.strip().splitlines()
-        raise ExportError("ffmpeg could not add the audio", expected="a readable audio file",
-                          got=said[-1] if said else f"exit {done.returncode}",
-                          fix="convert the audio to .wav, or leave out audio=")
+        raise ExportError(
+            "ffmpeg could not add the audio",
+            expected="a readable audio file",
+            got=said[-1] if said else f"exit {done.returncode}",
+            fix="convert the audio to .wav, or leave out audio=",
+        )

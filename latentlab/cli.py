@@ -93,9 +93,12 @@ def _sample(args: argparse.Namespace) -> int:
 def _image_target(out: str) -> Path:
     path = Path(out)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise InvalidValueError(f"cannot tell the image format from {path.name!r}",
-                                expected="a name ending in " + ", ".join(IMAGE_SUFFIXES), got=repr(path.suffix),
-                                fix=f"write to {path.with_suffix('.png').name!r}")
+        raise InvalidValueError(
+            f"cannot tell the image format from {path.name!r}",
+            expected="a name ending in " + ", ".join(IMAGE_SUFFIXES),
+            got=repr(path.suffix),
+            fix=f"write to {path.with_suffix('.png').name!r}",
+        )
     return path
 
 
@@ -107,10 +110,15 @@ def _pil_format(path: Path) -> str:
 def _morph_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a model name from `latentlab models`, or a saved model folder")
     keys = p.add_mutually_exclusive_group()
-    keys.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
-                      help="keyframes from these seeds (at least 2; default 0 1 2)")
-    keys.add_argument("--fonts", nargs="+", metavar="FONT",
-                      help="keyframes from font files (.ttf, .otf, .woff, .woff2); needs a model that encodes fonts")
+    keys.add_argument(
+        "--seeds", type=int, nargs="+", metavar="SEED", help="keyframes from these seeds (at least 2; default 0 1 2)"
+    )
+    keys.add_argument(
+        "--fonts",
+        nargs="+",
+        metavar="FONT",
+        help="keyframes from font files (.ttf, .otf, .woff, .woff2); needs a model that encodes fonts",
+    )
     p.add_argument("--seconds", type=_positive_float, default=4.0, help="length in seconds (default 4)")
     p.add_argument("--fps", type=_positive_float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--loop", action="store_true", help="return to the first keyframe (seamless on repeat)")
@@ -123,15 +131,26 @@ def _morph_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--out", required=True, help="output: .mp4, .gif, .webp, or a folder for PNG frames")
     text = p.add_argument_group("text-to-image models (a diffusers pipeline folder or hub id as MODEL)")
-    text.add_argument("--prompts", nargs="+", metavar="TEXT",
-                      help="keyframes from prompts, paired with --seeds (default seeds 0 1 2 ...)")
+    text.add_argument(
+        "--prompts",
+        nargs="+",
+        metavar="TEXT",
+        help="keyframes from prompts, paired with --seeds (default seeds 0 1 2 ...)",
+    )
     text.add_argument("--steps", type=_positive_int, default=None, help="sampler steps (default: the model's)")
     text.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
     text.add_argument("--negative", default=None, help="negative prompt")
-    p.add_argument("--audio", default=None, metavar="FILE",
-                   help="time the walk by this audio's onsets and add it to the MP4 (length = the audio's)")
-    p.add_argument("--no-resume", action="store_true",
-                   help="do not keep finished frames for resuming (kept by default for slow models)")
+    p.add_argument(
+        "--audio",
+        default=None,
+        metavar="FILE",
+        help="time the walk by this audio's onsets and add it to the MP4 (length = the audio's)",
+    )
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="do not keep finished frames for resuming (kept by default for slow models)",
+    )
 
 
 def _open_model(args: argparse.Namespace) -> Generator:
@@ -141,21 +160,27 @@ def _open_model(args: argparse.Namespace) -> Generator:
     name = str(args.model)
     folder = Path(name).expanduser()
     is_pipeline = (folder / "model_index.json").is_file() or (
-        not folder.exists() and "/" in name and name not in models().names)
+        not folder.exists() and "/" in name and name not in models().names
+    )
     if not is_pipeline:
         return load(name, device=args.device)
     from .generators.diffusion import from_diffusers
 
-    return from_diffusers(name, steps=args.steps, guidance=args.guidance, device=args.device,
-                          negative_prompt=args.negative)
+    return from_diffusers(
+        name, steps=args.steps, guidance=args.guidance, device=args.device, negative_prompt=args.negative
+    )
 
 
 def _morph(args: argparse.Namespace) -> int:
     from .animate import format_of, save_morph, seed_keyframes
 
     if args.seeds is not None and len(args.seeds) < 2 and not args.prompts:
-        raise InvalidValueError("a morph needs at least two seeds", expected="--seeds 1 5 9",
-                                got=f"--seeds {args.seeds[0]}", fix="add another seed")
+        raise InvalidValueError(
+            "a morph needs at least two seeds",
+            expected="--seeds 1 5 9",
+            got=f"--seeds {args.seeds[0]}",
+            fix="add another seed",
+        )
     format_of(Path(args.out))  # fail on a bad extension before loading the model
     fonts = [_existing_file(f) for f in args.fonts] if args.fonts else None
     audio = str(_existing_file(args.audio, "audio")) if args.audio else None
@@ -167,9 +192,23 @@ def _morph(args: argparse.Namespace) -> int:
         keys, space = _prompt_keyframes(gen, args.prompts, args.seeds), "joint"
     else:
         keys = seed_keyframes(gen, args.seeds if args.seeds is not None else [0, 1, 2])
-    anim = save_morph(gen, keys, args.out, fps=args.fps, seconds=args.seconds, easing=args.easing, loop=args.loop,
-                      size=args.size, batch_size=args.batch_size, caption=args.caption, repeat=not args.once,
-                      progress=not args.quiet, space=space, audio=audio, resume=False if args.no_resume else None)
+    anim = save_morph(
+        gen,
+        keys,
+        args.out,
+        fps=args.fps,
+        seconds=args.seconds,
+        easing=args.easing,
+        loop=args.loop,
+        size=args.size,
+        batch_size=args.batch_size,
+        caption=args.caption,
+        repeat=not args.once,
+        progress=not args.quiet,
+        space=space,
+        audio=audio,
+        resume=False if args.no_resume else None,
+    )
     print(f"wrote {anim}")
     return 0
 
@@ -186,8 +225,12 @@ def _font_keyframes(gen: Generator, fonts: list[Path]) -> torch.Tensor:
             fix="use --seeds 1 5 9 with this model, or `latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif`",
         )
     if len(fonts) < 2:
-        raise InvalidValueError("a morph needs at least two fonts", expected="--fonts a.ttf b.woff2",
-                                got=f"--fonts {fonts[0]}", fix="add another font file")
+        raise InvalidValueError(
+            "a morph needs at least two fonts",
+            expected="--fonts a.ttf b.woff2",
+            got=f"--fonts {fonts[0]}",
+            fix="add another font file",
+        )
     shape = gen.default_space.shape
     return torch.cat([gen.encode_font(f).reshape(-1, *shape) for f in fonts])
 
@@ -196,23 +239,31 @@ def _prompt_keyframes(gen: Generator, prompts: list[str], seeds: list[int] | Non
     """Joint keyframes from ``--prompts`` paired with ``--seeds`` (default 0, 1, 2 ...)."""
     if not gen.can("prompt"):
         raise CapabilityError(
-            f"model {gen.name!r} takes no prompts", expected="a text-to-image model (a diffusers pipeline)",
+            f"model {gen.name!r} takes no prompts",
+            expected="a text-to-image model (a diffusers pipeline)",
             got=f"{gen.name!r} with capabilities {sorted(gen.capabilities) or 'none'}",
-            fix="use --seeds with this model, or pass a diffusers pipeline folder / hub id as MODEL")
+            fix="use --seeds with this model, or pass a diffusers pipeline folder / hub id as MODEL",
+        )
     seeds = list(range(len(prompts))) if seeds is None else seeds
     if len(seeds) != len(prompts) or len(prompts) < 2:
-        raise InvalidValueError("--prompts and --seeds pair up, two or more of each",
-                                expected="as many seeds as prompts (or no --seeds)",
-                                got=f"{len(prompts)} prompts, {len(seeds)} seeds",
-                                fix='e.g. --prompts "a red fox" "a blue bird" --seeds 1 7')
+        raise InvalidValueError(
+            "--prompts and --seeds pair up, two or more of each",
+            expected="as many seeds as prompts (or no --seeds)",
+            got=f"{len(prompts)} prompts, {len(seeds)} seeds",
+            fix='e.g. --prompts "a red fox" "a blue bird" --seeds 1 7',
+        )
     return gen.keyframes(list(zip(prompts, seeds)))
 
 
 def _existing_file(path: str, what: str = "font") -> Path:
     p = Path(path)
     if not p.is_file():
-        raise InvalidValueError(f"{what} file {path!r} does not exist", expected=f"an existing {what} file",
-                                got=path, fix="check the path (relative paths start from the current folder)")
+        raise InvalidValueError(
+            f"{what} file {path!r} does not exist",
+            expected=f"an existing {what} file",
+            got=path,
+            fix="check the path (relative paths start from the current folder)",
+        )
     return p
 
 
@@ -233,20 +284,32 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from .training import train
 
-    gen = train(args.folder, size=args.size, latent_dim=args.latent_dim, epochs=args.epochs, seed=args.seed,
-                out=args.out, fit=args.fit, augment=None if args.augment == "none" else args.augment,
-                max_minutes=args.minutes, resume=args.resume)
+    gen = train(
+        args.folder,
+        size=args.size,
+        latent_dim=args.latent_dim,
+        epochs=args.epochs,
+        seed=args.seed,
+        out=args.out,
+        fit=args.fit,
+        augment=None if args.augment == "none" else args.augment,
+        max_minutes=args.minutes,
+        resume=args.resume,
+    )
     m = gen.card["metrics"]
-    print(f"saved {args.out}: {gen.card['data']['n_loaded']} images, test-split reconstruction error "
-          f"{m['test_recon_mse']:.4f} (mean image {m['mean_image_baseline_mse']:.4f}); open it with "
-          f"ll.load({str(args.out)!r})")
+    print(
+        f"saved {args.out}: {gen.card['data']['n_loaded']} images, test-split reconstruction error "
+        f"{m['test_recon_mse']:.4f} (mean image {m['mean_image_baseline_mse']:.4f}); open it with "
+        f"ll.load({str(args.out)!r})"
+    )
     return 0
 
 
 # --------------------------------------------------------------------------- doctor
 def _doctor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", default=None, metavar="DIR",
-                   help="folder of model folders to verify (default: the bundled models)")
+    p.add_argument(
+        "--models", default=None, metavar="DIR", help="folder of model folders to verify (default: the bundled models)"
+    )
     p.add_argument("--disk", default=".", metavar="DIR", help="folder whose free space counts (default: here)")
 
 
@@ -260,22 +323,51 @@ def _doctor(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- the table
 COMMANDS: list[Command] = [
-    Command("models", "list the models latentlab can load", _models_args, _models,
-            examples=["latentlab models", "latentlab models --names"]),
-    Command("sample", "decode random samples into one grid image", _sample_args, _sample,
-            examples=["latentlab sample digits -n 16 --seed 0 -o grid.png"]),
-    Command("morph", "render a morph animation through keyframes (MP4, GIF, WebP or PNG frames)", _morph_args,
-            _morph, examples=["latentlab morph digits --seeds 1 5 9 --seconds 6 --loop -o morph.mp4",
-                              "latentlab morph digits --seeds 3 4 --fps 15 --size 128 -o morph.gif",
-                              "latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif",
-                              'latentlab morph stabilityai/sd-turbo --prompts "a red fox" "a blue bird" '
-                              "--seeds 1 7 --audio song.wav -o fox.mp4"]),
-    Command("doctor", "check this laptop for a workshop (one line per check, with a fix); exit 1 if not ready",
-            _doctor_args, _doctor, examples=["latentlab doctor"]),
-    Command("train", "train a small generator on a folder of your own images", _train_args, _train,
-            examples=["latentlab train my_drawings/ -o my-model",
-                      "latentlab train photos/ -o faces --size 128 --minutes 20",
-                      "latentlab train my_drawings/ -o my-model --resume"]),
+    Command(
+        "models",
+        "list the models latentlab can load",
+        _models_args,
+        _models,
+        examples=["latentlab models", "latentlab models --names"],
+    ),
+    Command(
+        "sample",
+        "decode random samples into one grid image",
+        _sample_args,
+        _sample,
+        examples=["latentlab sample digits -n 16 --seed 0 -o grid.png"],
+    ),
+    Command(
+        "morph",
+        "render a morph animation through keyframes (MP4, GIF, WebP or PNG frames)",
+        _morph_args,
+        _morph,
+        examples=[
+            "latentlab morph digits --seeds 1 5 9 --seconds 6 --loop -o morph.mp4",
+            "latentlab morph digits --seeds 3 4 --fps 15 --size 128 -o morph.gif",
+            "latentlab morph glyphs --fonts a.ttf b.woff2 -o morph.gif",
+            'latentlab morph stabilityai/sd-turbo --prompts "a red fox" "a blue bird" '
+            "--seeds 1 7 --audio song.wav -o fox.mp4",
+        ],
+    ),
+    Command(
+        "doctor",
+        "check this laptop for a workshop (one line per check, with a fix); exit 1 if not ready",
+        _doctor_args,
+        _doctor,
+        examples=["latentlab doctor"],
+    ),
+    Command(
+        "train",
+        "train a small generator on a folder of your own images",
+        _train_args,
+        _train,
+        examples=[
+            "latentlab train my_drawings/ -o my-model",
+            "latentlab train photos/ -o faces --size 128 --minutes 20",
+            "latentlab train my_drawings/ -o my-model --resume",
+        ],
+    ),
 ]
 
 
@@ -308,14 +400,21 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
     from ._version import __version__
 
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Explore the latent spaces of generative models from the shell.",
+        prog=PROG,
+        description="Explore the latent spaces of generative models from the shell.",
         epilog=_examples([ex for c in commands for ex in c.examples[:1]]),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in commands:
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, epilog=_examples(cmd.examples),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            cmd.name,
+            help=cmd.help,
+            description=cmd.help,
+            epilog=_examples(cmd.examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         cmd.configure(p)
         p.set_defaults(_run=cmd.run)
     return parser

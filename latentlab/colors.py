@@ -25,8 +25,7 @@ MAX_LEGEND = 20
 #: Integer labels with at most this many distinct values are categories (digit classes); more are numbers.
 MAX_INTEGER_CATEGORIES = 20
 
-_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-          "#bcbd22", "#17becf"]
+_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 _VIRIDIS_STOPS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
 
 
@@ -41,8 +40,10 @@ def category_colors(n: int) -> list[str]:
     """``n`` distinct hex colours (tab10 up to 10, then evenly spaced hues)."""
     if n <= len(_TAB10):
         return _TAB10[:n]
-    return ["#%02x%02x%02x" % tuple(int(255 * c) for c in colorsys.hsv_to_rgb(i / n, 0.65, 0.85))  # noqa: UP031
-            for i in range(n)]
+    return [
+        "#%02x%02x%02x" % tuple(int(255 * c) for c in colorsys.hsv_to_rgb(i / n, 0.65, 0.85))  # noqa: UP031
+        for i in range(n)
+    ]
 
 
 def viridis(t: float) -> str:

@@ -152,9 +152,12 @@ class _ModelSource:
 def _call_factory(factory: Callable[[], Any]) -> Generator:
     gen = factory()
     if not isinstance(gen, Generator):
-        raise InvalidValueError("the generator factory did not return a Generator",
-                                expected="a function with no arguments returning a latentlab Generator",
-                                got=type(gen).__name__, fix="return ll.load(...) or ll.from_module(...) from it")
+        raise InvalidValueError(
+            "the generator factory did not return a Generator",
+            expected="a function with no arguments returning a latentlab Generator",
+            got=type(gen).__name__,
+            fix="return ll.load(...) or ll.from_module(...) from it",
+        )
     return gen
 
 
@@ -168,9 +171,12 @@ def _resolve_local(gen: GeneratorLike) -> Generator:
         return load(os.fspath(gen))
     if callable(gen):
         return _call_factory(gen)
-    raise InvalidValueError("gen must be a generator, a model name or folder, or a function that builds one",
-                            expected="ll.load('digits'), 'digits', a model folder, or lambda: ll.load('digits')",
-                            got=type(gen).__name__, fix="pass the generator or its name")
+    raise InvalidValueError(
+        "gen must be a generator, a model name or folder, or a function that builds one",
+        expected="ll.load('digits'), 'digits', a model folder, or lambda: ll.load('digits')",
+        got=type(gen).__name__,
+        fix="pass the generator or its name",
+    )
 
 
 def _unpicklable_error(what: str, exc: BaseException) -> InvalidValueError:
@@ -178,12 +184,12 @@ def _unpicklable_error(what: str, exc: BaseException) -> InvalidValueError:
         f"{what} cannot be sent to the Ray workers: it cannot be pickled, and latentlab does not know how "
         "to load it again",
         expected="a model name or folder (each worker calls ll.load on it), a generator loaded by ll.load, "
-                 "or a picklable generator or factory",
+        "or a picklable generator or factory",
         got=f"{type(exc).__name__}: {exc}",
         fix="pass its name or folder (dataset.render('glyphs', ...)); or a function that builds it, defined in a "
-            "module the workers can import (dataset.render(my_module.build, ...)); or register such a function "
-            "there with ll.register(name, factory) and pass the name; or set gen.load_ref to a name or folder "
-            "that ll.load turns into this generator",
+        "module the workers can import (dataset.render(my_module.build, ...)); or register such a function "
+        "there with ll.register(name, factory) and pass the name; or set gen.load_ref to a name or folder "
+        "that ll.load turns into this generator",
     )
 
 
@@ -237,13 +243,22 @@ def _model_source(gen: GeneratorLike) -> _ModelSource:
 
 
 def _model_id(gen: Generator) -> dict[str, Any]:
-    return {"name": gen.name, "class": type(gen).__name__, "image_size": list(gen.image_size),
-            "spaces": [s.describe() for s in gen.spaces]}
+    return {
+        "name": gen.name,
+        "class": type(gen).__name__,
+        "image_size": list(gen.image_size),
+        "spaces": [s.describe() for s in gen.spaces],
+    }
 
 
 def _space_meta(space: LatentSpace) -> dict[str, Any]:
-    return {"name": space.name, "shape": list(space.shape), "prior": space.prior, "model": space.model,
-            "description": space.description}
+    return {
+        "name": space.name,
+        "shape": list(space.shape),
+        "prior": space.prior,
+        "model": space.model,
+        "description": space.description,
+    }
 
 
 # --------------------------------------------------------------------------- the job description
@@ -299,8 +314,16 @@ class Job:
 
 # --------------------------------------------------------------------------- manifest
 def _manifest(spec: _Spec, model: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
-    return {"format": _FORMAT, "latentlab": _version(), "kind": spec.kind, "model": model, "args": args,
-            "n": spec.n, "shard_size": spec.shard_size, "n_shards": spec.n_shards}
+    return {
+        "format": _FORMAT,
+        "latentlab": _version(),
+        "kind": spec.kind,
+        "model": model,
+        "args": args,
+        "n": spec.n,
+        "shard_size": spec.shard_size,
+        "n_shards": spec.n_shards,
+    }
 
 
 _IDENTITY = ("format", "latentlab", "kind", "model", "args", "n", "shard_size")
@@ -310,8 +333,12 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> Non
     """Create ``out`` with its manifest, or check that it holds this very job; refuse another job's shards."""
     path = out / MANIFEST_NAME
     if out.exists() and not out.is_dir():
-        raise InvalidValueError(f"the job output {out} is a file", expected="a folder (new or from this job)",
-                                got="a file", fix="pass a folder path, e.g. out='fonts.parquet/'")
+        raise InvalidValueError(
+            f"the job output {out} is a file",
+            expected="a folder (new or from this job)",
+            got="a file",
+            fix="pass a folder path, e.g. out='fonts.parquet/'",
+        )
     if overwrite and out.is_dir():
         _clear(out)
     if path.is_file():
@@ -330,7 +357,8 @@ def _prepare_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> Non
             f"the folder {out} holds Parquet files but no latentlab job manifest",
             expected=f"a new folder, or one written by latentlab.dataset ({MANIFEST_NAME})",
             got=f"{sum(1 for p in out.iterdir() if p.suffix == '.parquet')} .parquet files",
-            fix="write the job to a new folder")
+            fix="write the job to a new folder",
+        )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
@@ -373,9 +401,12 @@ def info(out: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(out)
     path = folder / MANIFEST_NAME
     if not path.is_file():
-        raise InvalidValueError(f"{folder} is not a latentlab job folder", expected=f"a folder with {MANIFEST_NAME}",
-                                got="no manifest" if folder.is_dir() else "no such folder",
-                                fix="pass the out= folder of dataset.render or dataset.encode")
+        raise InvalidValueError(
+            f"{folder} is not a latentlab job folder",
+            expected=f"a folder with {MANIFEST_NAME}",
+            got="no manifest" if folder.is_dir() else "no such folder",
+            fix="pass the out= folder of dataset.render or dataset.encode",
+        )
     manifest: dict[str, Any] = json.loads(path.read_text())
     manifest["shards_done"] = len(_done_shards(folder, manifest["n"], manifest["shard_size"]))
     return manifest
@@ -423,28 +454,35 @@ def _views_are_decode(gen: Generator) -> bool:
     return type(gen).measure_views is Generator.measure_views
 
 
-def _describe_rows(gen: Generator, spec: _Spec, z: torch.Tensor,
-                   images_of: Callable[[int, int, torch.Tensor], torch.Tensor] | None = None
-                   ) -> tuple[dict[str, np.ndarray], list[bytes]]:
+def _describe_rows(
+    gen: Generator,
+    spec: _Spec,
+    z: torch.Tensor,
+    images_of: Callable[[int, int, torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[dict[str, np.ndarray], list[bytes]]:
     """Measures and thumbnails of latents ``z``, batch by batch."""
     space = gen.space(spec.space)
     values: dict[str, list[np.ndarray]] = {name: [] for name, _ in spec.measures}
     thumbs: list[bytes] = []
     for start in range(0, len(z), spec.batch_size):
-        chunk = z[start:start + spec.batch_size]
+        chunk = z[start : start + spec.batch_size]
         images = None
         if spec.thumb_size is not None or (spec.measures and _views_are_decode(gen)):
             images = images_of(start, len(chunk), chunk) if images_of else gen.decode(chunk, space=space)
         if spec.measures:
-            views, k = (images, 1) if images is not None and _views_are_decode(gen) \
-                else gen.measure_views(chunk, space=space)
+            views, k = (
+                (images, 1) if images is not None and _views_are_decode(gen) else gen.measure_views(chunk, space=space)
+            )
             assert views is not None
             for name, fn in spec.measures:
                 v = to_tensor(fn(views), name=f"measure {name!r}").detach().cpu().double()
                 if v.numel() != len(chunk) * k:
-                    raise ShapeError(f"the measure {name!r} did not give one number per image",
-                                     expected=f"({len(chunk) * k},)", got=str(tuple(v.shape)),
-                                     fix="a measure maps images (N, 3, H, W) to values (N,)")
+                    raise ShapeError(
+                        f"the measure {name!r} did not give one number per image",
+                        expected=f"({len(chunk) * k},)",
+                        got=str(tuple(v.shape)),
+                        fix="a measure maps images (N, 3, H, W) to values (N,)",
+                    )
                 values[name].append(v.view(len(chunk), k).mean(1).numpy())
         if spec.thumb_size is not None:
             assert images is not None
@@ -489,16 +527,25 @@ def _encode_shard(gen: Generator, spec: _Spec, k: int) -> pa.Table:
     items, names = source.items(lo, hi)
     x = load_images(items, size=gen.image_size, fit=spec.encode_options.get("fit", "contain"))
     options = {key: v for key, v in spec.encode_options.items() if key != "fit"}
-    result = _encode(gen, x, space=spec.space, progress=False, fit=spec.encode_options.get("fit", "contain"),
-                     batch_size=spec.batch_size, **options)
+    result = _encode(
+        gen,
+        x,
+        space=spec.space,
+        progress=False,
+        fit=spec.encode_options.get("fit", "contain"),
+        batch_size=spec.batch_size,
+        **options,
+    )
     z = result.latents.detach().cpu()
-    cols: dict[str, Any] = {"index": pa.array(np.arange(lo, hi, dtype=np.int64)),
-                            "source": pa.array(names, type=pa.string()),
-                            "latent": _latent_array(z),
-                            "loss": pa.array(result.loss.detach().cpu().double().numpy()),
-                            "mse": pa.array(result.mse.detach().cpu().double().numpy())}
+    cols: dict[str, Any] = {
+        "index": pa.array(np.arange(lo, hi, dtype=np.int64)),
+        "source": pa.array(names, type=pa.string()),
+        "latent": _latent_array(z),
+        "loss": pa.array(result.loss.detach().cpu().double().numpy()),
+        "mse": pa.array(result.mse.detach().cpu().double().numpy()),
+    }
     recon = result.reconstructions.detach().cpu()
-    values, thumbs = _describe_rows(gen, spec, z, images_of=lambda s, m, _: recon[s:s + m])
+    values, thumbs = _describe_rows(gen, spec, z, images_of=lambda s, m, _: recon[s : s + m])
     for name, v in values.items():
         cols[name] = pa.array(v, type=pa.float64())
     if spec.thumb_size is not None:
@@ -559,23 +606,31 @@ class _ShardWorker:
             except LatentLabError as exc:  # sent back whole: Ray's own wrapping drops the cause
                 rows.append(0)
                 errors.append(pickle.dumps(exc))
-        return {"shard": np.asarray(shards, dtype=np.int64), "rows": np.asarray(rows, dtype=np.int64),
-                "error": np.asarray(errors, dtype=object)}
+        return {
+            "shard": np.asarray(shards, dtype=np.int64),
+            "rows": np.asarray(rows, dtype=np.int64),
+            "error": np.asarray(errors, dtype=object),
+        }
 
 
 def _ray_cpus(ray: Any, workers: int | None, num_cpus: float | None) -> tuple[int, float]:
     total = float(ray.cluster_resources().get("CPU", 1.0))
     size = int(workers) if workers is not None else max(1, int(total))
     if size < 1:
-        raise InvalidValueError("workers must be at least 1", expected="workers >= 1", got=workers,
-                                fix="pass workers=2, or leave it out for one per CPU")
+        raise InvalidValueError(
+            "workers must be at least 1",
+            expected="workers >= 1",
+            got=workers,
+            fix="pass workers=2, or leave it out for one per CPU",
+        )
     # leave half a CPU for Ray Data's own tasks: actors holding every CPU starve them (deadlock)
     cpus = float(num_cpus) if num_cpus is not None else max(0.05, min(1.0, (total - 0.5) / size))
     return size, cpus
 
 
-def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, workers: int | None,
-             num_cpus: float | None) -> None:
+def _run_ray(
+    model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, workers: int | None, num_cpus: float | None
+) -> None:
     ray = require("ray", purpose="engine='ray'")
     rd = require("ray.data", purpose="engine='ray'")
     if not ray.is_initialized():
@@ -589,9 +644,13 @@ def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, worker
     bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False  # ours counts rows; Ray's would interleave
     try:
         items = rd.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))
-        results = items.map_batches(_ShardWorker, fn_constructor_kwargs={"spec": spec, "model": model},
-                                    batch_size=1, compute=rd.ActorPoolStrategy(size=min(size, len(todo))),
-                                    num_cpus=cpus)
+        results = items.map_batches(
+            _ShardWorker,
+            fn_constructor_kwargs={"spec": spec, "model": model},
+            batch_size=1,
+            compute=rd.ActorPoolStrategy(size=min(size, len(todo))),
+            num_cpus=cpus,
+        )
         for row in results.iter_rows():
             if row["error"]:
                 raise pickle.loads(row["error"])  # a latentlab error from a worker, as the local engine raises it
@@ -600,13 +659,26 @@ def _run_ray(model: _ModelSource, spec: _Spec, todo: list[int], bar: Any, worker
         ctx.enable_progress_bars = bars
 
 
-def _run(gen: GeneratorLike, local: Generator, spec: _Spec, args: dict[str, Any], engine: str,
-         overwrite: bool, progress: bool, workers: int | None, num_cpus: float | None) -> Job:
+def _run(
+    gen: GeneratorLike,
+    local: Generator,
+    spec: _Spec,
+    args: dict[str, Any],
+    engine: str,
+    overwrite: bool,
+    progress: bool,
+    workers: int | None,
+    num_cpus: float | None,
+) -> Job:
     from tqdm.auto import tqdm
 
     if engine not in ("local", "ray"):
-        raise InvalidValueError(f"unknown engine {engine!r}", expected="'local' or 'ray'", got=repr(engine),
-                                fix="use engine='local' on this machine, engine='ray' for Ray Data")
+        raise InvalidValueError(
+            f"unknown engine {engine!r}",
+            expected="'local' or 'ray'",
+            got=repr(engine),
+            fix="use engine='local' on this machine, engine='ray' for Ray Data",
+        )
     model = _model_source(gen) if engine == "ray" else None  # fail before writing anything
     out = Path(spec.out)
     _prepare_folder(out, _manifest(spec, _model_id(local), args), overwrite)
@@ -614,8 +686,7 @@ def _run(gen: GeneratorLike, local: Generator, spec: _Spec, args: dict[str, Any]
     done = _done_shards(out, spec.n, spec.shard_size)
     todo = [k for k in range(spec.n_shards) if k not in done]
     rows_done = sum(hi - lo for lo, hi in (spec.bounds(k) for k in done))
-    with tqdm(total=spec.n, initial=rows_done, desc=f"{spec.kind} ({engine})", unit="row",
-              disable=not progress) as bar:
+    with tqdm(total=spec.n, initial=rows_done, desc=f"{spec.kind} ({engine})", unit="row", disable=not progress) as bar:
         if todo and engine == "local":
             _run_local(local, spec, todo, bar)
         elif todo:
@@ -628,8 +699,12 @@ def _run(gen: GeneratorLike, local: Generator, spec: _Spec, args: dict[str, Any]
 # --------------------------------------------------------------------------- argument checks
 def _positive(value: Any, name: str, example: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidValueError(f"{name} must be a positive whole number", expected=f"{name} >= 1",
-                                got=repr(value), fix=f"pass {name}={example}")
+        raise InvalidValueError(
+            f"{name} must be a positive whole number",
+            expected=f"{name} >= 1",
+            got=repr(value),
+            fix=f"pass {name}={example}",
+        )
     return int(value)
 
 
@@ -643,9 +718,12 @@ def _measure_list(measures: Sequence[Any] | None) -> list[tuple[str, Any]]:
     reserved = {"index", "seed", "latent", "thumbnail", "source", "loss", "mse"}
     clash = sorted(set(names) & reserved | {n for n in names if names.count(n) > 1})
     if clash:
-        raise InvalidValueError("measure names must be distinct and not a column latentlab writes",
-                                expected=f"names other than {sorted(reserved)}, each once", got=clash,
-                                fix="give your measure functions distinct __name__s")
+        raise InvalidValueError(
+            "measure names must be distinct and not a column latentlab writes",
+            expected=f"names other than {sorted(reserved)}, each once",
+            got=clash,
+            fix="give your measure functions distinct __name__s",
+        )
     return pairs
 
 
@@ -659,8 +737,12 @@ def _thumb_size(gen: Generator, thumbnails: int | tuple[int, int] | None) -> tup
 
 def _out_path(out: Any) -> Path:
     if not isinstance(out, (str, os.PathLike)) or not str(out):
-        raise InvalidValueError("out must name the job's folder", expected="a folder path such as 'fonts.parquet/'",
-                                got=repr(out), fix="pass out='fonts.parquet/'")
+        raise InvalidValueError(
+            "out must name the job's folder",
+            expected="a folder path such as 'fonts.parquet/'",
+            got=repr(out),
+            fix="pass out='fonts.parquet/'",
+        )
     return Path(out).absolute()
 
 
@@ -727,10 +809,12 @@ def render(
     local = _resolve_local(gen)
     s = local.space(space)
     if (n is None) == (latents is None):
-        raise InvalidValueError("render() needs either n (to sample) or latents, not both",
-                                expected="n=10_000 or latents=z",
-                                got=f"n={n!r}, latents={'given' if latents is not None else None}",
-                                fix="pass n=... to sample latents, or latents=... to render yours")
+        raise InvalidValueError(
+            "render() needs either n (to sample) or latents, not both",
+            expected="n=10_000 or latents=z",
+            got=f"n={n!r}, latents={'given' if latents is not None else None}",
+            fix="pass n=... to sample latents, or latents=... to render yours",
+        )
     args: dict[str, Any] = {"space": s.name, "batch_size": _positive(batch_size, "batch_size", "256")}
     lat_np = None
     if latents is not None:
@@ -743,17 +827,27 @@ def render(
     else:
         total = _positive(n, "n", "10_000")
         if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise InvalidValueError("temperature must be positive", expected="temperature > 0", got=temperature,
-                                    fix="use 1.0 for the prior")
+            raise InvalidValueError(
+                "temperature must be positive", expected="temperature > 0", got=temperature, fix="use 1.0 for the prior"
+            )
         args.update(seed=int(seed), temperature=float(temperature))
     pairs = _measure_list(measures)
     thumb = _thumb_size(local, thumbnails)
     args.update(measures=[name for name, _ in pairs], thumbnails=list(thumb) if thumb else None)
-    spec = _Spec("render", str(_out_path(out)), total, _positive(shard_size, "shard_size", "10_000"),
-                 int(batch_size), s.name, pairs, thumb, seed=int(seed) if latents is None else None,
-                 temperature=float(temperature), latents=lat_np,
-                 meta={"kind": "render", "space": _space_meta(s), "model": local.name, "latentlab": _version(),
-                       "args": args})
+    spec = _Spec(
+        "render",
+        str(_out_path(out)),
+        total,
+        _positive(shard_size, "shard_size", "10_000"),
+        int(batch_size),
+        s.name,
+        pairs,
+        thumb,
+        seed=int(seed) if latents is None else None,
+        temperature=float(temperature),
+        latents=lat_np,
+        meta={"kind": "render", "space": _space_meta(s), "model": local.name, "latentlab": _version(), "args": args},
+    )
     return _run(gen, local, spec, args, engine, overwrite, progress, workers, num_cpus)
 
 
@@ -813,8 +907,12 @@ def _item_bytes(item: Any) -> bytes:
     tobytes = getattr(item, "tobytes", None)
     if callable(tobytes):
         return bytes(tobytes())
-    raise InvalidValueError("cannot read this image item", expected="a path, PIL image, numpy array or tensor",
-                            got=type(item).__name__, fix="pass image files, PIL images or arrays")
+    raise InvalidValueError(
+        "cannot read this image item",
+        expected="a path, PIL image, numpy array or tensor",
+        got=type(item).__name__,
+        fix="pass image files, PIL images or arrays",
+    )
 
 
 def _parquet_files(path: Path) -> list[Path]:
@@ -832,38 +930,56 @@ def _image_source(images: Any, column: str | None) -> _ImageSource:
     if isinstance(images, (str, os.PathLike)):
         path = Path(images)
         if not path.exists():
-            raise InvalidValueError(f"no such image folder or file: {path}", expected="a folder of images, a Parquet "
-                                    "file or folder", got=str(path), fix="check the path")
+            raise InvalidValueError(
+                f"no such image folder or file: {path}",
+                expected="a folder of images, a Parquet file or folder",
+                got=str(path),
+                fix="check the path",
+            )
         if path.suffix == ".parquet" or (path.is_dir() and any(p.suffix == ".parquet" for p in path.iterdir())):
             files = _parquet_files(path)
             pq = _pq()
             names = pq.read_schema(files[0]).names if files else []
             col = column or next((c for c in ("image", "thumbnail") if c in names), None)
             if col is None or col not in names:
-                raise InvalidValueError(f"the Parquet data set {path} has no image column",
-                                        expected=f"a binary column {column or 'image'!r} of PNG/JPEG bytes",
-                                        got=f"columns {names}", fix="pass column='<the column of image bytes>'")
+                raise InvalidValueError(
+                    f"the Parquet data set {path} has no image column",
+                    expected=f"a binary column {column or 'image'!r} of PNG/JPEG bytes",
+                    got=f"columns {names}",
+                    fix="pass column='<the column of image bytes>'",
+                )
             return _ImageSource(parquet_files=[(str(f), pq.read_metadata(f).num_rows) for f in files], column=col)
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
-                raise InvalidValueError(f"the folder {path} holds no images",
-                                        expected=f"files ending in {sorted(IMAGE_SUFFIXES)}", got="none",
-                                        fix="point at the folder that holds the images")
+                raise InvalidValueError(
+                    f"the folder {path} holds no images",
+                    expected=f"files ending in {sorted(IMAGE_SUFFIXES)}",
+                    got="none",
+                    fix="point at the folder that holds the images",
+                )
             return _ImageSource(items_list=[str(f) for f in files], names=[f.name for f in files])
         return _ImageSource(items_list=[str(path)], names=[path.name])
     if isinstance(images, torch.Tensor) and images.ndim == 4:
         items = list(images.detach().cpu())
     elif (isinstance(images, np.ndarray) and images.ndim == 4) or (
-            isinstance(images, Sequence) and not isinstance(images, (bytes, str))):
+        isinstance(images, Sequence) and not isinstance(images, (bytes, str))
+    ):
         items = list(images)
     else:
-        raise InvalidValueError("cannot read these images for an encode job",
-                                expected="a folder, a Parquet file/folder, a list of images, or an (N, C, H, W) batch",
-                                got=type(images).__name__, fix="pass a folder path or a list of image paths")
+        raise InvalidValueError(
+            "cannot read these images for an encode job",
+            expected="a folder, a Parquet file/folder, a list of images, or an (N, C, H, W) batch",
+            got=type(images).__name__,
+            fix="pass a folder path or a list of image paths",
+        )
     if not items:
-        raise InvalidValueError("no images to encode", expected="at least one image", got="an empty list",
-                                fix="pass a non-empty list or folder")
+        raise InvalidValueError(
+            "no images to encode",
+            expected="at least one image",
+            got="an empty list",
+            fix="pass a non-empty list or folder",
+        )
     names = [str(Path(i).name) if isinstance(i, (str, os.PathLike)) else str(k) for k, i in enumerate(items)]
     return _ImageSource(items_list=items, names=names)
 
@@ -927,17 +1043,35 @@ def encode(
     try:
         json.dumps(options)
     except TypeError as exc:
-        raise InvalidValueError("encode options must be JSON values (they are recorded in the job manifest)",
-                                expected="numbers, strings, lists", got=str(exc), fix="pass plain values") from exc
+        raise InvalidValueError(
+            "encode options must be JSON values (they are recorded in the job manifest)",
+            expected="numbers, strings, lists",
+            got=str(exc),
+            fix="pass plain values",
+        ) from exc
     encode_options = {"method": method, "steps": steps, "fit": fit, **options}
-    args: dict[str, Any] = {"space": s.name, "batch_size": _positive(batch_size, "batch_size", "64"),
-                            "images_sha256": source.fingerprint(), "column": source.column if source.parquet_files
-                            else None, "measures": [name for name, _ in pairs],
-                            "thumbnails": list(thumb) if thumb else None, "encode": encode_options}
-    spec = _Spec("encode", str(_out_path(out)), len(source), _positive(shard_size, "shard_size", "1000"),
-                 int(batch_size), s.name, pairs, thumb, images=source, encode_options=encode_options,
-                 meta={"kind": "encode", "space": _space_meta(s), "model": local.name, "latentlab": _version(),
-                       "args": args})
+    args: dict[str, Any] = {
+        "space": s.name,
+        "batch_size": _positive(batch_size, "batch_size", "64"),
+        "images_sha256": source.fingerprint(),
+        "column": source.column if source.parquet_files else None,
+        "measures": [name for name, _ in pairs],
+        "thumbnails": list(thumb) if thumb else None,
+        "encode": encode_options,
+    }
+    spec = _Spec(
+        "encode",
+        str(_out_path(out)),
+        len(source),
+        _positive(shard_size, "shard_size", "1000"),
+        int(batch_size),
+        s.name,
+        pairs,
+        thumb,
+        images=source,
+        encode_options=encode_options,
+        meta={"kind": "encode", "space": _space_meta(s), "model": local.name, "latentlab": _version(), "args": args},
+    )
     return _run(gen, local, spec, args, engine, overwrite, progress, workers, num_cpus)
 
 
@@ -947,15 +1081,17 @@ def _shard_files(out: str | os.PathLike[str], allow_partial: bool) -> tuple[list
     folder = Path(out)
     done = _done_shards(folder, manifest["n"], manifest["shard_size"])
     if len(done) < manifest["n_shards"] and not allow_partial:
-        raise InvalidValueError(f"the job in {folder} is not finished",
-                                expected=f"{manifest['n_shards']} shards", got=f"{len(done)} shards written",
-                                fix="run the same dataset.render/encode call again to finish it, or pass "
-                                    "allow_partial=True to read the shards written so far")
+        raise InvalidValueError(
+            f"the job in {folder} is not finished",
+            expected=f"{manifest['n_shards']} shards",
+            got=f"{len(done)} shards written",
+            fix="run the same dataset.render/encode call again to finish it, or pass "
+            "allow_partial=True to read the shards written so far",
+        )
     return [folder / _shard_name(k) for k in sorted(done)], manifest
 
 
-def read(out: str | os.PathLike[str], columns: Sequence[str] | None = None, *,
-         allow_partial: bool = False) -> pa.Table:
+def read(out: str | os.PathLike[str], columns: Sequence[str] | None = None, *, allow_partial: bool = False) -> pa.Table:
     """All rows of a job as one ``pyarrow.Table`` (in row order; ``.to_pandas()`` for a DataFrame).
 
     Only complete shards are ever read (temporary files of a running or killed job are not).
@@ -974,16 +1110,25 @@ def read(out: str | os.PathLike[str], columns: Sequence[str] | None = None, *,
     files, _ = _shard_files(out, allow_partial)
     pq = _pq()
     if not files:
-        raise InvalidValueError(f"the job in {out} has no shards yet", expected="at least one written shard",
-                                got="none", fix="run the job first")
+        raise InvalidValueError(
+            f"the job in {out} has no shards yet",
+            expected="at least one written shard",
+            got="none",
+            fix="run the job first",
+        )
     tables = [pq.read_table(f, columns=list(columns) if columns else None) for f in files]
     table = pa.concat_tables(tables)
     meta = tables[0].schema.metadata
     return table.replace_schema_metadata(meta) if meta else table
 
 
-def iter_batches(out: str | os.PathLike[str], columns: Sequence[str] | None = None, *, batch_size: int = 65_536,
-                 shards: Sequence[int] | None = None) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    out: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    *,
+    batch_size: int = 65_536,
+    shards: Sequence[int] | None = None,
+) -> Iterator[pa.RecordBatch]:
     """Stream a finished job's rows as ``pyarrow.RecordBatch`` es, in row order, one shard at a time.
 
     Args:
@@ -1003,8 +1148,9 @@ def iter_batches(out: str | os.PathLike[str], columns: Sequence[str] | None = No
 def _space_of(out: str | os.PathLike[str]) -> LatentSpace:
     files, _ = _shard_files(out, allow_partial=True)
     if not files:
-        raise InvalidValueError(f"the job in {out} has no shards yet", expected="a written shard", got="none",
-                                fix="run the job first")
+        raise InvalidValueError(
+            f"the job in {out} has no shards yet", expected="a written shard", got="none", fix="run the job first"
+        )
     meta = json.loads(_pq().read_schema(files[0]).metadata[_META_KEY])
     sp = meta["space"]
     return LatentSpace(sp["name"], tuple(sp["shape"]), sp["prior"], model=sp["model"], description=sp["description"])
@@ -1045,14 +1191,23 @@ def _require_render_like(out: str | os.PathLike[str], needs: Sequence[str]) -> d
     names = _pq().read_schema(files[0]).names
     missing = [c for c in needs if c not in names]
     if missing:
-        raise InvalidValueError(f"the job in {out} has no column {missing[0]!r}", expected=f"one of {names}",
-                                got=repr(missing[0]),
-                                fix="pass a column the job wrote (or render it with that measure)")
+        raise InvalidValueError(
+            f"the job in {out} has no column {missing[0]!r}",
+            expected=f"one of {names}",
+            got=repr(missing[0]),
+            fix="pass a column the job wrote (or render it with that measure)",
+        )
     return manifest
 
 
-def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "latent", batch_size: int = 65_536,
-        name: str = "pc") -> DirectionSet:
+def pca(
+    out: str | os.PathLike[str],
+    n_components: int = 10,
+    *,
+    column: str = "latent",
+    batch_size: int = 65_536,
+    name: str = "pc",
+) -> DirectionSet:
     """Principal directions of a job's latents, streamed shard by shard (GANSpace over a data set).
 
     Uses the exact streaming covariance of :func:`latentlab.directions.pca` (float64, one
@@ -1077,8 +1232,12 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
     _require_render_like(out, [column])
     space = _space_of(out)
     if not 1 <= int(n_components) <= space.dim:
-        raise InvalidValueError("n_components out of range", expected=f"1 <= n_components <= {space.dim}",
-                                got=n_components, fix=f"pass n_components={min(10, space.dim)}")
+        raise InvalidValueError(
+            "n_components out of range",
+            expected=f"1 <= n_components <= {space.dim}",
+            got=n_components,
+            fix=f"pass n_components={min(10, space.dim)}",
+        )
     k = int(n_components)
     batches = (latents(b, column).reshape(b.num_rows, -1) for b in iter_batches(out, [column], batch_size=batch_size))
     if space.dim <= STREAM_COV_MAX_DIM:
@@ -1102,12 +1261,28 @@ def pca(out: str | os.PathLike[str], n_components: int = 10, *, column: str = "l
         total, algo = float(evals.sum() / max(float(ipca.explained_variance_ratio_.sum()), 1e-30)), "IncrementalPCA"
     vecs = sign_fix(vecs.double())
     ratio = (evals / max(total, 1e-30)).tolist()
-    prov = base_provenance("pca", params={"n_components": k, "space": space.name, "streaming": True,
-                                          "algorithm": algo, "source": f"dataset {Path(out).name}"},
-                           n_samples=int(rows), explained_variance=evals.tolist(), explained_variance_ratio=ratio)
-    items = [Direction(vecs[i].view(space.shape), space, f"{name}{i}",
-                       {**prov, "component": i, "scores": {"explained_variance_ratio": ratio[i]}})
-             for i in range(len(vecs))]
+    prov = base_provenance(
+        "pca",
+        params={
+            "n_components": k,
+            "space": space.name,
+            "streaming": True,
+            "algorithm": algo,
+            "source": f"dataset {Path(out).name}",
+        },
+        n_samples=int(rows),
+        explained_variance=evals.tolist(),
+        explained_variance_ratio=ratio,
+    )
+    items = [
+        Direction(
+            vecs[i].view(space.shape),
+            space,
+            f"{name}{i}",
+            {**prov, "component": i, "scores": {"explained_variance_ratio": ratio[i]}},
+        )
+        for i in range(len(vecs))
+    ]
     return DirectionSet(items, name=f"pca({space.model}:{space.name})", provenance=prov)
 
 
@@ -1161,21 +1336,32 @@ def from_labels(
     from .directions._common import base_provenance
 
     if method not in ("logistic", "svm", "ridge"):
-        raise InvalidValueError(f"unknown method {method!r}", expected="'logistic', 'svm' or 'ridge'",
-                                got=repr(method), fix="pass method='logistic'")
+        raise InvalidValueError(
+            f"unknown method {method!r}",
+            expected="'logistic', 'svm' or 'ridge'",
+            got=repr(method),
+            fix="pass method='logistic'",
+        )
     manifest = _require_render_like(out, [column, label])
     n_shards = int(manifest["n_shards"])
     if n_shards < 2:
-        raise InvalidValueError("from_labels on a data set needs at least two shards (one is held out)",
-                                expected=">= 2 shards", got=f"{n_shards} shard",
-                                fix="render with a smaller shard_size, or use ll.directions.from_labels in memory")
+        raise InvalidValueError(
+            "from_labels on a data set needs at least two shards (one is held out)",
+            expected=">= 2 shards",
+            got=f"{n_shards} shard",
+            fix="render with a smaller shard_size, or use ll.directions.from_labels in memory",
+        )
     held = holdout % n_shards
     train = [k for k in range(n_shards) if k != held]
     space = _space_of(out)
     lm = require("sklearn.linear_model", purpose="dataset.from_labels")
     pre = require("sklearn.preprocessing", purpose="dataset.from_labels")
-    y_train = np.concatenate([np.asarray(b.column(label).to_numpy(zero_copy_only=False), dtype=np.float64)
-                              for b in iter_batches(out, [label], shards=train)])
+    y_train = np.concatenate(
+        [
+            np.asarray(b.column(label).to_numpy(zero_copy_only=False), dtype=np.float64)
+            for b in iter_batches(out, [label], shards=train)
+        ]
+    )
     binary = len(np.unique(y_train)) == 2
     epochs = epochs if epochs is not None else max(3, min(50, math.ceil(100_000 / max(len(y_train), 1))))
     if method == "ridge":
@@ -1184,8 +1370,9 @@ def from_labels(
         lo = hi = float(np.unique(y_train)[0])
     else:
         if not 0 < quantile <= 0.5:
-            raise InvalidValueError("quantile must be in (0, 0.5]", expected="e.g. 0.3", got=quantile,
-                                    fix="pass quantile=0.3")
+            raise InvalidValueError(
+                "quantile must be in (0, 0.5]", expected="e.g. 0.3", got=quantile, fix="pass quantile=0.3"
+            )
         lo, hi = (float(v) for v in np.quantile(y_train, [quantile, 1 - quantile]))
 
     def select(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1228,10 +1415,18 @@ def from_labels(
     else:
         scores = {"heldout_accuracy": float(model.score(xs_te, y_te))}
     v = np.asarray(model.coef_, dtype=np.float64).reshape(-1) / scaler.scale_  # back to latent coordinates
-    params = {"method": method, "holdout_shard": held, "epochs": int(epochs), "alpha": alpha, "seed": seed,
-              "quantile": quantile if method != "ridge" and not binary else None, "out_of_core": True}
-    prov = base_provenance(f"sgd_{method}", params=params, label=label, n_samples=used, n_train=used,
-                            n_test=len(y_te), scores=scores)
+    params = {
+        "method": method,
+        "holdout_shard": held,
+        "epochs": int(epochs),
+        "alpha": alpha,
+        "seed": seed,
+        "quantile": quantile if method != "ridge" and not binary else None,
+        "out_of_core": True,
+    }
+    prov = base_provenance(
+        f"sgd_{method}", params=params, label=label, n_samples=used, n_train=used, n_test=len(y_te), scores=scores
+    )
     return Direction(torch.from_numpy(v).view(space.shape), space, name or label, prov)
 
 
@@ -1240,8 +1435,12 @@ def read_shard(out: str | os.PathLike[str], k: int, columns: Sequence[str] | Non
     files, _ = _shard_files(out, allow_partial=True)
     by_name = {f.name: f for f in files}
     if _shard_name(k) not in by_name:
-        raise InvalidValueError(f"shard {k} of {out} is not written", expected=f"one of {sorted(by_name)}",
-                                got=_shard_name(k), fix="run the job to finish it")
+        raise InvalidValueError(
+            f"shard {k} of {out} is not written",
+            expected=f"one of {sorted(by_name)}",
+            got=_shard_name(k),
+            fix="run the job to finish it",
+        )
     table: pa.Table = _pq().read_table(by_name[_shard_name(k)], columns=list(columns) if columns else None)
     return table
 
@@ -1300,7 +1499,6 @@ def fit_map(
     positions = np.empty((n, 2), dtype=np.float32)
     start = 0
     for batch in iter_batches(out, [column], batch_size=batch_size):
-        positions[start:start + batch.num_rows] = fitted.transform(latents(batch, column).reshape(-1, *space.shape))
+        positions[start : start + batch.num_rows] = fitted.transform(latents(batch, column).reshape(-1, *space.shape))
         start += batch.num_rows
     return fitted, positions
-

@@ -97,8 +97,11 @@ class Report(list[Check]):
         return super().__getitem__(key)
 
     def __str__(self) -> str:
-        verdict = ("ready for the workshop" if self.ok else
-                   f"NOT ready: {sum(1 for c in self if not c.ok and c.required)} required check(s) failed")
+        verdict = (
+            "ready for the workshop"
+            if self.ok
+            else f"NOT ready: {sum(1 for c in self if not c.ok and c.required)} required check(s) failed"
+        )
         return "\n".join([*(c.line() for c in self), verdict])
 
     __repr__ = __str__
@@ -109,26 +112,38 @@ class Report(list[Check]):
         colour = {"ok": "#1a7f37", "FAIL": "#cf222e", "warn": "#9a6700"}
         rows = "".join(
             f"<tr><td style='color:{colour[c.status]};font-weight:bold'>{c.status}</td><td>{html.escape(c.name)}</td>"
-            f"<td>{html.escape(c.detail)}</td><td>{html.escape(c.fix)}</td></tr>" for c in self)
+            f"<td>{html.escape(c.detail)}</td><td>{html.escape(c.fix)}</td></tr>"
+            for c in self
+        )
         verdict = html.escape(str(self).splitlines()[-1])
-        return (f"<table><thead><tr><th></th><th>check</th><th>found</th><th>fix</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table><p><b>{verdict}</b></p>")
+        return (
+            f"<table><thead><tr><th></th><th>check</th><th>found</th><th>fix</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><p><b>{verdict}</b></p>"
+        )
 
 
 # -- the checks ------------------------------------------------------------------------------
 def check_python() -> Check:
     v = sys.version_info
     ok = (v.major, v.minor) >= MIN_PYTHON
-    return Check("python", ok, f"{v.major}.{v.minor}.{v.micro} ({sys.executable})",
-                 fix="" if ok else f"install Python >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} and recreate the venv")
+    return Check(
+        "python",
+        ok,
+        f"{v.major}.{v.minor}.{v.micro} ({sys.executable})",
+        fix="" if ok else f"install Python >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} and recreate the venv",
+    )
 
 
 def check_torch() -> Check:
     try:
         import torch
     except ImportError as exc:
-        return Check("torch", False, f"not importable ({exc})",
-                     fix="pip install --no-index --find-links wheelhouse torch (or pip install torch)")
+        return Check(
+            "torch",
+            False,
+            f"not importable ({exc})",
+            fix="pip install --no-index --find-links wheelhouse torch (or pip install torch)",
+        )
     threads, cores = torch.get_num_threads(), os.cpu_count() or 1
     detail = f"{torch.__version__}, {threads} thread(s) on {cores} CPU core(s)"
     if threads > cores:
@@ -143,8 +158,10 @@ def check_models(models_root: str | os.PathLike[str] | None = None) -> Check:
 
     root = Path(models_root) if models_root is not None else BUNDLED_DIR
     folders = sorted(p.parent for p in root.glob("*/card.json"))
-    fix = ("reinstall latentlab (pip install --force-reinstall --no-index --find-links wheelhouse latentlab), "
-           "or in a checkout: git checkout -- latentlab/models")
+    fix = (
+        "reinstall latentlab (pip install --force-reinstall --no-index --find-links wheelhouse latentlab), "
+        "or in a checkout: git checkout -- latentlab/models"
+    )
     if not folders:
         return Check("models", False, f"no model folders in {root}", fix=fix)
     bad = []
@@ -156,8 +173,9 @@ def check_models(models_root: str | os.PathLike[str] | None = None) -> Check:
             bad.append(f"{folder.name}: {exc.what}")
     if bad:
         return Check("models", False, "; ".join(bad), fix=fix)
-    return Check("models", True, f"{len(folders)} model(s) match their sha256 manifests: "
-                 + ", ".join(f.name for f in folders))
+    return Check(
+        "models", True, f"{len(folders)} model(s) match their sha256 manifests: " + ", ".join(f.name for f in folders)
+    )
 
 
 def labextension_dirs() -> list[Path]:
@@ -172,8 +190,12 @@ def labextension_dirs() -> list[Path]:
 
 def check_jupyterlab() -> Check:
     if not _importable("jupyterlab"):
-        return Check("jupyterlab", False, "JupyterLab is not installed in this environment",
-                     fix='pip install "latentlab[lab]" (from the wheelhouse: add --no-index --find-links wheelhouse)')
+        return Check(
+            "jupyterlab",
+            False,
+            "JupyterLab is not installed in this environment",
+            fix='pip install "latentlab[lab]" (from the wheelhouse: add --no-index --find-links wheelhouse)',
+        )
     from importlib.metadata import version
 
     return Check("jupyterlab", True, f"JupyterLab {version('jupyterlab')}")
@@ -190,10 +212,14 @@ def check_widget_frontends(dirs: Sequence[str | os.PathLike[str]] | None = None)
         else:
             found.append(f"{folder} ({_package_version(package)})")
     if missing:
-        return Check("widgets", False, f"{', '.join(missing)}: Python package or front-end extension not found "
-                     "(looked in " + ", ".join(str(d) for d in search) + ")",
-                     fix=f"pip install --force-reinstall {' '.join(missing)} into the Python that runs "
-                     "`jupyter lab`, then restart JupyterLab and reload the page")
+        return Check(
+            "widgets",
+            False,
+            f"{', '.join(missing)}: Python package or front-end extension not found "
+            "(looked in " + ", ".join(str(d) for d in search) + ")",
+            fix=f"pip install --force-reinstall {' '.join(missing)} into the Python that runs "
+            "`jupyter lab`, then restart JupyterLab and reload the page",
+        )
     return Check("widgets", True, "front-ends installed: " + ", ".join(found))
 
 
@@ -212,16 +238,25 @@ def check_extra(extra: str) -> Check:
     modules, purpose = EXTRAS[extra]
     missing = [m for m in modules if not _importable(m)]
     if missing:
-        return Check(f"extra:{extra}", False, f"not installed ({', '.join(missing)}); only needed for {purpose}",
-                     fix=f'pip install "latentlab[{extra}]"', required=False)
+        return Check(
+            f"extra:{extra}",
+            False,
+            f"not installed ({', '.join(missing)}); only needed for {purpose}",
+            fix=f'pip install "latentlab[{extra}]"',
+            required=False,
+        )
     return Check(f"extra:{extra}", True, f"installed; used for {purpose}", required=False)
 
 
 def check_disk(path: str | os.PathLike[str] = ".", min_free_gb: float = MIN_FREE_GB) -> Check:
     free = shutil.disk_usage(path).free / 2**30
     ok = free >= min_free_gb
-    return Check("disk", ok, f"{free:.1f} GiB free in {Path(path).resolve()}",
-                 fix="" if ok else f"free at least {min_free_gb:g} GiB (GIFs, galleries and caches go here)")
+    return Check(
+        "disk",
+        ok,
+        f"{free:.1f} GiB free in {Path(path).resolve()}",
+        fix="" if ok else f"free at least {min_free_gb:g} GiB (GIFs, galleries and caches go here)",
+    )
 
 
 CHECKS: dict[str, Callable[..., Check]] = {
@@ -236,9 +271,14 @@ CHECKS: dict[str, Callable[..., Check]] = {
 }
 
 
-def doctor(models_root: str | os.PathLike[str] | None = None, *, checks: Sequence[str] | None = None,
-           labextension_dirs: Sequence[str | os.PathLike[str]] | None = None, disk_path: str | os.PathLike[str] = ".",
-           min_free_gb: float = MIN_FREE_GB) -> Report:
+def doctor(
+    models_root: str | os.PathLike[str] | None = None,
+    *,
+    checks: Sequence[str] | None = None,
+    labextension_dirs: Sequence[str | os.PathLike[str]] | None = None,
+    disk_path: str | os.PathLike[str] = ".",
+    min_free_gb: float = MIN_FREE_GB,
+) -> Report:
     """Check this installation for a workshop; see the module docstring.
 
     Args:
@@ -254,8 +294,12 @@ def doctor(models_root: str | os.PathLike[str] | None = None, *, checks: Sequenc
     names = list(CHECKS) if checks is None else list(checks)
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
-        raise InvalidValueError(f"unknown doctor check(s) {unknown}", expected=f"some of {list(CHECKS)}",
-                                got=repr(names), fix="leave checks=None to run them all")
+        raise InvalidValueError(
+            f"unknown doctor check(s) {unknown}",
+            expected=f"some of {list(CHECKS)}",
+            got=repr(names),
+            fix="leave checks=None to run them all",
+        )
     report = Report()
     for name in names:
         if name == "extras":
@@ -276,8 +320,12 @@ def _safely(name: str, fn: Callable[[], Check]) -> Check:
     try:
         return fn()
     except Exception as exc:
-        return Check(name, False, f"the check itself failed: {type(exc).__name__}: {exc}",
-                     fix="report this with the output of `latentlab doctor`")
+        return Check(
+            name,
+            False,
+            f"the check itself failed: {type(exc).__name__}: {exc}",
+            fix="report this with the output of `latentlab doctor`",
+        )
 
 
 def _importable(module: str) -> bool:

@@ -109,8 +109,12 @@ class EncodeResult:
         if callable(self.scores) and not isinstance(self.scores, _Scores):
             self.scores = self.scores()
         if not isinstance(self.scores, _Scores):
-            raise InvalidValueError("this EncodeResult has no scores", expected="scores from encode()",
-                                    got=repr(self.scores), fix="build results with latentlab.encode(...)")
+            raise InvalidValueError(
+                "this EncodeResult has no scores",
+                expected="scores from encode()",
+                got=repr(self.scores),
+                fix="build results with latentlab.encode(...)",
+            )
         return self.scores
 
     @property
@@ -153,9 +157,11 @@ class EncodeResult:
     def __repr__(self) -> str:
         n = len(self)
         flag = ", interrupted" if self.interrupted else ""
-        return (f"<EncodeResult {n} image{'s' * (n != 1)} -> {self.space.name} {shape_str(tuple(self.latents.shape))}"
-                f" by {self.method!r}: {self.steps} steps, {self.seconds:.2f} s,"
-                f" mean loss {float(self.loss.mean()):.4g}, mean PSNR {float(self.psnr.mean()):.1f} dB{flag}>")
+        return (
+            f"<EncodeResult {n} image{'s' * (n != 1)} -> {self.space.name} {shape_str(tuple(self.latents.shape))}"
+            f" by {self.method!r}: {self.steps} steps, {self.seconds:.2f} s,"
+            f" mean loss {float(self.loss.mean()):.4g}, mean PSNR {float(self.psnr.mean()):.1f} dB{flag}>"
+        )
 
 
 def encode(
@@ -228,15 +234,24 @@ def encode(
     chunks = list(range(0, len(target), batch_size))
     bar = tqdm(total=max(1, n_steps) * len(chunks), desc=f"encode ({chosen})", unit="step", disable=not progress)
     if chosen == "encoder":
-        return _encode_only(gen, s, target, weights, chunks, batch_size, bar, lambda: _Run(
-            gen, s, chosen, 0, lr, tol, weight, _mean_latent(gen, s, seed)), t0)
+        return _encode_only(
+            gen,
+            s,
+            target,
+            weights,
+            chunks,
+            batch_size,
+            bar,
+            lambda: _Run(gen, s, chosen, 0, lr, tol, weight, _mean_latent(gen, s, seed)),
+            t0,
+        )
     _check_gradients(gen, s, _initial(gen, s, target[:1], "optimize", mean))
     run = _Run(gen, s, chosen, n_steps, lr, tol, weight, mean)
     parts: list[_Part] = []
     try:
         for start in chunks:
-            y = target[start:start + batch_size]
-            m = None if weights is None else weights[start:start + batch_size]
+            y = target[start : start + batch_size]
+            m = None if weights is None else weights[start : start + batch_size]
             parts.append(run.batch(y, m, bar) if not run.interrupted else run.initial_only(y, m))
     finally:
         bar.close()
@@ -245,20 +260,41 @@ def encode(
 
 # -- preparation ------------------------------------------------------------------------------
 
-def _check_args(method: str, steps: int | None, lr: float, batch_size: int, tol: float | None,
-                regularize: float | None) -> None:
+
+def _check_args(
+    method: str, steps: int | None, lr: float, batch_size: int, tol: float | None, regularize: float | None
+) -> None:
     if method not in METHODS:
-        raise InvalidValueError("unknown encode method", expected=" or ".join(repr(m) for m in METHODS),
-                                got=repr(method), fix="use method='auto' to let latentlab choose")
+        raise InvalidValueError(
+            "unknown encode method",
+            expected=" or ".join(repr(m) for m in METHODS),
+            got=repr(method),
+            fix="use method='auto' to let latentlab choose",
+        )
     checks = [
         (steps is None or (isinstance(steps, int) and steps >= 1), "steps", "an int >= 1", steps, "pass steps=100"),
         (math.isfinite(lr) and lr > 0, "lr", "a positive learning rate", lr, "use lr=0.05"),
-        (isinstance(batch_size, int) and batch_size >= 1, "batch_size", "an int >= 1", batch_size,
-         "pass batch_size=64 (smaller uses less memory)"),
-        (tol is None or (math.isfinite(tol) and tol >= 0), "tol", "None or a number >= 0", tol,
-         "use tol=1e-4, or None to run every step"),
-        (regularize is None or (math.isfinite(regularize) and regularize >= 0), "regularize", "a number >= 0",
-         regularize, "use regularize=1e-4, or 0 to turn it off"),
+        (
+            isinstance(batch_size, int) and batch_size >= 1,
+            "batch_size",
+            "an int >= 1",
+            batch_size,
+            "pass batch_size=64 (smaller uses less memory)",
+        ),
+        (
+            tol is None or (math.isfinite(tol) and tol >= 0),
+            "tol",
+            "None or a number >= 0",
+            tol,
+            "use tol=1e-4, or None to run every step",
+        ),
+        (
+            regularize is None or (math.isfinite(regularize) and regularize >= 0),
+            "regularize",
+            "a number >= 0",
+            regularize,
+            "use regularize=1e-4, or 0 to turn it off",
+        ),
     ]
     for ok, name, expected, got, fix in checks:
         if not ok:
@@ -280,7 +316,8 @@ def _prepare(gen: Generator, images: Any, mask: Any, fit: Fit) -> tuple[torch.Te
             raise ShapeError(
                 "the mask matches neither the model's image size nor the images'",
                 expected=f"(..., {size[0]}, {size[1]}) or (..., {raw.shape[-2]}, {raw.shape[-1]})",
-                got=shape_str(tuple(m.shape)), fix="make the mask the same height and width as the images",
+                got=shape_str(tuple(m.shape)),
+                fix="make the mask the same height and width as the images",
             )
         target = fit_images(raw, size, fit, bg)
         m = fit_images(m.float(), size, fit, 1.0)  # padding counts as observed paper, like the images
@@ -297,25 +334,39 @@ def _mask_tensor(gen: Generator, mask: Any) -> torch.Tensor:
     elif t.ndim == 3:
         t = t[:, None]
     if t.ndim != 4 or t.shape[1] not in (1, 3):
-        raise ShapeError("the mask has the wrong shape", expected="(H, W), (N, H, W) or (N, 1 or 3, H, W)",
-                         got=shape_str(tuple(t.shape)), fix="pass one weight per pixel: 1 = observed, 0 = ignore")
+        raise ShapeError(
+            "the mask has the wrong shape",
+            expected="(H, W), (N, H, W) or (N, 1 or 3, H, W)",
+            got=shape_str(tuple(t.shape)),
+            fix="pass one weight per pixel: 1 = observed, 0 = ignore",
+        )
     if t.numel() and (float(t.min()) < 0 or float(t.max()) > 1):
-        raise InvalidValueError("mask weights must be in [0, 1]", expected="0 (ignore) .. 1 (observed)",
-                                got=f"values in [{float(t.min()):.3g}, {float(t.max()):.3g}]",
-                                fix="pass a boolean mask or weights in [0, 1]")
+        raise InvalidValueError(
+            "mask weights must be in [0, 1]",
+            expected="0 (ignore) .. 1 (observed)",
+            got=f"values in [{float(t.min()):.3g}, {float(t.max()):.3g}]",
+            fix="pass a boolean mask or weights in [0, 1]",
+        )
     return t
 
 
 def _mask_batch(m: torch.Tensor, n: int) -> torch.Tensor:
     if m.shape[0] not in (1, n):
-        raise ShapeError("the mask's batch size does not match the images", expected=f"1 or {n} masks",
-                         got=f"{m.shape[0]} masks", fix="pass one mask for all images or one per image")
+        raise ShapeError(
+            "the mask's batch size does not match the images",
+            expected=f"1 or {n} masks",
+            got=f"{m.shape[0]} masks",
+            fix="pass one mask for all images or one per image",
+        )
     m = m.expand(n, -1, -1, -1).contiguous()
     empty = (m.flatten(1).sum(1) == 0).nonzero().flatten().tolist()
     if empty:
-        raise InvalidValueError("a mask hides every pixel of an image, so there is nothing to encode",
-                                expected="at least one observed pixel per image", got=f"empty masks at {empty}",
-                                fix="set the observed pixels to 1 (True)")
+        raise InvalidValueError(
+            "a mask hides every pixel of an image, so there is nothing to encode",
+            expected="at least one observed pixel per image",
+            got=f"empty masks at {empty}",
+            fix="set the observed pixels to 1 (True)",
+        )
     return m
 
 
@@ -330,7 +381,8 @@ def _resolve_space(gen: Generator, space: str | LatentSpace | None, method: str)
 def _resolve_method(gen: Generator, space: LatentSpace, method: str) -> str:
     if method in ("encoder", "hybrid") and not gen.can("encode"):
         raise CapabilityError(
-            f"model {gen.name!r} has no encoder", expected="a generator with the 'encode' capability",
+            f"model {gen.name!r} has no encoder",
+            expected="a generator with the 'encode' capability",
             got=f"capabilities {sorted(gen.capabilities) or 'none'}",
             fix=f"use method='optimize' (gradient descent on the latent) instead of {method!r}, or method='auto'",
         )
@@ -377,8 +429,9 @@ def _mean_latent(gen: Generator, space: LatentSpace, seed: int | torch.Generator
         return gen.map(gen.sample(_MEAN_SAMPLES, seed=seed, space=source), source, space).float().mean(0)
 
 
-def _initial(gen: Generator, space: LatentSpace, y: torch.Tensor | None, method: str,
-             mean: torch.Tensor | None) -> torch.Tensor:
+def _initial(
+    gen: Generator, space: LatentSpace, y: torch.Tensor | None, method: str, mean: torch.Tensor | None
+) -> torch.Tensor:
     """Starting latents ``(n, *space.shape)``: the encoder's (encoder/hybrid) or the mean latent."""
     n = 1 if y is None else len(y)
     if method in ("encoder", "hybrid") and y is not None:
@@ -397,6 +450,7 @@ def _paper_where_masked(gen: Generator, y: torch.Tensor, m: torch.Tensor | None)
 
 
 # -- the objective and the optimisation loop ----------------------------------------------------------
+
 
 def _data_loss(x: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
     """Masked multi-scale squared error per image ``(N,)``: full, 2x and 4x average-pooled residuals."""
@@ -428,8 +482,17 @@ def _lr_factor(t: int, total: int) -> float:
 class _Run:
     """State shared by the batches of one :func:`encode` call."""
 
-    def __init__(self, gen: Generator, space: LatentSpace, method: str, steps: int, lr: float,
-                 tol: float | None, weight: float, mean: torch.Tensor | None) -> None:
+    def __init__(
+        self,
+        gen: Generator,
+        space: LatentSpace,
+        method: str,
+        steps: int,
+        lr: float,
+        tol: float | None,
+        weight: float,
+        mean: torch.Tensor | None,
+    ) -> None:
         self.gen, self.space, self.method, self.steps = gen, space, method, steps
         self.lr, self.tol, self.weight, self.mean = lr, tol, weight, mean
         self.interrupted = False
@@ -446,9 +509,12 @@ class _Run:
 
     def _objective(self, x: torch.Tensor, z: torch.Tensor, y: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
         if tuple(x.shape) != tuple(y.shape):
-            raise ShapeError(f"the decoder of {self.gen.name!r} returned the wrong shape",
-                             expected=shape_str(tuple(y.shape)), got=shape_str(tuple(x.shape)),
-                             fix="the adapter must return (N, 3, H, W) images at gen.image_size")
+            raise ShapeError(
+                f"the decoder of {self.gen.name!r} returned the wrong shape",
+                expected=shape_str(tuple(y.shape)),
+                got=shape_str(tuple(x.shape)),
+                fix="the adapter must return (N, 3, H, W) images at gen.image_size",
+            )
         total = _data_loss(x, y, m)
         if self.weight > 0 and self.mean is not None:
             total = total + self.weight * (z - self.mean).pow(2).flatten(1).mean(1)
@@ -503,14 +569,23 @@ class _Run:
         return best_z, best, torch.stack(history), None
 
 
-def _encode_only(gen: Generator, space: LatentSpace, target: torch.Tensor, weights: torch.Tensor | None,
-                 chunks: list[int], batch_size: int, bar: Any, make_run: Callable[[], _Run], t0: float) -> EncodeResult:
+def _encode_only(
+    gen: Generator,
+    space: LatentSpace,
+    target: torch.Tensor,
+    weights: torch.Tensor | None,
+    chunks: list[int],
+    batch_size: int,
+    bar: Any,
+    make_run: Callable[[], _Run],
+    t0: float,
+) -> EncodeResult:
     """``method="encoder"``: the encoder's latents now, the scores (a decode of every image) when first asked."""
     latents = []
     try:
         for start in chunks:
-            y = target[start:start + batch_size]
-            m = None if weights is None else weights[start:start + batch_size]
+            y = target[start : start + batch_size]
+            m = None if weights is None else weights[start : start + batch_size]
             latents.append(_initial(gen, space, _paper_where_masked(gen, y, m), "encoder", None))
             bar.update(1)
     finally:
@@ -519,34 +594,66 @@ def _encode_only(gen: Generator, space: LatentSpace, target: torch.Tensor, weigh
 
     def score() -> _Scores:
         run = make_run()
-        parts = [(z[i:i + batch_size], *run.evaluate(z[i:i + batch_size], target[i:i + batch_size],
-                                                      None if weights is None else weights[i:i + batch_size]))
-                 for i in chunks]
+        parts = [
+            (
+                z[i : i + batch_size],
+                *run.evaluate(
+                    z[i : i + batch_size],
+                    target[i : i + batch_size],
+                    None if weights is None else weights[i : i + batch_size],
+                ),
+            )
+            for i in chunks
+        ]
         loss = torch.cat([p[1] for p in parts]).detach().cpu()
         recon = torch.cat([p[2] for p in parts])
-        return _Scores(loss=loss, mse=_masked_mse(recon, target, weights).cpu(), history=loss[None].clone(),
-                       reconstructions=recon)
+        return _Scores(
+            loss=loss, mse=_masked_mse(recon, target, weights).cpu(), history=loss[None].clone(), reconstructions=recon
+        )
 
-    return EncodeResult(latents=z, images=target, space=space, method="encoder", steps=0,
-                        seconds=time.perf_counter() - t0, mask=weights, scores=score)
+    return EncodeResult(
+        latents=z,
+        images=target,
+        space=space,
+        method="encoder",
+        steps=0,
+        seconds=time.perf_counter() - t0,
+        mask=weights,
+        scores=score,
+    )
 
 
-def _assemble(gen: Generator, space: LatentSpace, method: str, run: _Run,
-              parts: list[_Part], target: torch.Tensor,
-              weights: torch.Tensor | None, t0: float) -> EncodeResult:
+def _assemble(
+    gen: Generator,
+    space: LatentSpace,
+    method: str,
+    run: _Run,
+    parts: list[_Part],
+    target: torch.Tensor,
+    weights: torch.Tensor | None,
+    t0: float,
+) -> EncodeResult:
     latents = torch.cat([p[0] for p in parts])
     loss = torch.cat([p[1] for p in parts])
     rows = max(p[2].shape[0] for p in parts)
     history = torch.full((rows, len(target)), math.nan)
     start = 0
     for _, _, h, _ in parts:
-        history[:h.shape[0], start:start + h.shape[1]] = h.cpu()
+        history[: h.shape[0], start : start + h.shape[1]] = h.cpu()
         start += h.shape[1]
     with torch.no_grad():
         recon = torch.cat([p[3] if p[3] is not None else gen.decode(p[0], space) for p in parts])
-    scores = _Scores(loss=loss.detach().cpu(), mse=_masked_mse(recon, target, weights).cpu(), history=history,
-                     reconstructions=recon)
+    scores = _Scores(
+        loss=loss.detach().cpu(), mse=_masked_mse(recon, target, weights).cpu(), history=history, reconstructions=recon
+    )
     return EncodeResult(
-        latents=latents.detach(), images=target, space=space, method=method, steps=rows - 1,
-        seconds=time.perf_counter() - t0, interrupted=run.interrupted, mask=weights, scores=scores,
+        latents=latents.detach(),
+        images=target,
+        space=space,
+        method=method,
+        steps=rows - 1,
+        seconds=time.perf_counter() - t0,
+        interrupted=run.interrupted,
+        mask=weights,
+        scores=scores,
     )

@@ -75,7 +75,9 @@ def load_images(
     """
     if fit not in FITS:
         raise InvalidValueError(
-            "unknown fit policy", expected=" or ".join(repr(f) for f in FITS), got=repr(fit),
+            "unknown fit policy",
+            expected=" or ".join(repr(f) for f in FITS),
+            got=repr(fit),
             fix="use fit='contain' to pad, 'cover' to crop or 'stretch' to squash",
         )
     bg = _background_rgb(background)
@@ -119,15 +121,16 @@ def fit_images(
     resized = resize(images, (nh, nw), mode="bilinear")
     if fit == "cover":
         top, left = (nh - th) // 2, (nw - tw) // 2
-        return resized[..., top:top + th, left:left + tw]
+        return resized[..., top : top + th, left : left + tw]
     fill = _fill(images, background)
     out = fill.expand(images.shape[0], -1, th, tw).clone()
     top, left = (th - nh) // 2, (tw - nw) // 2
-    out[..., top:top + nh, left:left + nw] = resized
+    out[..., top : top + nh, left : left + nw] = resized
     return out
 
 
 # -- sources -> RGBA batches ----------------------------------------------------------------------
+
 
 def _items(source: Any) -> list[tuple[Any, str]]:
     """Flatten ``source`` into ``(item, label)`` pairs; a folder becomes its image files."""
@@ -135,14 +138,20 @@ def _items(source: Any) -> list[tuple[Any, str]]:
         files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise InputImageError(
-                f"folder {source} holds no images", expected=f"files ending in {sorted(IMAGE_SUFFIXES)}",
-                got="none", fix="point at the image files or another folder",
+                f"folder {source} holds no images",
+                expected=f"files ending in {sorted(IMAGE_SUFFIXES)}",
+                got="none",
+                fix="point at the image files or another folder",
             )
         return [(f, str(f)) for f in files]
     if isinstance(source, (list, tuple)):
         if not source:
-            raise InputImageError("no images were given", expected="at least one image", got="an empty list",
-                                  fix="pass a path, a PIL image, an array or a tensor")
+            raise InputImageError(
+                "no images were given",
+                expected="at least one image",
+                got="an empty list",
+                fix="pass a path, a PIL image, an array or a tensor",
+            )
         return [(item, f"images[{i}]") for i, item in enumerate(source)]
     return [(source, "images")]
 
@@ -171,12 +180,19 @@ def _open(path: Path) -> Image.Image:
             img.load()
             return ImageOps.exif_transpose(img) or img
     except FileNotFoundError as exc:
-        raise InputImageError(f"image file {path} does not exist", expected="an existing image file",
-                              got=str(path), fix="check the path (relative paths start at the current folder)") from exc
+        raise InputImageError(
+            f"image file {path} does not exist",
+            expected="an existing image file",
+            got=str(path),
+            fix="check the path (relative paths start at the current folder)",
+        ) from exc
     except (UnidentifiedImageError, OSError) as exc:
-        raise InputImageError(f"cannot read {path} as an image", expected="a PNG, JPEG, GIF, BMP, TIFF or WebP file",
-                              got=f"{type(exc).__name__}: {exc}", fix="open the file in an image viewer, or re-save it "
-                              "as PNG") from exc
+        raise InputImageError(
+            f"cannot read {path} as an image",
+            expected="a PNG, JPEG, GIF, BMP, TIFF or WebP file",
+            got=f"{type(exc).__name__}: {exc}",
+            fix="open the file in an image viewer, or re-save it as PNG",
+        ) from exc
 
 
 def _from_pil(img: Image.Image, label: str) -> torch.Tensor:
@@ -204,7 +220,7 @@ def _from_array(arr: np.ndarray, label: str) -> torch.Tensor:
             expected="numpy (H, W), (H, W, C) or (N, H, W, C) with C in 1, 2, 3, 4 (channel-last)",
             got=shape_str(arr.shape),
             fix="for channel-first data use a torch tensor (torch.from_numpy(a)), or move channels last "
-                "with a.transpose(1, 2, 0)",
+            "with a.transpose(1, 2, 0)",
         )
     arr = np.ascontiguousarray(arr) if arr.flags.writeable else arr.copy()
     return _to_rgba(torch.from_numpy(arr).permute(0, 3, 1, 2), label)
@@ -241,15 +257,18 @@ def _to_rgba(t: torch.Tensor, label: str) -> torch.Tensor:
         lo, hi = float(x.min()), float(x.max())
         if lo < -1e-3 or hi > 1 + 1e-3:
             raise InvalidValueError(
-                f"{label} must hold values in [0, 1]", expected="floats in [0, 1] or uint8 in [0, 255]",
+                f"{label} must hold values in [0, 1]",
+                expected="floats in [0, 1] or uint8 in [0, 255]",
                 got=f"values in [{lo:.3g}, {hi:.3g}]",
                 fix="divide 8-bit pixel values by 255, or map [-1, 1] images with (x + 1) / 2",
             )
         x = x.clamp(0, 1)
     else:
         raise InputImageError(
-            f"{label} has an integer type other than uint8", expected="uint8 or float images",
-            got=str(t.dtype).replace("torch.", ""), fix="convert with .astype(np.uint8) or .float() / max_value",
+            f"{label} has an integer type other than uint8",
+            expected="uint8 or float images",
+            got=str(t.dtype).replace("torch.", ""),
+            fix="convert with .astype(np.uint8) or .float() / max_value",
         )
     c = x.shape[1]
     rgb = x[:, :1].expand(-1, 3, -1, -1) if c in (1, 2) else x[:, :3]
@@ -258,11 +277,16 @@ def _to_rgba(t: torch.Tensor, label: str) -> torch.Tensor:
 
 
 def _empty(label: str, got: str) -> InputImageError:
-    return InputImageError(f"{label} is empty", expected="an image at least 1x1 pixel", got=got,
-                           fix="check the file or the crop that produced it")
+    return InputImageError(
+        f"{label} is empty",
+        expected="an image at least 1x1 pixel",
+        got=got,
+        fix="check the file or the crop that produced it",
+    )
 
 
 # -- compositing and resizing ----------------------------------------------------------------------
+
 
 def _composite(rgba: torch.Tensor, background: tuple[float, float, float]) -> torch.Tensor:
     """Straight RGBA ``(N, 4, H, W)`` over an opaque ``background`` -> RGB ``(N, 3, H, W)``."""
@@ -285,8 +309,10 @@ def _background_rgb(background: Background) -> tuple[float, float, float]:
     values = [float(background)] * 3 if isinstance(background, (int, float)) else [float(v) for v in background]
     if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
         raise InvalidValueError(
-            "background must be a paper colour in [0, 1]", expected="one gray value or an (r, g, b) triple in [0, 1]",
-            got=repr(background), fix="use 1.0 for white paper, 0.0 for black, or e.g. (1.0, 0.95, 0.9)",
+            "background must be a paper colour in [0, 1]",
+            expected="one gray value or an (r, g, b) triple in [0, 1]",
+            got=repr(background),
+            fix="use 1.0 for white paper, 0.0 for black, or e.g. (1.0, 0.95, 0.9)",
         )
     return values[0], values[1], values[2]
 
@@ -296,6 +322,10 @@ def _as_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
         return None
     pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if len(pair) != 2 or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in pair):
-        raise InvalidValueError("size must be a positive (H, W)", expected="an int or (H, W), e.g. gen.image_size",
-                                got=repr(size), fix="pass size=gen.image_size")
+        raise InvalidValueError(
+            "size must be a positive (H, W)",
+            expected="an int or (H, W), e.g. gen.image_size",
+            got=repr(size),
+            fix="pass size=gen.image_size",
+        )
     return int(pair[0]), int(pair[1])

@@ -158,7 +158,9 @@ def _pair(a: Any, b: Any, *, finite_check: bool = True) -> tuple[torch.Tensor, t
         )
     if ta.ndim == 0:
         raise ShapeError(
-            "a and b must be latent vectors, not scalars", expected="(*shape) or (N, *shape)", got="()",
+            "a and b must be latent vectors, not scalars",
+            expected="(*shape) or (N, *shape)",
+            got="()",
             fix="pass tensors such as gen.sample(2)[0]",
         )
     dtype = float_dtype(ta, tb)
@@ -201,7 +203,9 @@ def _resolve_t(t: Any, steps: int | None, device: torch.device) -> tuple[torch.T
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise InvalidValueError(
-                "steps must be a positive integer", expected="steps >= 2 (1 gives just a)", got=repr(steps),
+                "steps must be a positive integer",
+                expected="steps >= 2 (1 gives just a)",
+                got=repr(steps),
                 fix="pass steps=60",
             )
         tt = torch.linspace(0, 1, steps, dtype=torch.float64, device=device)
@@ -215,8 +219,10 @@ def _resolve_t(t: Any, steps: int | None, device: torch.device) -> tuple[torch.T
             tt = torch.as_tensor(np.asarray(t, dtype=np.float64), device=device)
         except (TypeError, ValueError) as exc:
             raise InvalidValueError(
-                "t must be a number or a 1-D sequence of numbers", expected="t=0.5 or t=[0, 0.5, 1]",
-                got=type(t).__name__, fix="pass steps=T for an evenly spaced path",
+                "t must be a number or a 1-D sequence of numbers",
+                expected="t=0.5 or t=[0, 0.5, 1]",
+                got=type(t).__name__,
+                fix="pass steps=T for an evenly spaced path",
             ) from exc
     if tt.ndim > 1:
         raise ShapeError(
@@ -336,7 +342,9 @@ def slerp(
     ta, tb = _pair(a, b, finite_check=False)  # NaN/inf surface in the norms of _slerp_geometry
     if norm not in ("classic", "linear"):
         raise InvalidValueError(
-            f"unknown slerp norm mode {norm!r}", expected="'classic' or 'linear'", got=repr(norm),
+            f"unknown slerp norm mode {norm!r}",
+            expected="'classic' or 'linear'",
+            got=repr(norm),
             fix="use norm='linear' to interpolate the norm linearly",
         )
     tt, is_path = _resolve_t(t, steps, ta.device)
@@ -411,7 +419,7 @@ def _slerp_geometry(
     start = a.ndim - len(dims)
     x, y = a.to(work).reshape(-1, math.prod(a.shape[start:])), b.to(work).reshape(-1, math.prod(a.shape[start:]))
     step = max(1, _CHUNK_ELEMENTS // max(1, x.shape[1]))  # cache-sized chunks: one read of a and b
-    sums = torch.cat([_dot_products(x[i:i + step], y[i:i + step]) for i in range(0, x.shape[0], step)])
+    sums = torch.cat([_dot_products(x[i : i + step], y[i : i + step]) for i in range(0, x.shape[0], step)])
     keep = (*a.shape[:start], *([1] * len(dims)))
     na2, nb2, dot = (sums[:, k].double().reshape(keep) for k in range(3))
     if not bool(torch.isfinite(na2).all() and torch.isfinite(nb2).all()):
@@ -419,7 +427,8 @@ def _slerp_geometry(
         check_finite(b, name="b")
         raise InvalidValueError(
             "latents are too large: their squared norms overflow",
-            expected=f"norms below about 1e19 in {work}", got="an infinite squared norm",
+            expected=f"norms below about 1e19 in {work}",
+            got="an infinite squared norm",
             fix="pass float64 tensors (a.double()), or rescale the latents",
         )
     na, nb = na2.sqrt(), nb2.sqrt()
@@ -439,8 +448,9 @@ def _precise_geometry(
     na, nb = vector_norm(a, dims), vector_norm(b, dims)
     ua, ub = a / na, b / nb
     diff, both = ua - ub, ua + ub
-    theta = 2 * torch.atan2(((diff * diff).sum(dims, keepdim=True) + 1e-300).sqrt(),
-                            ((both * both).sum(dims, keepdim=True) + 1e-300).sqrt())
+    theta = 2 * torch.atan2(
+        ((diff * diff).sum(dims, keepdim=True) + 1e-300).sqrt(), ((both * both).sum(dims, keepdim=True) + 1e-300).sqrt()
+    )
     return na, nb, theta
 
 
@@ -553,8 +563,13 @@ def interpolate(
         torch.Size([8, 16])
     """
     s = space.default_space if isinstance(space, Generator) else space
-    check_int(steps, "steps", 2, fix="pass steps=60 (both endpoints are included)",
-              message="interpolate() needs at least 2 steps")
+    check_int(
+        steps,
+        "steps",
+        2,
+        fix="pass steps=60 (both endpoints are included)",
+        message="interpolate() needs at least 2 steps",
+    )
     chosen = _choose_method(method, s)
     t = ease(torch.linspace(0, 1, steps, dtype=torch.float64), easing)
     t[-1] = 1.0
@@ -702,7 +717,9 @@ def _blend64(z: torch.Tensor, w: torch.Tensor, method: str, per_row: bool, iters
             out = target * _karcher_mean(rows / norms.unsqueeze(-1), w, iters)
     else:
         raise InvalidValueError(
-            f"unknown blend method {method!r}", expected="'spherical', 'linear' or 'norm'", got=repr(method),
+            f"unknown blend method {method!r}",
+            expected="'spherical', 'linear' or 'norm'",
+            got=repr(method),
             fix="use 'spherical' for Gaussian latents, 'linear' for w spaces",
         )
     return out.reshape(-1, *shape)

@@ -65,7 +65,12 @@ _THUMB_MAX_W = 110.0  # ... and the widest a wide image may get before it shrink
 
 # -- nearest neighbours ---------------------------------------------------------
 def knn(
-    queries: torch.Tensor, data: torch.Tensor, k: int, *, chunk: int = 2048, progress: bool = False,
+    queries: torch.Tensor,
+    data: torch.Tensor,
+    k: int,
+    *,
+    chunk: int = 2048,
+    progress: bool = False,
     desc: str = "neighbours",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact Euclidean k nearest neighbours, chunked so memory stays at ``chunk x M`` floats.
@@ -96,7 +101,7 @@ def knn(
     dist_out = torch.empty((q.shape[0], k), dtype=torch.float32)
     starts = range(0, q.shape[0], chunk)
     for s in tqdm(starts, desc=desc, disable=not progress, leave=False):
-        block = q[s:s + chunk]
+        block = q[s : s + chunk]
         # ||a-b||^2 = |a|^2 + |b|^2 - 2ab: one matmul per block picks the candidates
         sq = (block * block).sum(1, keepdim=True) + d_sq[None, :] - 2.0 * block @ d.T
         sq.clamp_(min=0.0)
@@ -104,8 +109,8 @@ def knn(
         # exact distances for the chosen few (the matmul form loses digits near 0)
         exact = (block[:, None, :].double() - d[ids].double()).norm(dim=2)
         exact, order = exact.sort(dim=1, stable=True)
-        idx_out[s:s + chunk] = ids.gather(1, order)
-        dist_out[s:s + chunk] = exact.float()
+        idx_out[s : s + chunk] = ids.gather(1, order)
+        dist_out[s : s + chunk] = exact.float()
     return idx_out, dist_out
 
 
@@ -158,10 +163,18 @@ def _cache_umap_kernels() -> None:
         return
     jit: Any = numba.njit
     swaps = [
-        (layouts, "_nb_optimize_layout_euclidean_single_epoch", "_optimize_layout_euclidean_single_epoch",
-         {"fastmath": True, "parallel": False}),
-        (layouts, "_nb_optimize_layout_euclidean_single_epoch_parallel", "_optimize_layout_euclidean_single_epoch",
-         {"fastmath": True, "parallel": True}),
+        (
+            layouts,
+            "_nb_optimize_layout_euclidean_single_epoch",
+            "_optimize_layout_euclidean_single_epoch",
+            {"fastmath": True, "parallel": False},
+        ),
+        (
+            layouts,
+            "_nb_optimize_layout_euclidean_single_epoch_parallel",
+            "_optimize_layout_euclidean_single_epoch",
+            {"fastmath": True, "parallel": True},
+        ),
     ]
     for module, name, py_name, options in swaps:
         py_func = getattr(module, py_name, None)
@@ -279,8 +292,11 @@ class _fit_method(Generic[_T]):  # noqa: N801 - a decorator, named like one
         assert cls is not None
 
         def class_level_fit(latents: Any, labels: Any = None, **options: Any) -> _T:
-            warnings.warn("LatentMap.fit(x, **options) on the class is deprecated: use "
-                          "LatentMap(**options).fit(x)", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "LatentMap.fit(x, **options) on the class is deprecated: use LatentMap(**options).fit(x)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             return self.func(cls().set_params(**options), latents, labels)
 
         return class_level_fit
@@ -367,18 +383,27 @@ class LatentMap:
         method = self.method
         if method not in _METHODS:
             raise InvalidValueError(
-                f"unknown map method {method!r}", expected=" or ".join(map(repr, _METHODS)), got=repr(method),
+                f"unknown map method {method!r}",
+                expected=" or ".join(map(repr, _METHODS)),
+                got=repr(method),
                 fix="use method='umap' (pip install \"latentlab[maps]\") or method='pca'",
             )
-        check_int(self.n_neighbors, "n_neighbors", 2, message="n_neighbors must be at least 2",
-                  fix="use 15 (umap's default); smaller shows local detail, larger global shape")
+        check_int(
+            self.n_neighbors,
+            "n_neighbors",
+            2,
+            message="n_neighbors must be at least 2",
+            fix="use 15 (umap's default); smaller shows local detail, larger global shape",
+        )
 
     def set_params(self, **params: Any) -> LatentMap:
         """Change constructor options (as scikit-learn's ``set_params``); refit to apply them."""
         for key in params:
             if key not in _PARAMS:
                 raise InvalidValueError(
-                    f"LatentMap got an unknown option {key!r}", expected=", ".join(_PARAMS), got=key,
+                    f"LatentMap got an unknown option {key!r}",
+                    expected=", ".join(_PARAMS),
+                    got=key,
                     fix="check the spelling of the option",
                 )
         for key, value in params.items():
@@ -387,15 +412,23 @@ class LatentMap:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor options, as scikit-learn's ``get_params``."""
-        return {"method": self.method, "n_neighbors": self.n_neighbors, "min_dist": self.min_dist,
-                "metric": self.metric, "seed": self.seed, "n_epochs": self.n_epochs, "progress": self.progress}
+        return {
+            "method": self.method,
+            "n_neighbors": self.n_neighbors,
+            "min_dist": self.min_dist,
+            "metric": self.metric,
+            "seed": self.seed,
+            "n_epochs": self.n_epochs,
+            "progress": self.progress,
+        }
 
     def _check_latents(self, latents: Any) -> torch.Tensor:
         t = to_tensor(latents, name="latents")
         if t.ndim < 2 or t.shape[0] < 3:
             raise ShapeError(
                 "a map needs a batch of at least 3 latents",
-                expected="(N, *shape) with N >= 3", got=shape_str(tuple(t.shape)),
+                expected="(N, *shape) with N >= 3",
+                got=shape_str(tuple(t.shape)),
                 fix="pass many latents, e.g. gen.encode(images) or gen.sample(1000, seed=0)",
             )
         t = check_finite(t.detach().to("cpu", torch.float32), name="latents")
@@ -426,8 +459,13 @@ class LatentMap:
         fast_metric = self.metric in ("euclidean", "cosine")
         init = "spectral" if n > k + 1 else "random"
         kwargs: dict[str, Any] = dict(
-            n_neighbors=k, min_dist=self.min_dist, metric=self.metric, random_state=self.seed,
-            n_epochs=self.n_epochs, init=init, low_memory=True,
+            n_neighbors=k,
+            min_dist=self.min_dist,
+            metric=self.metric,
+            random_state=self.seed,
+            n_epochs=self.n_epochs,
+            init=init,
+            low_memory=True,
             tqdm_kwds={"disable": not self.progress, "desc": "layout", "leave": False},
         )
         if fast_metric:
@@ -458,7 +496,9 @@ class LatentMap:
         """Raise :class:`~latentlab.errors.InvalidValueError` unless :meth:`fit` has run."""
         if not hasattr(self, "embedding_"):
             raise InvalidValueError(
-                "this LatentMap is not fitted yet", expected="a fitted map", got="an unfitted LatentMap",
+                "this LatentMap is not fitted yet",
+                expected="a fitted map",
+                got="an unfitted LatentMap",
                 fix="call map.fit(latents) first",
             )
 
@@ -470,7 +510,8 @@ class LatentMap:
         elif shape[1:] != self.latent_shape_:
             raise ShapeError(
                 f"{name} do not match the latents this map was fitted on",
-                expected=f"(M, {', '.join(map(str, self.latent_shape_))})", got=shape_str(shape),
+                expected=f"(M, {', '.join(map(str, self.latent_shape_))})",
+                got=shape_str(shape),
                 fix="map latents of the same model and space as the fitted ones",
             )
         return check_finite(t.reshape(t.shape[0], -1), name=name)
@@ -523,7 +564,9 @@ class LatentMap:
             p = p[None]
         if p.ndim != 2 or p.shape[1] != 2:
             raise ShapeError(
-                "map points must be (x, y) pairs", expected="(M, 2) or (2,)", got=shape_str(tuple(p.shape)),
+                "map points must be (x, y) pairs",
+                expected="(M, 2) or (2,)",
+                got=shape_str(tuple(p.shape)),
                 fix="pass positions like map.embedding_[:5] or [[0.5, 1.0]]",
             )
         check_finite(p, name="points")
@@ -591,8 +634,10 @@ class LatentMap:
         _scatter(fig, ax, emb, values, name, size)
         if thumbnails > 0 and gen is None:
             raise InvalidValueError(
-                "thumbnails need a generator to decode them", expected="plot(gen, thumbnails=n)",
-                got="gen=None", fix="pass the generator: map.plot(gen, thumbnails=30)",
+                "thumbnails need a generator to decode them",
+                expected="plot(gen, thumbnails=n)",
+                got="gen=None",
+                fix="pass the generator: map.plot(gen, thumbnails=30)",
             )
         ax.set_xticks([])
         ax.set_yticks([])
@@ -619,14 +664,17 @@ class LatentMap:
             if not self.labels_:
                 return "", None
             # the first label that colours well: numbers, or a few categories (not e.g. 2,000 family names)
-            names = [k for k, v in self.labels_.items()
-                     if not is_categorical(v) or len(np.unique(v)) <= MAX_LEGEND] or list(self.labels_)
+            names = [
+                k for k, v in self.labels_.items() if not is_categorical(v) or len(np.unique(v)) <= MAX_LEGEND
+            ] or list(self.labels_)
             return names[0], self.labels_[names[0]]
         if isinstance(color_by, str):
             if color_by not in self.labels_:
                 raise InvalidValueError(
-                    f"no label named {color_by!r}", expected=" or ".join(map(repr, self.labels_)) or "fit(labels=...)",
-                    got=repr(color_by), fix="pass one of the label names given to fit(), or an array of N values",
+                    f"no label named {color_by!r}",
+                    expected=" or ".join(map(repr, self.labels_)) or "fit(labels=...)",
+                    got=repr(color_by),
+                    fix="pass one of the label names given to fit(), or an array of N values",
                 )
             return color_by, self.labels_[color_by]
         values = _as_label_dict(color_by, len(self.embedding_))["label"]
@@ -651,8 +699,10 @@ class LatentMap:
         # map positions -> canvas pixels of the axes (data limits after the margins)
         bbox = ax.get_window_extent()
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        px = np.stack([(emb[:, 0] - x0) / max(x1 - x0, 1e-12) * bbox.width,
-                       (emb[:, 1] - y0) / max(y1 - y0, 1e-12) * bbox.height], axis=1)
+        px = np.stack(
+            [(emb[:, 0] - x0) / max(x1 - x0, 1e-12) * bbox.width, (emb[:, 1] - y0) / max(y1 - y0, 1e-12) * bbox.height],
+            axis=1,
+        )
         # Chebyshev spacing in units where a thumbnail is 1 x 1: no two boxes overlap
         gap = 1.12  # the frame and its padding, plus a little air
         chosen = spread_points(px / np.array([box_w, box_h]), n, gap)
@@ -660,8 +710,13 @@ class LatentMap:
         zoom = box_h / pixels.shape[1] * 72.0 / fig.dpi  # OffsetImage sizes are in points
         for i, img in zip(chosen, pixels):
             box = OffsetImage(img, zoom=zoom)
-            ab = AnnotationBbox(box, (float(emb[i, 0]), float(emb[i, 1])), frameon=True, pad=0.05,
-                                bboxprops={"edgecolor": "0.5", "linewidth": 0.6, "alpha": 0.9})
+            ab = AnnotationBbox(
+                box,
+                (float(emb[i, 0]), float(emb[i, 1])),
+                frameon=True,
+                pad=0.05,
+                bboxprops={"edgecolor": "0.5", "linewidth": 0.6, "alpha": 0.9},
+            )
             ab.set_in_layout(False)
             ax.add_artist(ab)
 
@@ -671,8 +726,11 @@ class LatentMap:
         A map does not know its views; this shim is the one import of :mod:`latentlab.widgets`
         below the widgets layer (listed in the import contract) and goes in a later release.
         """
-        warnings.warn("LatentMap.widget(gen) is deprecated: use ll.MapWidget(latent_map, gen, explorer=...)",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "LatentMap.widget(gen) is deprecated: use ll.MapWidget(latent_map, gen, explorer=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from .widgets.map import MapWidget
 
         return MapWidget(self, gen, explorer=explorer, **options)
@@ -721,7 +779,8 @@ def _as_label_dict(labels: Any, n: int) -> dict[str, np.ndarray]:
         if arr.ndim != 1 or len(arr) != n:
             raise ShapeError(
                 f"label {name!r} must have one value per latent",
-                expected=f"({n},)", got=shape_str(arr.shape),
+                expected=f"({n},)",
+                got=shape_str(arr.shape),
                 fix="pass labels aligned with the latents (same order, same length)",
             )
         out[name] = arr
@@ -740,12 +799,17 @@ def _scatter(fig: Any, ax: Any, emb: np.ndarray, values: np.ndarray | None, name
             ax.scatter(emb[mask, 0], emb[mask, 1], s=size, color=cmap[i], alpha=0.8, linewidths=0, label=str(cat))
         if len(cats) > MAX_LEGEND:  # a legend of hundreds of names helps nobody: colours only
             return
-        legend = ax.legend(title=name or None, markerscale=max(1.0, 6 / math.sqrt(size)), fontsize=8,
-                           loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        legend = ax.legend(
+            title=name or None,
+            markerscale=max(1.0, 6 / math.sqrt(size)),
+            fontsize=8,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
+        )
         for handle in legend.legend_handles:
             if handle is not None:
                 handle.set_alpha(1.0)
         return
-    sc = ax.scatter(emb[:, 0], emb[:, 1], s=size, c=values.astype(np.float64), cmap="viridis", alpha=0.8,
-                    linewidths=0)
+    sc = ax.scatter(emb[:, 0], emb[:, 1], s=size, c=values.astype(np.float64), cmap="viridis", alpha=0.8, linewidths=0)
     fig.colorbar(sc, ax=ax, shrink=0.7, label=name or None)

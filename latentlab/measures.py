@@ -107,7 +107,8 @@ def _moments(k: torch.Tensor) -> dict[str, torch.Tensor]:
     dx = xs - mx.view(-1, 1, 1)
     dy = ys - my.view(-1, 1, 1)
     return {
-        "mx": mx, "my": my,
+        "mx": mx,
+        "my": my,
         "vxx": (k * dx * dx).sum((1, 2)) / mass,
         "vyy": (k * dy * dy).sum((1, 2)) / mass,
         "vxy": (k * dx * dy).sum((1, 2)) / mass,
@@ -130,6 +131,7 @@ def slant(images: Any) -> torch.Tensor:
     Positive when the top of the drawing leans right (italic), negative when it leans
     left, 0 for upright or symmetric shapes. A stroke ``x = x0 + s * y`` measures ``s``.
     """
+
     def shear(k: torch.Tensor) -> torch.Tensor:
         m = _moments(k)
         return m["vxy"] / (m["vyy"] + _EPS)
@@ -157,6 +159,7 @@ def stroke_weight(images: Any) -> torch.Tensor:
     ``2 (L + w)``, so this is ``w`` up to the end caps (``w L / (L + w)``). The outline
     length is the total variation of the ink image (isotropic finite differences).
     """
+
     def weight(k: torch.Tensor) -> torch.Tensor:
         dx = k[:, :-1, 1:] - k[:, :-1, :-1]
         dy = k[:, 1:, :-1] - k[:, :-1, :-1]

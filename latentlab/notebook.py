@@ -117,4 +117,3 @@ class LivePanel:
             from IPython.display import HTML
 
             self._handle.update(HTML(self.to_html()))
-

@@ -131,8 +131,10 @@ class LatentPath:
     def __repr__(self) -> str:
         k = int(self.keyframes.shape[0])
         kind = "loop" if self.loop else "open"
-        return (f"LatentPath({k} keyframes {shape_str(self.keyframes.shape[1:])}, curve={self.curve!r}, "
-                f"easing={self.easing!r}, {kind}, duration={self.duration:g})")
+        return (
+            f"LatentPath({k} keyframes {shape_str(self.keyframes.shape[1:])}, curve={self.curve!r}, "
+            f"easing={self.easing!r}, {kind}, duration={self.duration:g})"
+        )
 
     # -- evaluation -------------------------------------------------------------
     def at(self, times: Any, *, eased: bool = True) -> torch.Tensor:
@@ -233,20 +235,29 @@ class LatentPath:
         Returns:
             ``(n_frames, *shape)`` in the keyframes' dtype and device.
         """
-        n_frames = check_int(n_frames, "n_frames", 1 if self.loop else 2, fix="pass n_frames=60",
-                             message="n_frames must be an integer of at least 2 (1 for a loop)")
+        n_frames = check_int(
+            n_frames,
+            "n_frames",
+            1 if self.loop else 2,
+            fix="pass n_frames=60",
+            message="n_frames must be an integer of at least 2 (1 for a loop)",
+        )
         times = self._frame_times(n_frames)
         if constant_speed is None:
             return self.at(times)
         if constant_speed not in ("latent", "image"):
             raise InvalidValueError(
-                f"unknown constant_speed {constant_speed!r}", expected="None, 'latent' or 'image'",
-                got=repr(constant_speed), fix="use 'latent' (cheap) or 'image' with gen=",
+                f"unknown constant_speed {constant_speed!r}",
+                expected="None, 'latent' or 'image'",
+                got=repr(constant_speed),
+                fix="use 'latent' (cheap) or 'image' with gen=",
             )
         if constant_speed == "image" and gen is None:
             raise InvalidValueError(
                 "constant_speed='image' measures change in the decoded images and needs the generator",
-                expected="gen=<Generator>", got="gen=None", fix="call path.sample(n, constant_speed='image', gen=gen)",
+                expected="gen=<Generator>",
+                got="gen=None",
+                fix="call path.sample(n, constant_speed='image', gen=gen)",
             )
         dense_t = torch.cat([self._frame_times(max(oversample * n_frames, 64), closed=True), self.times])
         dense_t = torch.unique(dense_t)  # sorted; keyframe times included so kinks fall on table entries
@@ -318,18 +329,23 @@ class LatentPath:
         space, shape = _space_and_shape(shape_or_space)
         if isinstance(n_keyframes, bool) or not isinstance(n_keyframes, int) or n_keyframes < 2:
             raise InvalidValueError(
-                "a random walk needs at least 2 keyframes", expected="n_keyframes >= 2", got=repr(n_keyframes),
+                "a random walk needs at least 2 keyframes",
+                expected="n_keyframes >= 2",
+                got=repr(n_keyframes),
                 fix="pass n_keyframes=6",
             )
         if not 0 < step <= 1:
             raise InvalidValueError(
-                "step must be in (0, 1]", expected="0 < step <= 1 (1 = independent keyframes)", got=step,
+                "step must be in (0, 1]",
+                expected="0 < step <= 1 (1 = independent keyframes)",
+                got=step,
                 fix="use step=0.5 for a walk that stays nearby",
             )
         if space is not None and space.prior != "normal":
             raise InvalidValueError(
                 f"space {space.name!r} has no Gaussian prior to walk in",
-                expected="a space with prior 'normal'", got=f"prior {space.prior!r}",
+                expected="a space with prior 'normal'",
+                got=f"prior {space.prior!r}",
                 fix="build LatentPath(keyframes) from sampled-and-mapped or encoded latents instead",
             )
         rng = as_generator(seed)

@@ -19,8 +19,18 @@ from ._checks import as_batched_images
 from .errors import InvalidValueError
 from .notebook import display, in_notebook
 
-__all__ = ["to_uint8", "to_pil", "grid", "png_bytes", "jpeg_bytes", "show", "resize", "fit_size", "draw_caption",
-           "contact_sheet"]
+__all__ = [
+    "to_uint8",
+    "to_pil",
+    "grid",
+    "png_bytes",
+    "jpeg_bytes",
+    "show",
+    "resize",
+    "fit_size",
+    "draw_caption",
+    "contact_sheet",
+]
 
 
 def to_uint8(images: Any) -> np.ndarray:
@@ -72,12 +82,16 @@ def grid(images: Any, nrow: int | None = None, padding: int = 2, pad_value: floa
     n, _, h, w = x.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     ncol_rows = math.ceil(n / nrow)
-    out = torch.full((3, ncol_rows * (h + padding) + padding, nrow * (w + padding) + padding), float(pad_value),
-                     dtype=x.dtype, device=x.device)
+    out = torch.full(
+        (3, ncol_rows * (h + padding) + padding, nrow * (w + padding) + padding),
+        float(pad_value),
+        dtype=x.dtype,
+        device=x.device,
+    )
     for i in range(n):
         r, c = divmod(i, nrow)
         top, left = padding + r * (h + padding), padding + c * (w + padding)
-        out[:, top:top + h, left:left + w] = x[i]
+        out[:, top : top + h, left : left + w] = x[i]
     return out
 
 
@@ -115,9 +129,7 @@ def _pil_at(image: Any, size: tuple[int, int] | None) -> Image.Image:
     return img
 
 
-def show(
-    images: Any, nrow: int | None = None, scale: float | None = None, padding: int = 2
-) -> Image.Image | None:
+def show(images: Any, nrow: int | None = None, scale: float | None = None, padding: int = 2) -> Image.Image | None:
     """Show images as a grid: inline in Jupyter, or return a PIL image outside it.
 
     In a notebook the grid is displayed and ``None`` is returned (so it is not shown twice);
@@ -181,8 +193,12 @@ def fit_size(image_size: tuple[int, int], size: int | tuple[int, int] | None, *,
         _check_positive_size(*size)
         out = (int(size[0]), int(size[1]))
     else:
-        raise InvalidValueError("size must be an int or (height, width)", expected="None, 256 or (256, 384)",
-                                got=repr(size), fix="pass the long side in pixels, e.g. size=256")
+        raise InvalidValueError(
+            "size must be an int or (height, width)",
+            expected="None, 256 or (256, 384)",
+            got=repr(size),
+            fix="pass the long side in pixels, e.g. size=256",
+        )
     if even:
         out = (out[0] + out[0] % 2, out[1] + out[1] % 2)
     return out
@@ -190,8 +206,12 @@ def fit_size(image_size: tuple[int, int], size: int | tuple[int, int] | None, *,
 
 def _check_positive_size(*sides: Any) -> None:
     if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sides):
-        raise InvalidValueError("image sizes must be positive whole numbers of pixels", expected="ints >= 1",
-                                got=repr(sides if len(sides) > 1 else sides[0]), fix="pass e.g. size=256")
+        raise InvalidValueError(
+            "image sizes must be positive whole numbers of pixels",
+            expected="ints >= 1",
+            got=repr(sides if len(sides) > 1 else sides[0]),
+            fix="pass e.g. size=256",
+        )
 
 
 def resize(images: Any, size: tuple[int, int]) -> torch.Tensor:
@@ -235,8 +255,9 @@ def draw_caption(frame: np.ndarray, text: str, *, font_size: int | None = None) 
     return np.asarray(img).copy()
 
 
-def contact_sheet(images: Any, labels: Any = None, nrow: int | None = None, scale: float | None = None,
-                  padding: int = 4) -> Image.Image:
+def contact_sheet(
+    images: Any, labels: Any = None, nrow: int | None = None, scale: float | None = None, padding: int = 4
+) -> Image.Image:
     """A grid of ``(N, 3, H, W)`` images with a text label under each tile, as one PIL image.
 
     Args:
@@ -255,8 +276,12 @@ def contact_sheet(images: Any, labels: Any = None, nrow: int | None = None, scal
     n = x.shape[0]
     texts = [str(i) for i in range(n)] if labels is None else [str(t) for t in labels]
     if len(texts) != n:
-        raise InvalidValueError("contact_sheet() needs one label per image", expected=f"{n} labels",
-                                got=f"{len(texts)} labels", fix="pass labels=None for numbers, or one per image")
+        raise InvalidValueError(
+            "contact_sheet() needs one label per image",
+            expected=f"{n} labels",
+            got=f"{len(texts)} labels",
+            fix="pass labels=None for numbers, or one per image",
+        )
     scale = max(1.0, 96 / max(x.shape[-2:])) if scale is None else scale
     tiles = to_pil(x, scale=scale)
     assert isinstance(tiles, list)
@@ -273,8 +298,12 @@ def contact_sheet(images: Any, labels: Any = None, nrow: int | None = None, scal
         left, top = padding + c * (tw + padding), padding + r * (th + label_h + padding)
         sheet.paste(tile, (left, top))
         text = _fit_text(draw, text, font, tw)
-        draw.text((left + max(0, (tw - int(draw.textlength(text, font=font))) // 2), top + th + 2), text,
-                  font=font, fill="black")
+        draw.text(
+            (left + max(0, (tw - int(draw.textlength(text, font=font))) // 2), top + th + 2),
+            text,
+            font=font,
+            fill="black",
+        )
     return sheet
 
 

@@ -63,9 +63,11 @@ class _Mode:
         s = _SETTINGS
         if not s.on:
             return "workshop mode off (torch threads and widget sizes as before)"
-        return (f"workshop mode on: {s.threads} torch thread(s), live images {s.display_size} px with "
-                f"low-resolution previews while dragging, GIFs {s.gif_size} px at {s.gif_fps} fps "
-                "(ll.workshop_mode(False) switches back)")
+        return (
+            f"workshop mode on: {s.threads} torch thread(s), live images {s.display_size} px with "
+            f"low-resolution previews while dragging, GIFs {s.gif_size} px at {s.gif_fps} fps "
+            "(ll.workshop_mode(False) switches back)"
+        )
 
 
 def workshop_mode(on: bool = True, *, threads: int | None = None, display_size: int = 320) -> _Mode:

@@ -268,9 +268,7 @@ def joint_space(name: str, parts: Sequence[LatentPart], *, model: str = "", desc
     return LatentSpace(name, (sum(p.dim for p in parts),), prior, model=model, description=description, parts=parts)
 
 
-def map_parts(
-    space: LatentSpace, fn: Callable[..., torch.Tensor], *latents: torch.Tensor
-) -> torch.Tensor:
+def map_parts(space: LatentSpace, fn: Callable[..., torch.Tensor], *latents: torch.Tensor) -> torch.Tensor:
     """Apply ``fn(part, *pieces)`` to each part of flat latents and put the results back together.
 
     Each tensor in ``latents`` has the space's flat size ``D`` as its last dim (any leading dims:

@@ -74,8 +74,9 @@ def _expect(ok: bool, check: str, message: str) -> None:
         raise _fail(check, message)
 
 
-def _expect_raises(check: str, what: str, errors: type[BaseException] | tuple[type[BaseException], ...],
-                   fn: Callable[[], Any]) -> BaseException:
+def _expect_raises(
+    check: str, what: str, errors: type[BaseException] | tuple[type[BaseException], ...], fn: Callable[[], Any]
+) -> BaseException:
     try:
         fn()
     except errors as exc:
@@ -137,8 +138,14 @@ def check_spaces(gen: Generator, ctx: CheckContext) -> None:
 
 
 #: The optional methods of :class:`Generator` and the capability each needs.
-CAPABILITY_METHODS: dict[str, str] = {"codes": "codes", "labels": "labels", "preview": "preview",
-                                      "sefa_weight": "sefa", "encode_font": "encode_font", "embed": "prompt"}
+CAPABILITY_METHODS: dict[str, str] = {
+    "codes": "codes",
+    "labels": "labels",
+    "preview": "preview",
+    "sefa_weight": "sefa",
+    "encode_font": "encode_font",
+    "embed": "prompt",
+}
 #: Capabilities implemented by a protected hook instead of a public method.
 CAPABILITY_HOOKS: dict[str, str] = {"encode": "_encode", "map": "_map", "prompt": "_embed"}
 
@@ -149,8 +156,14 @@ def _overrides(gen: Generator, method: str) -> bool:
 
 def _call_undeclared(gen: Generator, method: str) -> Any:
     s = gen.default_space
-    args: dict[str, tuple[Any, ...]] = {"codes": (), "labels": (), "preview": (torch.zeros(s.shape),),
-                                        "sefa_weight": (s,), "encode_font": ("font.ttf",), "embed": ("a text",)}
+    args: dict[str, tuple[Any, ...]] = {
+        "codes": (),
+        "labels": (),
+        "preview": (torch.zeros(s.shape),),
+        "sefa_weight": (s,),
+        "encode_font": ("font.ttf",),
+        "embed": ("a text",),
+    }
     return getattr(gen, method)(*args[method])
 
 
@@ -165,17 +178,28 @@ def check_capabilities(gen: Generator, ctx: CheckContext) -> None:
         _expect(gen.can(cap) == (cap in caps), c, f"gen.can({cap!r}) disagrees with gen.capabilities")
     for method, cap in CAPABILITY_METHODS.items():
         if gen.can(cap):
-            _expect(_overrides(gen, method) or (cap in CAPABILITY_HOOKS and _overrides(gen, CAPABILITY_HOOKS[cap])),
-                    c, f"{type(gen).__name__} declares {cap!r} but does not implement {method}()")
+            _expect(
+                _overrides(gen, method) or (cap in CAPABILITY_HOOKS and _overrides(gen, CAPABILITY_HOOKS[cap])),
+                c,
+                f"{type(gen).__name__} declares {cap!r} but does not implement {method}()",
+            )
         elif not _overrides(gen, method):
-            _expect_raises(c, f"{method}() without the {cap!r} capability", CapabilityError,
-                           lambda m=method: _call_undeclared(gen, m))  # type: ignore[misc]
+            _expect_raises(
+                c,
+                f"{method}() without the {cap!r} capability",
+                CapabilityError,
+                lambda m=method: _call_undeclared(gen, m),  # type: ignore[misc]
+            )
     for cap, hook in CAPABILITY_HOOKS.items():
         if gen.can(cap):
             _expect(_overrides(gen, hook), c, f"{type(gen).__name__} declares {cap!r} but does not implement {hook}()")
     if not gen.can("encode"):
-        _expect_raises(c, "encode() without the 'encode' capability", CapabilityError,
-                       lambda: gen.encode(torch.zeros(1, 3, *gen.image_size)))
+        _expect_raises(
+            c,
+            "encode() without the 'encode' capability",
+            CapabilityError,
+            lambda: gen.encode(torch.zeros(1, 3, *gen.image_size)),
+        )
 
 
 def check_sampling(gen: Generator, ctx: CheckContext) -> None:
@@ -219,15 +243,21 @@ def check_decode(gen: Generator, ctx: CheckContext) -> None:
         images = gen.decode(z, space=s)
         _check_images(c, images, gen, len(z), where)
         _expect(torch.equal(z, before), c, f"{where} modified its input")
-        _expect(images.dtype == torch.float32 and images.device == z.device, c,
-                f"{where} gave {images.dtype} on {images.device} for float32 input on {z.device}")
+        _expect(
+            images.dtype == torch.float32 and images.device == z.device,
+            c,
+            f"{where} gave {images.dtype} on {images.device} for float32 input on {z.device}",
+        )
         _expect(torch.allclose(images, gen.decode(z, space=s), atol=ctx.tolerance), c, f"{where} is not deterministic")
         one = gen.decode(z[0], space=s)
         _check_images(c, one, gen, None, f"{where} of one latent without batch dim")
         _expect(torch.allclose(one, images[0], atol=1e-3), c, f"{where}: one latent differs from its batch row")
         from_numpy = gen.decode(z.cpu().numpy(), space=s)
-        _expect(isinstance(from_numpy, torch.Tensor) and from_numpy.device == gen.device, c,
-                f"{where} of numpy input is not a tensor on gen.device")
+        _expect(
+            isinstance(from_numpy, torch.Tensor) and from_numpy.device == gen.device,
+            c,
+            f"{where} of numpy input is not a tensor on gen.device",
+        )
         _expect(torch.allclose(from_numpy.float(), images, atol=1e-3), c, f"{where}: numpy input decodes differently")
         double = gen.decode(z.double(), space=s)
         _expect(double.dtype == torch.float64, c, f"{where} of float64 input gave {double.dtype}")
@@ -244,16 +274,28 @@ def check_errors(gen: Generator, ctx: CheckContext) -> None:
     for s in gen.spaces:
         d = math.prod(s.shape)
         wrong = torch.zeros(2, d + 1) if len(s.shape) == 1 else torch.zeros(2, *s.shape[:-1], s.shape[-1] + 1)
-        _expect_raises(c, f"decode of {tuple(wrong.shape)} latents in {s.name!r} {s.shape}", ShapeError,
-                       lambda s=s, wrong=wrong: gen.decode(wrong, space=s))  # type: ignore[misc]
+        _expect_raises(
+            c,
+            f"decode of {tuple(wrong.shape)} latents in {s.name!r} {s.shape}",
+            ShapeError,
+            lambda s=s, wrong=wrong: gen.decode(wrong, space=s),  # type: ignore[misc]
+        )
         bad = torch.zeros(2, *s.shape)
         bad.view(-1)[0] = float("nan")
-        _expect_raises(c, f"decode of latents holding NaN in {s.name!r}", InvalidValueError,
-                       lambda s=s, bad=bad: gen.decode(bad, space=s))  # type: ignore[misc]
+        _expect_raises(
+            c,
+            f"decode of latents holding NaN in {s.name!r}",
+            InvalidValueError,
+            lambda s=s, bad=bad: gen.decode(bad, space=s),  # type: ignore[misc]
+        )
         inf = torch.zeros(1, *s.shape)
         inf.view(-1)[-1] = float("inf")
-        _expect_raises(c, f"decode of latents holding inf in {s.name!r}", InvalidValueError,
-                       lambda s=s, inf=inf: gen.decode(inf, space=s))  # type: ignore[misc]
+        _expect_raises(
+            c,
+            f"decode of latents holding inf in {s.name!r}",
+            InvalidValueError,
+            lambda s=s, inf=inf: gen.decode(inf, space=s),  # type: ignore[misc]
+        )
     _expect_raises(c, "decode of text", LatentLabError, lambda: gen.decode("not a latent"))
 
 
@@ -263,8 +305,11 @@ def check_capability_outputs(gen: Generator, ctx: CheckContext) -> None:
     s = gen.default_space
     if gen.can("codes"):
         codes = gen.codes()
-        _expect(codes.ndim == 1 + len(s.shape) and tuple(codes.shape[1:]) == s.shape, c,
-                f"codes() has shape {tuple(codes.shape)}, expected (F, {', '.join(map(str, s.shape))})")
+        _expect(
+            codes.ndim == 1 + len(s.shape) and tuple(codes.shape[1:]) == s.shape,
+            c,
+            f"codes() has shape {tuple(codes.shape)}, expected (F, {', '.join(map(str, s.shape))})",
+        )
         _expect(bool(torch.isfinite(codes).all()), c, "codes() holds NaN or inf")
         if gen.can("labels"):
             for key, values in gen.labels().items():
@@ -273,8 +318,11 @@ def check_capability_outputs(gen: Generator, ctx: CheckContext) -> None:
         z = _latents(gen, 2)
         p = gen.preview(z)
         h, w = gen.image_size
-        _expect(p.ndim == 4 and p.shape[:2] == (2, 3) and p.shape[2] <= h and p.shape[3] <= w, c,
-                f"preview() has shape {tuple(p.shape)}, expected (2, 3, <= {h}, <= {w})")
+        _expect(
+            p.ndim == 4 and p.shape[:2] == (2, 3) and p.shape[2] <= h and p.shape[3] <= w,
+            c,
+            f"preview() has shape {tuple(p.shape)}, expected (2, 3, <= {h}, <= {w})",
+        )
         _expect(float(p.min()) >= 0 and float(p.max()) <= 1, c, "preview() leaves [0, 1]")
     if gen.can("sefa"):
         _check_sefa_weight(gen, c)
@@ -294,8 +342,11 @@ def _check_sefa_weight(gen: Generator, c: str) -> None:
             weight = gen.sefa_weight(space)
         except CapabilityError:
             continue
-        _expect(weight.ndim == 2 and weight.shape[1] == space.shape[-1], c,
-                f"sefa_weight({space.name!r}) has shape {tuple(weight.shape)}, expected (out, {space.shape[-1]})")
+        _expect(
+            weight.ndim == 2 and weight.shape[1] == space.shape[-1],
+            c,
+            f"sefa_weight({space.name!r}) has shape {tuple(weight.shape)}, expected (out, {space.shape[-1]})",
+        )
         worked += 1
     _expect(worked > 0, c, "gen declares 'sefa' but sefa_weight() works in none of its spaces")
 
@@ -415,8 +466,12 @@ def generator_checks(checks: Iterable[str] | None = None, skip: Iterable[str] = 
     skipped = set(skip)
     unknown = sorted((set(names) | skipped) - set(CHECKS))
     if unknown:
-        raise InvalidValueError(f"unknown generator checks {unknown}", expected=", ".join(CHECKS),
-                                got=repr(unknown), fix="pick names from latentlab.testing.CHECKS")
+        raise InvalidValueError(
+            f"unknown generator checks {unknown}",
+            expected=", ".join(CHECKS),
+            got=repr(unknown),
+            fix="pick names from latentlab.testing.CHECKS",
+        )
     return [name for name in names if name not in skipped]
 
 
@@ -446,8 +501,12 @@ def check_generator(
         GeneratorCheckError: an ``AssertionError`` naming the check and the broken rule.
     """
     if not isinstance(gen, Generator):
-        raise InvalidValueError("check_generator needs a latentlab Generator", expected="a Generator",
-                                got=type(gen).__name__, fix="wrap your model with ll.from_module(...) first")
+        raise InvalidValueError(
+            "check_generator needs a latentlab Generator",
+            expected="a Generator",
+            got=type(gen).__name__,
+            fix="wrap your model with ll.from_module(...) first",
+        )
     ctx = CheckContext(n=int(n), float16=bool(float16))
     if workdir is not None:
         ctx.workdir = Path(workdir)

@@ -42,17 +42,28 @@ def check_texts(texts: Any, *, what: str = "prompt") -> list[str]:
     """
     items = [texts] if isinstance(texts, str) else texts
     if not isinstance(items, (list, tuple)) or not items:
-        raise InvalidValueError(f"the {what} must be a text or a non-empty list of texts",
-                                expected="e.g. 'a heavy rounded display face'", got=type(texts).__name__,
-                                fix="pass a string, or a list of strings")
+        raise InvalidValueError(
+            f"the {what} must be a text or a non-empty list of texts",
+            expected="e.g. 'a heavy rounded display face'",
+            got=type(texts).__name__,
+            fix="pass a string, or a list of strings",
+        )
     out = []
     for t in items:
         if not isinstance(t, str):
-            raise InvalidValueError(f"every {what} must be a string", expected="str", got=type(t).__name__,
-                                    fix="pass words describing a font, e.g. 'a light italic serif'")
+            raise InvalidValueError(
+                f"every {what} must be a string",
+                expected="str",
+                got=type(t).__name__,
+                fix="pass words describing a font, e.g. 'a light italic serif'",
+            )
         if not t.strip():
-            raise InvalidValueError(f"the {what} is empty", expected="some words", got=repr(t),
-                                    fix="describe the font, e.g. 'a bold sans-serif'")
+            raise InvalidValueError(
+                f"the {what} is empty",
+                expected="some words",
+                got=repr(t),
+                fix="describe the font, e.g. 'a bold sans-serif'",
+            )
         out.append(t.strip())
     return out
 
@@ -96,8 +107,9 @@ class TextEncoder:
             if new:
                 model = self.load()
                 with torch.no_grad():
-                    emb = model.encode(new, normalize_embeddings=True, convert_to_tensor=True,
-                                       show_progress_bar=False, batch_size=128)
+                    emb = model.encode(
+                        new, normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=False, batch_size=128
+                    )
                 for t, e in zip(new, emb.detach().float().cpu()):
                     self._cache[t] = e
             return torch.stack([self._cache[t] for t in items])

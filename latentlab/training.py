@@ -231,9 +231,20 @@ def train(
         },
     }
     dev = torch.device(device) if device is not None else _auto_device()
-    trainer, aug_kind, test_x = make_trainer(data, settings, size=size, seed=seed, device=dev, augment=augment,
-                                             lr=lr, beta=beta, free_bits=free_bits, kl_warmup=kl_warmup,
-                                             val_fraction=val_fraction, test_fraction=test_fraction)
+    trainer, aug_kind, test_x = make_trainer(
+        data,
+        settings,
+        size=size,
+        seed=seed,
+        device=dev,
+        augment=augment,
+        lr=lr,
+        beta=beta,
+        free_bits=free_bits,
+        kl_warmup=kl_warmup,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+    )
     config, train_x = trainer.model.config, trainer.train
     out_dir = Path(out) if out is not None else None
     _maybe_resume(trainer, resume, out_dir)
@@ -330,7 +341,7 @@ def _split(
     perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     n_val = max(2, round(len(data) * val_fraction))
     n_test = max(2, round(len(data) * test_fraction))
-    return data[perm[n_val + n_test:]], data[perm[:n_val]], data[perm[n_val:n_val + n_test]]
+    return data[perm[n_val + n_test :]], data[perm[:n_val]], data[perm[n_val : n_val + n_test]]
 
 
 def _maybe_resume(trainer: VAETrainer, resume: bool | str | Path, out_dir: Path | None) -> None:
@@ -401,13 +412,16 @@ def _run(trainer: VAETrainer, view: _View, out_dir: Path | None, config: VAEConf
     return False
 
 
-def _fit_to_budget(trainer: VAETrainer, view: _View, elapsed: float, epoch_seconds: float, budget: float,
-                   cap: int) -> None:
+def _fit_to_budget(
+    trainer: VAETrainer, view: _View, elapsed: float, epoch_seconds: float, budget: float, cap: int
+) -> None:
     """Re-plan the epochs (at most ``cap``) to what fits the budget, so the learning rate decays in time."""
     fits = min(cap, trainer.epoch + int(max(0.0, budget - elapsed) / max(epoch_seconds, 1e-6)))
     if fits != trainer.epochs:
-        view.note(f"{cap} epochs would take about {cap * epoch_seconds / 60:.0f} min; "
-                  f"planning {fits} to fit the {budget / 60:g}-minute budget (max_minutes=)")
+        view.note(
+            f"{cap} epochs would take about {cap * epoch_seconds / 60:.0f} min; "
+            f"planning {fits} to fit the {budget / 60:g}-minute budget (max_minutes=)"
+        )
         trainer.replan(fits)
         view.bar.total = trainer.epochs
         view.bar.refresh()
@@ -435,8 +449,13 @@ def _card(
         "license": "the license of your images",
         "spaces": f"z ({gen.config.latent_dim},) normal prior",
         "image_size": list(gen.image_size),
-        "data": {**asdict(summary), "skipped": summary.skipped[:50], "n_train": len(train_x),
-                 "n_val": len(trainer.val), "n_test": len(test_x)},
+        "data": {
+            **asdict(summary),
+            "skipped": summary.skipped[:50],
+            "n_train": len(train_x),
+            "n_val": len(trainer.val),
+            "n_test": len(test_x),
+        },
         "training": {
             **settings,
             "epochs_run": trainer.epoch,

@@ -71,9 +71,11 @@ class Result:
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.ok else ("#57606a" if not self.answered else "#9a6700")
         mark = "&#10003; right" if self.ok else ("&hellip; not answered yet" if not self.answered else "not yet")
-        return (f"<div class='latentlab-check' data-ok='{str(self.ok).lower()}' style='border-left:4px solid {colour};"
-                f"padding:4px 10px'><b style='color:{colour}'>{mark}</b> "
-                f"<code>{html.escape(self.name)}</code>: {html.escape(self.message)}</div>")
+        return (
+            f"<div class='latentlab-check' data-ok='{str(self.ok).lower()}' style='border-left:4px solid {colour};"
+            f"padding:4px 10px'><b style='color:{colour}'>{mark}</b> "
+            f"<code>{html.escape(self.name)}</code>: {html.escape(self.message)}</div>"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,8 +132,11 @@ def _as_vector(answer: Any, dim: int) -> Any:
     """A tensor ``(dim,)`` from a tensor, an array, a list or a Direction (its first vector); else raise."""
     torch = _torch()
     vec = getattr(answer, "vectors", answer)
-    t = torch.as_tensor(vec, dtype=torch.float32).detach().cpu().reshape(-1, dim)[0] \
-        if torch.as_tensor(vec).numel() % dim == 0 else None
+    t = (
+        torch.as_tensor(vec, dtype=torch.float32).detach().cpu().reshape(-1, dim)[0]
+        if torch.as_tensor(vec).numel() % dim == 0
+        else None
+    )
     if t is None or not bool(torch.isfinite(t).all()):
         raise ValueError(f"expected {dim} finite numbers (a latent or a direction), got {_describe(answer)}")
     return t
@@ -142,11 +147,14 @@ def _describe(x: Any) -> str:
     return f"{type(x).__name__} of shape {tuple(shape)}" if shape is not None else f"{type(x).__name__} {x!r:.60}"
 
 
-@_exercise("latent-size", "1 first image",
-           "How many numbers make one latent of the `digits` model? Predict, then find out.",
-           'answer = ll.load("digits").sample(1).shape[-1]   # 16',
-           "A latent is a point in a 16-dimensional space: `gen.sample(n)` has shape (n, 16) and "
-           "`gen.decode` turns each row into an image.")
+@_exercise(
+    "latent-size",
+    "1 first image",
+    "How many numbers make one latent of the `digits` model? Predict, then find out.",
+    'answer = ll.load("digits").sample(1).shape[-1]   # 16',
+    "A latent is a point in a 16-dimensional space: `gen.sample(n)` has shape (n, 16) and "
+    "`gen.decode` turns each row into an image.",
+)
 def _latent_size(answer: Any) -> tuple[bool, str]:
     size = int(_model("digits").default_space.shape[-1])
     if isinstance(answer, bool) or not isinstance(answer, int):
@@ -158,13 +166,16 @@ def _latent_size(answer: Any) -> tuple[bool, str]:
     return False, f"{answer} is not it: print gen.sample(1).shape and read the last number"
 
 
-@_exercise("slerp-midpoint", "2 interpolation",
-           "With `a, b = ll.load('digits').sample(2, seed=0)`, make the midpoint between a and b that "
-           "looks like a typical latent (its length close to the lengths of a and b).",
-           'first, second = ll.load("digits").sample(2, seed=0)\nanswer = ll.slerp(first, second, steps=3)[1]',
-           "In 16 dimensions almost every sample from the prior has length about 4 (sqrt 16). The straight-"
-           "line midpoint (a + b) / 2 is shorter (about 4 / sqrt 2 = 2.8): a latent the model rarely saw, so it "
-           "looks faded. slerp walks along the sphere and keeps the length.")
+@_exercise(
+    "slerp-midpoint",
+    "2 interpolation",
+    "With `a, b = ll.load('digits').sample(2, seed=0)`, make the midpoint between a and b that "
+    "looks like a typical latent (its length close to the lengths of a and b).",
+    'first, second = ll.load("digits").sample(2, seed=0)\nanswer = ll.slerp(first, second, steps=3)[1]',
+    "In 16 dimensions almost every sample from the prior has length about 4 (sqrt 16). The straight-"
+    "line midpoint (a + b) / 2 is shorter (about 4 / sqrt 2 = 2.8): a latent the model rarely saw, so it "
+    "looks faded. slerp walks along the sphere and keeps the length.",
+)
 def _slerp_midpoint(answer: Any) -> tuple[bool, str]:
     torch = _torch()
     a, b = _model("digits").sample(2, seed=0)
@@ -177,15 +188,21 @@ def _slerp_midpoint(answer: Any) -> tuple[bool, str]:
     cos_a = float(torch.nn.functional.cosine_similarity(z, a, dim=0))
     cos_b = float(torch.nn.functional.cosine_similarity(z, b, dim=0))
     if min(cos_a, cos_b) < 0.3 or abs(cos_a - cos_b) > 0.25:
-        return False, (f"that point is not half-way between a and b (cosine {cos_a:.2f} to a, {cos_b:.2f} to b); "
-                       "use the seed-0 pair and the middle of the path")
+        return False, (
+            f"that point is not half-way between a and b (cosine {cos_a:.2f} to a, {cos_b:.2f} to b); "
+            "use the seed-0 pair and the middle of the path"
+        )
     lerp_norm = float(((a + b) / 2).norm())
     if abs(norm - typical) <= 0.1 * typical:
-        return True, (f"its length is {norm:.2f}, like a ({float(a.norm()):.2f}) and b ({float(b.norm()):.2f}); "
-                      f"the straight-line midpoint would be {lerp_norm:.2f}")
+        return True, (
+            f"its length is {norm:.2f}, like a ({float(a.norm()):.2f}) and b ({float(b.norm()):.2f}); "
+            f"the straight-line midpoint would be {lerp_norm:.2f}"
+        )
     hint = " (that is the straight-line midpoint)" if abs(norm - lerp_norm) < 0.05 * typical else ""
-    return False, (f"its length is {norm:.2f}{hint}, but a and b have {float(a.norm()):.2f} and "
-                   f"{float(b.norm()):.2f}: a typical latent is about {typical:.1f} long. Try ll.slerp")
+    return False, (
+        f"its length is {norm:.2f}{hint}, but a and b have {float(a.norm()):.2f} and "
+        f"{float(b.norm()):.2f}: a typical latent is about {typical:.1f} long. Try ll.slerp"
+    )
 
 
 _INK_TEXT = "Hb"
@@ -196,15 +213,18 @@ def _ink(gen: Any, z: Any) -> Any:
     return gen.glyphs(z, _INK_TEXT).mean((1, 2, 3))
 
 
-@_exercise("bolder", "3 directions",
-           "Make a direction in the `glyphs` space that makes fonts bolder (hint: "
-           "`ll.directions.from_labels(codes, labels[...], space=gen)`).",
-           'glyphs_model = ll.load("glyphs")\n'
-           'answer = ll.directions.from_labels(glyphs_model.codes(), glyphs_model.labels()["weight"],\n'
-           '                                   space=glyphs_model, name="bold")',
-           "The training fonts come with their weights (100 thin ... 900 black). The difference between the "
-           "mean code of the heaviest fonts and that of the lightest points where weight grows; adding it to "
-           "any font adds ink.")
+@_exercise(
+    "bolder",
+    "3 directions",
+    "Make a direction in the `glyphs` space that makes fonts bolder (hint: "
+    "`ll.directions.from_labels(codes, labels[...], space=gen)`).",
+    'glyphs_model = ll.load("glyphs")\n'
+    'answer = ll.directions.from_labels(glyphs_model.codes(), glyphs_model.labels()["weight"],\n'
+    '                                   space=glyphs_model, name="bold")',
+    "The training fonts come with their weights (100 thin ... 900 black). The difference between the "
+    "mean code of the heaviest fonts and that of the lightest points where weight grows; adding it to "
+    "any font adds ink.",
+)
 def _bolder(answer: Any) -> tuple[bool, str]:
     torch = _torch()
     gen = _model("glyphs")
@@ -226,20 +246,24 @@ def _bolder(answer: Any) -> tuple[bool, str]:
         return True, f"stepping along it adds ink to {bolder} of 8 fonts (+{mean:.0%} ink on average)"
     if bolder <= 1 and mean < -0.1:
         return False, f"it makes fonts lighter ({mean:+.0%} ink): flip its sign (-direction)"
-    return False, (f"it adds ink to only {bolder} of 8 fonts ({mean:+.0%} on average): a random direction does "
-                   "that too. Use the 'weight' labels")
+    return False, (
+        f"it adds ink to only {bolder} of 8 fonts ({mean:+.0%} on average): a random direction does "
+        "that too. Use the 'weight' labels"
+    )
 
 
-@_exercise("map-variance", "4 maps",
-           "What fraction of the variance of the glyphs training codes does a 2-D PCA map keep? "
-           "(a number between 0 and 1)",
-           'import numpy as np\n'
-           'training_codes = ll.load("glyphs").codes().numpy()\n'
-           'variances = np.linalg.svd(training_codes - training_codes.mean(0), compute_uv=False) ** 2\n'
-           'answer = float(variances[:2].sum() / variances.sum())',
-           "A map is a shadow of a 64-D space on a 2-D page: PCA keeps the two directions of most variance, "
-           "which is only part of it. Points close on the map can be far apart in the space; the map is a "
-           "guide to neighbourhoods, not a ruler.")
+@_exercise(
+    "map-variance",
+    "4 maps",
+    "What fraction of the variance of the glyphs training codes does a 2-D PCA map keep? (a number between 0 and 1)",
+    "import numpy as np\n"
+    'training_codes = ll.load("glyphs").codes().numpy()\n'
+    "variances = np.linalg.svd(training_codes - training_codes.mean(0), compute_uv=False) ** 2\n"
+    "answer = float(variances[:2].sum() / variances.sum())",
+    "A map is a shadow of a 64-D space on a 2-D page: PCA keeps the two directions of most variance, "
+    "which is only part of it. Points close on the map can be far apart in the space; the map is a "
+    "guide to neighbourhoods, not a ruler.",
+)
 def _map_variance(answer: Any) -> tuple[bool, str]:
     import numpy as np
 
@@ -254,18 +278,24 @@ def _map_variance(answer: Any) -> tuple[bool, str]:
         if abs(value_pct - kept) < 0.02:
             return False, f"{value:g} looks like a percentage: give the fraction ({value_pct:.2f})"
     if abs(value - kept) < 0.02:
-        return True, (f"a 2-D PCA map keeps {kept:.0%} of the variance; the other {1 - kept:.0%} is spread "
-                      "over 62 more directions")
-    return False, (f"{value:.2f} is not it: square the singular values of the centred codes and take the share "
-                   "of the first two")
+        return True, (
+            f"a 2-D PCA map keeps {kept:.0%} of the variance; the other {1 - kept:.0%} is spread "
+            "over 62 more directions"
+        )
+    return False, (
+        f"{value:.2f} is not it: square the singular values of the centred codes and take the share of the first two"
+    )
 
 
-@_exercise("morph-frames", "6 your own artefact",
-           "How many frames does a 2-second morph at 12 frames per second have? Predict, then count "
-           "`len(ll.frames(gen, keyframes, fps=12, seconds=2))`.",
-           "answer = 24   # round(fps * seconds)",
-           "A morph is a path through latent space sampled at fps x seconds points; every frame is one "
-           "decode, so halving fps or seconds halves the time it takes.")
+@_exercise(
+    "morph-frames",
+    "6 your own artefact",
+    "How many frames does a 2-second morph at 12 frames per second have? Predict, then count "
+    "`len(ll.frames(gen, keyframes, fps=12, seconds=2))`.",
+    "answer = 24   # round(fps * seconds)",
+    "A morph is a path through latent space sampled at fps x seconds points; every frame is one "
+    "decode, so halving fps or seconds halves the time it takes.",
+)
 def _morph_frames(answer: Any) -> tuple[bool, str]:
     from .animate import frame_count
 
@@ -285,9 +315,12 @@ def exercises() -> list[Exercise]:
 def _get(name: str) -> Exercise:
     if name not in EXERCISES:
         close = difflib.get_close_matches(str(name), list(EXERCISES), n=1, cutoff=0.4)
-        raise InvalidValueError(f"no workshop exercise named {name!r}", expected=f"one of {list(EXERCISES)}",
-                                got=repr(name), fix=f"did you mean {close[0]!r}?" if close else
-                                "see ll.workshop.exercises()")
+        raise InvalidValueError(
+            f"no workshop exercise named {name!r}",
+            expected=f"one of {list(EXERCISES)}",
+            got=repr(name),
+            fix=f"did you mean {close[0]!r}?" if close else "see ll.workshop.exercises()",
+        )
     return EXERCISES[name]
 
 
@@ -307,8 +340,9 @@ def check(name: str, answer: Any) -> Result:
     """
     ex = _get(name)
     if answer is None or answer is Ellipsis:
-        return Result(name, False, f"replace the ... with your answer; ll.workshop.solution({name!r}) shows one",
-                      answered=False)
+        return Result(
+            name, False, f"replace the ... with your answer; ll.workshop.solution({name!r}) shows one", answered=False
+        )
     try:
         ok, message = ex.judge(answer)
     except Exception as exc:  # a participant's odd answer must never stop the notebook
@@ -422,9 +456,16 @@ class Gallery:
         return f"<Gallery {self.title!r}: {len(self)} bookmark(s)>"
 
     # -- filling it -------------------------------------------------------------------
-    def add(self, gen: Any, latent: Any, *, seed: int | None = None,
-            directions: Mapping[str, float] | Sequence[tuple[Any, float]] | None = None, note: str = "",
-            space: Any = None) -> Bookmark:
+    def add(
+        self,
+        gen: Any,
+        latent: Any,
+        *,
+        seed: int | None = None,
+        directions: Mapping[str, float] | Sequence[tuple[Any, float]] | None = None,
+        note: str = "",
+        space: Any = None,
+    ) -> Bookmark:
         """Decode ``latent`` with ``gen`` and add it with its provenance.
 
         Args:
@@ -444,14 +485,25 @@ class Gallery:
         sp = gen.space(space)
         z = torch.as_tensor(latent, dtype=torch.float32).detach().cpu()
         if z.numel() != _numel(sp.shape):
-            raise ShapeError("a bookmark is one latent", expected=f"{tuple(sp.shape)} (or a batch of one)",
-                             got=str(tuple(z.shape)), fix="pass latents[i], not the whole batch")
+            raise ShapeError(
+                "a bookmark is one latent",
+                expected=f"{tuple(sp.shape)} (or a batch of one)",
+                got=str(tuple(z.shape)),
+                fix="pass latents[i], not the whole batch",
+            )
         z = z.reshape(*sp.shape)
         image = gen.decode(z[None], space=sp)[0]
-        mark = Bookmark(png=png_bytes(image, compress_level=6), model=str(gen.name), space=str(sp.name),
-                        latent=[round(float(v), 5) for v in z.reshape(-1).tolist()], seed=seed,
-                        directions=_directions_dict(directions), note=str(note), created=_now(),
-                        details={"text": str(gen.text)} if isinstance(getattr(gen, "text", None), str) else None)
+        mark = Bookmark(
+            png=png_bytes(image, compress_level=6),
+            model=str(gen.name),
+            space=str(sp.name),
+            latent=[round(float(v), 5) for v in z.reshape(-1).tolist()],
+            seed=seed,
+            directions=_directions_dict(directions),
+            note=str(note),
+            created=_now(),
+            details={"text": str(gen.text)} if isinstance(getattr(gen, "text", None), str) else None,
+        )
         self.bookmarks.append(mark)
         return mark
 
@@ -464,11 +516,15 @@ class Gallery:
         path = Path(os.fspath(anim))
         data = path.read_bytes() if path.is_file() else b""
         if data[:4] != b"GIF8":
-            raise InvalidValueError(f"{path} is not a GIF file", expected="a .gif written by ll.save_morph",
-                                    got=repr(data[:8]) if data else "no such file",
-                                    fix='save the morph with a ".gif" name: ll.save_morph(gen, keys, "morph.gif")')
-        mark = Bookmark(png=data, model=str(model or getattr(anim, "model", "")), note=str(note), created=_now(),
-                        mime="image/gif")
+            raise InvalidValueError(
+                f"{path} is not a GIF file",
+                expected="a .gif written by ll.save_morph",
+                got=repr(data[:8]) if data else "no such file",
+                fix='save the morph with a ".gif" name: ll.save_morph(gen, keys, "morph.gif")',
+            )
+        mark = Bookmark(
+            png=data, model=str(model or getattr(anim, "model", "")), note=str(note), created=_now(), mime="image/gif"
+        )
         self.bookmarks.append(mark)
         return mark
 
@@ -486,9 +542,14 @@ class Gallery:
                 names = [direction_name(d, i) for i, d in enumerate(explorer.directions)]
                 strengths = dict(zip(names, (round(float(s), 4) for s in explorer.strengths)))
                 close = bool(torch.allclose(z, explorer.latent, atol=1e-6))
-                self.add(explorer.gen, z, seed=int(explorer.seed_box.value),
-                         directions=strengths if close else None, space=explorer.space,
-                         note=f"bookmark {len(self._followed) + 1} from the Explorer")
+                self.add(
+                    explorer.gen,
+                    z,
+                    seed=int(explorer.seed_box.value),
+                    directions=strengths if close else None,
+                    space=explorer.space,
+                    note=f"bookmark {len(self._followed) + 1} from the Explorer",
+                )
                 self._followed.append((explorer, z))
 
         torch = _torch()
@@ -502,12 +563,25 @@ class Gallery:
         from ._version import __version__
 
         cards = "\n".join(_card_html(i, b) for i, b in enumerate(self.bookmarks))
-        data = json.dumps({"title": self.title, "author": self.author, "latentlab": __version__,
-                           "bookmarks": [{**b.provenance(), "image": _data_uri(b)} for b in self.bookmarks]})
+        data = json.dumps(
+            {
+                "title": self.title,
+                "author": self.author,
+                "latentlab": __version__,
+                "bookmarks": [{**b.provenance(), "image": _data_uri(b)} for b in self.bookmarks],
+            }
+        )
         data = data.replace("</", "<\\/")  # keep the JSON from closing the script element
         byline = f" by {html.escape(self.author)}" if self.author else ""
-        return _PAGE.format(title=html.escape(self.title), byline=byline, n=len(self.bookmarks), cards=cards,
-                            made=html.escape(_now()[:10]), version=html.escape(__version__), data=data)
+        return _PAGE.format(
+            title=html.escape(self.title),
+            byline=byline,
+            n=len(self.bookmarks),
+            cards=cards,
+            made=html.escape(_now()[:10]),
+            version=html.escape(__version__),
+            data=data,
+        )
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the page to ``path`` (default: where :meth:`open` found it) atomically; returns the path.
@@ -517,14 +591,21 @@ class Gallery:
         from ._atomic import atomic_path
 
         if path is None and self.path is None:
-            raise InvalidValueError("save() needs a path for a new gallery", expected="gallery.save('my_gallery.html')",
-                                    got="no path", fix="pass a file name ending in .html")
+            raise InvalidValueError(
+                "save() needs a path for a new gallery",
+                expected="gallery.save('my_gallery.html')",
+                got="no path",
+                fix="pass a file name ending in .html",
+            )
         target = Path(path) if path is not None else self.path
         assert target is not None
         if target.suffix.lower() not in (".html", ".htm"):
-            raise InvalidValueError(f"a gallery is an HTML page, not {target.suffix or 'a file without a suffix'}",
-                                    expected="a name ending in .html", got=target.name,
-                                    fix=f"save to {target.with_suffix('.html').name!r}")
+            raise InvalidValueError(
+                f"a gallery is an HTML page, not {target.suffix or 'a file without a suffix'}",
+                expected="a name ending in .html",
+                got=target.name,
+                fix=f"save to {target.with_suffix('.html').name!r}",
+            )
         text = self.to_html()
         with atomic_path(target) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -537,9 +618,13 @@ class Gallery:
         start = text.find(_JSON_OPEN)
         end = text.find("</script>", start)
         if start < 0 or end < 0:
-            raise InvalidValueError(f"{path} is not a latentlab gallery page", expected="a page written by "
-                                    "Gallery.save", got="no gallery data in it", fix="pass the .html you saved")
-        raw = json.loads(text[start + len(_JSON_OPEN):end].replace("<\\/", "</"))
+            raise InvalidValueError(
+                f"{path} is not a latentlab gallery page",
+                expected="a page written by Gallery.save",
+                got="no gallery data in it",
+                fix="pass the .html you saved",
+            )
+        raw = json.loads(text[start + len(_JSON_OPEN) : end].replace("<\\/", "</"))
         g = cls(raw.get("title", ""), raw.get("author", ""))
         for b in raw["bookmarks"]:
             image = b.pop("image")
@@ -547,14 +632,21 @@ class Gallery:
         return g
 
     def _repr_html_(self) -> str:
-        thumbs = "".join(f"<img src='{_data_uri(b)}' title='{html.escape(b.note)}' "
-                         "style='height:64px;margin:2px;image-rendering:pixelated;border:1px solid #ddd'>"
-                         for b in self.bookmarks)
+        thumbs = "".join(
+            f"<img src='{_data_uri(b)}' title='{html.escape(b.note)}' "
+            "style='height:64px;margin:2px;image-rendering:pixelated;border:1px solid #ddd'>"
+            for b in self.bookmarks
+        )
         return f"<div><b>{html.escape(self.title)}</b>: {len(self)} bookmark(s)<br>{thumbs}</div>"
 
 
-def save_gallery(bookmarks: Gallery | Sequence[Bookmark], path: str | os.PathLike[str], *,
-                 title: str = "My latent-space gallery", author: str = "") -> Path:
+def save_gallery(
+    bookmarks: Gallery | Sequence[Bookmark],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "My latent-space gallery",
+    author: str = "",
+) -> Path:
     """Write ``bookmarks`` (a :class:`Gallery` or a list of :class:`Bookmark`) as one HTML page, atomically."""
     if isinstance(bookmarks, Gallery):
         return bookmarks.save(path)
@@ -608,15 +700,18 @@ def _card_html(i: int, b: Bookmark) -> str:
     latent = ""
     if b.latent is not None:
         nums = ", ".join(f"{v:.3f}" for v in b.latent)
-        latent = (f"<details><summary>latent ({len(b.latent)} numbers)</summary><code>[{nums}]</code></details>")
+        latent = f"<details><summary>latent ({len(b.latent)} numbers)</summary><code>[{nums}]</code></details>"
     note = f"<p class='note'>{html.escape(b.note)}</p>" if b.note else ""
     small = " class='small'" if b.mime == "image/png" and max(_png_size(b.png)) <= 64 else ""  # crisp pixels
-    return (f"<figure class='card' id='bookmark-{i + 1}'><img{small} src='{_data_uri(b)}' alt='bookmark {i + 1}'>"
-            f"<figcaption>{note}<table>{table}</table>{latent}</figcaption></figure>")
+    return (
+        f"<figure class='card' id='bookmark-{i + 1}'><img{small} src='{_data_uri(b)}' alt='bookmark {i + 1}'>"
+        f"<figcaption>{note}<table>{table}</table>{latent}</figcaption></figure>"
+    )
 
 
 _JSON_OPEN = '<script type="application/json" id="latentlab-gallery">'
-_PAGE = """<!DOCTYPE html>
+_PAGE = (
+    """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
@@ -642,6 +737,9 @@ footer {{ margin-top: 2rem; color: #57606a; font-size: 0.8rem; }}
 <footer>Each latent above decodes to its image again: <code>ll.load(model).decode(torch.tensor(latent)[None])</code>
 (for glyphs, set <code>gen.text</code> to the text listed first).
 This page needs no server or network; its data is also in the JSON below.</footer>
-""" + _JSON_OPEN + """{data}</script>
+"""
+    + _JSON_OPEN
+    + """{data}</script>
 </body></html>
 """
+)

@@ -44,17 +44,66 @@ SEED = 0
 PER_FONT = 12
 
 CATEGORY_WORDS: dict[str, list[str]] = {
-    "serif": ["serif", "serif", "serif typeface", "classic serif", "traditional serif", "text serif",
-              "serifed face", "face with serifs", "elegant serif", "serif with bracketed serifs"],
-    "sans-serif": ["sans-serif", "sans serif", "sans", "clean sans", "modern sans-serif", "plain sans-serif",
-                   "face without serifs", "neutral sans", "simple sans serif", "sans-serif typeface"],
-    "monospace": ["monospace", "monospaced", "fixed-width", "fixed pitch", "coding font", "programming font",
-                  "code font", "monospaced font for source code", "fixed-width programming face",
-                  "font for code"],
-    "handwriting": ["handwriting", "handwritten", "script", "hand-drawn", "casual handwriting", "handwritten script",
-                    "informal script", "hand lettering", "script font", "handwritten font"],
-    "display": ["display", "display face", "decorative", "headline font", "poster font", "ornamental",
-                "fancy display", "decorative display face", "font for titles", "eye-catching display"],
+    "serif": [
+        "serif",
+        "serif",
+        "serif typeface",
+        "classic serif",
+        "traditional serif",
+        "text serif",
+        "serifed face",
+        "face with serifs",
+        "elegant serif",
+        "serif with bracketed serifs",
+    ],
+    "sans-serif": [
+        "sans-serif",
+        "sans serif",
+        "sans",
+        "clean sans",
+        "modern sans-serif",
+        "plain sans-serif",
+        "face without serifs",
+        "neutral sans",
+        "simple sans serif",
+        "sans-serif typeface",
+    ],
+    "monospace": [
+        "monospace",
+        "monospaced",
+        "fixed-width",
+        "fixed pitch",
+        "coding font",
+        "programming font",
+        "code font",
+        "monospaced font for source code",
+        "fixed-width programming face",
+        "font for code",
+    ],
+    "handwriting": [
+        "handwriting",
+        "handwritten",
+        "script",
+        "hand-drawn",
+        "casual handwriting",
+        "handwritten script",
+        "informal script",
+        "hand lettering",
+        "script font",
+        "handwritten font",
+    ],
+    "display": [
+        "display",
+        "display face",
+        "decorative",
+        "headline font",
+        "poster font",
+        "ornamental",
+        "fancy display",
+        "decorative display face",
+        "font for titles",
+        "eye-catching display",
+    ],
 }
 
 WEIGHT_WORDS: dict[int, list[str]] = {
@@ -78,23 +127,61 @@ LOW_CONTRAST = ["low-contrast", "monoline", "with even strokes", "uniform stroke
 
 #: descriptive words of family names (lower-case token) -> phrases that say them.
 NAME_WORDS: dict[str, list[str]] = {
-    "mono": ["monospace", "monospaced"], "code": ["coding", "code"],
-    "slab": ["slab serif", "slab-serif"], "script": ["script", "flowing script"],
-    "hand": ["handwritten", "hand-drawn"], "handwriting": ["handwritten"], "brush": ["brush", "brush-drawn"],
-    "marker": ["marker", "felt-tip marker"], "pen": ["pen-drawn"], "playwrite": ["school handwriting", "handwriting"],
-    "edu": ["school handwriting"], "guides": ["with guide lines"],
-    "condensed": ["condensed", "narrow"], "narrow": ["narrow"], "compressed": ["compressed"],
-    "expanded": ["expanded", "wide"], "extended": ["extended", "wide"], "wide": ["wide"],
-    "rounded": ["rounded", "soft rounded"], "round": ["rounded"], "maru": ["rounded"],
-    "stencil": ["stencil", "stencil-cut"], "pixel": ["pixel", "bitmap", "8-bit"], "sixtyfour": ["pixel", "8-bit"],
-    "display": ["display"], "headline": ["headline"], "poster": ["poster"], "title": ["titling"],
-    "swash": ["swash", "flourished"], "shadow": ["shadowed", "with a drop shadow"], "outline": ["outlined", "hollow"],
-    "inline": ["inline"], "caps": ["capitals"], "sc": ["small caps"], "black": ["black"], "text": ["text"],
-    "old": ["old-style", "old-fashioned"], "antique": ["antique", "old-fashioned"], "vintage": ["vintage"],
-    "retro": ["retro"], "modern": ["modern"], "geometric": ["geometric"], "square": ["square", "squarish"],
-    "serif": ["serif"], "sans": ["sans"], "fell": ["old-style"], "gothic": ["gothic"], "blackletter": ["blackletter"],
-    "fraktur": ["blackletter", "fraktur"], "formal": ["formal"], "comic": ["comic", "cartoon"],
-    "doodle": ["doodle"], "sketch": ["sketchy"], "grunge": ["grungy", "distressed"], "dot": ["dotted"],
+    "mono": ["monospace", "monospaced"],
+    "code": ["coding", "code"],
+    "slab": ["slab serif", "slab-serif"],
+    "script": ["script", "flowing script"],
+    "hand": ["handwritten", "hand-drawn"],
+    "handwriting": ["handwritten"],
+    "brush": ["brush", "brush-drawn"],
+    "marker": ["marker", "felt-tip marker"],
+    "pen": ["pen-drawn"],
+    "playwrite": ["school handwriting", "handwriting"],
+    "edu": ["school handwriting"],
+    "guides": ["with guide lines"],
+    "condensed": ["condensed", "narrow"],
+    "narrow": ["narrow"],
+    "compressed": ["compressed"],
+    "expanded": ["expanded", "wide"],
+    "extended": ["extended", "wide"],
+    "wide": ["wide"],
+    "rounded": ["rounded", "soft rounded"],
+    "round": ["rounded"],
+    "maru": ["rounded"],
+    "stencil": ["stencil", "stencil-cut"],
+    "pixel": ["pixel", "bitmap", "8-bit"],
+    "sixtyfour": ["pixel", "8-bit"],
+    "display": ["display"],
+    "headline": ["headline"],
+    "poster": ["poster"],
+    "title": ["titling"],
+    "swash": ["swash", "flourished"],
+    "shadow": ["shadowed", "with a drop shadow"],
+    "outline": ["outlined", "hollow"],
+    "inline": ["inline"],
+    "caps": ["capitals"],
+    "sc": ["small caps"],
+    "black": ["black"],
+    "text": ["text"],
+    "old": ["old-style", "old-fashioned"],
+    "antique": ["antique", "old-fashioned"],
+    "vintage": ["vintage"],
+    "retro": ["retro"],
+    "modern": ["modern"],
+    "geometric": ["geometric"],
+    "square": ["square", "squarish"],
+    "serif": ["serif"],
+    "sans": ["sans"],
+    "fell": ["old-style"],
+    "gothic": ["gothic"],
+    "blackletter": ["blackletter"],
+    "fraktur": ["blackletter", "fraktur"],
+    "formal": ["formal"],
+    "comic": ["comic", "cartoon"],
+    "doodle": ["doodle"],
+    "sketch": ["sketchy"],
+    "grunge": ["grungy", "distressed"],
+    "dot": ["dotted"],
 }
 
 #: how often a caption says each attribute (short captions are common, the category almost always there)
@@ -115,10 +202,13 @@ TEMPLATES = [
 def thresholds(labels: dict[str, list]) -> dict[str, float]:
     """Cut points of the measured attributes, from the training fonts' quantiles."""
     q = {k: np.asarray(labels[k], float) for k in ("width", "contrast", "slant")}
-    return {"narrow": float(np.quantile(q["width"], 0.15)), "wide": float(np.quantile(q["width"], 0.85)),
-            "low_contrast": float(np.quantile(q["contrast"], 0.15)),
-            "high_contrast": float(np.quantile(q["contrast"], 0.85)),
-            "slanted": float(np.quantile(q["slant"], 0.80))}
+    return {
+        "narrow": float(np.quantile(q["width"], 0.15)),
+        "wide": float(np.quantile(q["width"], 0.85)),
+        "low_contrast": float(np.quantile(q["contrast"], 0.15)),
+        "high_contrast": float(np.quantile(q["contrast"], 0.85)),
+        "slanted": float(np.quantile(q["slant"], 0.80)),
+    }
 
 
 def name_phrases(family: str) -> list[str]:
@@ -162,9 +252,13 @@ def compose(attrs: dict[str, list[str]], rng: random.Random) -> str:
     if not front and "contrast" not in words:
         front = [rng.choice(attrs["category"])]
     # drop a phrase whose words another phrase already says ("sans" beside "clean sans")
-    front = [p for i, p in enumerate(front)
-             if not any(j != i and set(p.split()) <= set(q.split()) and (len(q) > len(p) or j < i)
-                        for j, q in enumerate(front))]
+    front = [
+        p
+        for i, p in enumerate(front)
+        if not any(
+            j != i and set(p.split()) <= set(q.split()) and (len(q) > len(p) or j < i) for j, q in enumerate(front)
+        )
+    ]
     desc = " ".join(front)
     if "contrast" in words:
         c = words["contrast"]
@@ -204,26 +298,40 @@ def rows_of(labels: dict[str, list]) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fontdata", type=Path, default=None,
-                    help="the font data (glyphs64.npz of build_font_data.py): captions its held-out fonts too")
+    ap.add_argument(
+        "--fontdata",
+        type=Path,
+        default=None,
+        help="the font data (glyphs64.npz of build_font_data.py): captions its held-out fonts too",
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     train = json.loads(LABELS.read_text())
     cuts = thresholds(train)
     rng = random.Random(SEED)
     doc: dict = {
-        "recipe": {"script": "scripts/build_font_captions.py", "seed": SEED, "per_font": PER_FONT, "keep": KEEP,
-                   "thresholds": cuts, "templates": TEMPLATES, "forbidden_stems": list(FORBIDDEN_STEMS),
-                   "category_words": CATEGORY_WORDS, "weight_words": {str(k): v for k, v in WEIGHT_WORDS.items()},
-                   "name_words": NAME_WORDS,
-                   "source": "labels of latentlab/models/glyphs (train) and the held-out font data"},
+        "recipe": {
+            "script": "scripts/build_font_captions.py",
+            "seed": SEED,
+            "per_font": PER_FONT,
+            "keep": KEEP,
+            "thresholds": cuts,
+            "templates": TEMPLATES,
+            "forbidden_stems": list(FORBIDDEN_STEMS),
+            "category_words": CATEGORY_WORDS,
+            "weight_words": {str(k): v for k, v in WEIGHT_WORDS.items()},
+            "name_words": NAME_WORDS,
+            "source": "labels of latentlab/models/glyphs (train) and the held-out font data",
+        },
         "train": [captions_for(r, cuts, rng) for r in rows_of(train)],
     }
     if args.fontdata is not None:
         data = np.load(args.fontdata)
         keep = data["split"] == "test"
-        held = {k: data[k][keep].tolist() for k in ("family", "category", "weight", "italic", "width", "contrast",
-                                                     "slant", "font_id", "heldout_half")}
+        held = {
+            k: data[k][keep].tolist()
+            for k in ("family", "category", "weight", "italic", "width", "contrast", "slant", "font_id", "heldout_half")
+        }
         doc["heldout"] = [captions_for(r, cuts, rng) for r in rows_of(held)]
         doc["heldout_font_id"] = held["font_id"]
         doc["heldout_half"] = held["heldout_half"]
@@ -234,8 +342,10 @@ def main() -> None:
     with atomic_path(args.out.with_suffix(".sha256")) as tmp:
         tmp.write_text(f"{digest}  {args.out.name}\n")
     n = sum(len(c) for c in doc["train"])
-    print(f"{len(doc['train'])} training fonts, {n} captions; held-out fonts: {len(doc.get('heldout', []))}; "
-          f"sha256 {digest[:16]}")
+    print(
+        f"{len(doc['train'])} training fonts, {n} captions; held-out fonts: {len(doc.get('heldout', []))}; "
+        f"sha256 {digest[:16]}"
+    )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,10 @@ def check_registry() -> None:
         raise RegistryError("npm is not installed: install Node.js/npm (apt-get install npm) and retry")
     proc = subprocess.run(["npm", "view", CATALOGUE_PKG, "version"], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
-        raise RegistryError(f"cannot reach the npm registry (npm view {CATALOGUE_PKG} failed): "
-                            f"{proc.stderr.strip()[:300]}; check the network / proxy and rerun (downloads resume)")
+        raise RegistryError(
+            f"cannot reach the npm registry (npm view {CATALOGUE_PKG} failed): "
+            f"{proc.stderr.strip()[:300]}; check the network / proxy and rerun (downloads resume)"
+        )
 
 
 def load_catalogue() -> dict[str, dict]:
@@ -104,8 +106,14 @@ def group_key(family: str) -> str:
 
 def choose_families(cat: dict[str, dict], n: int, seed: int) -> list[str]:
     """All latin monospace families plus a seeded sample of the other categories (no small-caps twins)."""
-    ok = [k for k, v in cat.items() if "latin" in v["subsets"] and v["category"] in CATEGORIES
-          and not re.search(r"\bSC\b", v["family"]) and "Icons" not in v["family"]]
+    ok = [
+        k
+        for k, v in cat.items()
+        if "latin" in v["subsets"]
+        and v["category"] in CATEGORIES
+        and not re.search(r"\bSC\b", v["family"])
+        and "Icons" not in v["family"]
+    ]
     rng = random.Random(seed)
     mono = sorted(k for k in ok if cat[k]["category"] == "monospace")
     rest = sorted(k for k in ok if cat[k]["category"] != "monospace")
@@ -125,7 +133,7 @@ def download(ids: list[str], batch: int = 25) -> dict[str, Path]:
         return hits[0] if hits else None
 
     todo = [f for f in ids if find(f) is None]
-    chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
+    chunks = [todo[i : i + batch] for i in range(0, len(todo), batch)]
     failed: list[str] = []
     with tqdm(total=len(todo), desc="npm pack", unit="pkg") as bar, ThreadPoolExecutor(3) as pool:
         for bad in pool.map(pack_chunk, chunks):
@@ -217,18 +225,24 @@ def measure(glyphs: np.ndarray) -> dict[str, float]:
     w = cols.sum(1).astype(np.float32)
     h = rows.sum(1).astype(np.float32).clip(1)
     hr, vr = _runs(x[[CHARS.index(c) for c in "OoHn"]] > 0.5)
-    return {"ink": ink, "slant": float(np.median(slants)) if slants else 0.0,
-            "width": float((w / h).mean()), "contrast": float(hr / max(vr, 1e-6))}
+    return {
+        "ink": ink,
+        "slant": float(np.median(slants)) if slants else 0.0,
+        "width": float((w / h).mean()),
+        "contrast": float(hr / max(vr, 1e-6)),
+    }
 
 
 def _runs(mask: np.ndarray) -> tuple[float, float]:
     """Median horizontal and vertical ink run lengths (stroke thickness across each direction)."""
+
     def lengths(m: np.ndarray) -> list[int]:
         out = []
         for row in m.reshape(-1, m.shape[-1]):
             d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
             out += (np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).tolist()
         return out
+
     h = lengths(mask)
     v = lengths(mask.transpose(0, 2, 1))
     return float(np.median(h)) if h else 1.0, float(np.median(v)) if v else 1.0
@@ -277,8 +291,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=BUILD / "glyphs64.npz")
-    ap.add_argument("--families-from", type=Path, default=None,
-                    help="rebuild exactly the families and split of this manifest (e.g. data/fonts/manifest.json)")
+    ap.add_argument(
+        "--families-from",
+        type=Path,
+        default=None,
+        help="rebuild exactly the families and split of this manifest (e.g. data/fonts/manifest.json)",
+    )
     args = ap.parse_args()
     from tqdm import tqdm
 
@@ -308,25 +326,44 @@ def main() -> None:
             notes.append(f"{fid}: license {lic!r} not allowed")
             continue
         entry = cat[fid]
-        fam_rows.append({"id": fid, "family": entry["family"], "category": entry["category"],
-                         "package": f"@fontsource/{fid}", "version": meta["_version"], "license": lic,
-                         "group": group_key(entry["family"]), "fonts": len(rows)})
+        fam_rows.append(
+            {
+                "id": fid,
+                "family": entry["family"],
+                "category": entry["category"],
+                "package": f"@fontsource/{fid}",
+                "version": meta["_version"],
+                "license": lic,
+                "group": group_key(entry["family"]),
+                "fonts": len(rows),
+            }
+        )
         for r in rows:
-            font_rows.append({"id": fid, "family": entry["family"], "category": entry["category"],
-                              "license": lic, "group": group_key(entry["family"]), **r})
+            font_rows.append(
+                {
+                    "id": fid,
+                    "family": entry["family"],
+                    "category": entry["category"],
+                    "license": lic,
+                    "group": group_key(entry["family"]),
+                    **r,
+                }
+            )
         arrays += arr
     if pinned:
         held = {f["group"] for f in pinned["families"] if f["split"] == "test"}
-        if (changed := [f["id"] for f, p in zip(fam_rows, pinned["families"], strict=False) if f["id"] != p["id"]]
-                or len(fam_rows) != len(pinned["families"])):
+        if changed := [
+            f["id"] for f, p in zip(fam_rows, pinned["families"], strict=False) if f["id"] != p["id"]
+        ] or len(fam_rows) != len(pinned["families"]):
             sys.exit(f"--families-from: the rebuilt families differ from the manifest's ({changed[:10]})")
     else:
         held = split_groups([f["group"] for f in fam_rows], args.test_frac, args.seed)
     for f in fam_rows:
         f["split"] = "test" if f["group"] in held else "train"
     test_rows = [f for f in fam_rows if f["split"] == "test"]
-    halves = split_heldout_groups([f["group"] for f in test_rows], [f["category"] for f in test_rows],
-                                  [f["fonts"] for f in test_rows])
+    halves = split_heldout_groups(
+        [f["group"] for f in test_rows], [f["category"] for f in test_rows], [f["fonts"] for f in test_rows]
+    )
     for f in test_rows:
         f["half"] = halves[f["group"]]
     glyphs = np.stack(arrays)
@@ -334,9 +371,15 @@ def main() -> None:
     heldout_half = np.array([halves.get(r["group"], "") for r in font_rows])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        args.out, glyphs=glyphs, chars=np.array(list(CHARS)), split=split, heldout_half=heldout_half,
-        family=np.array([r["family"] for r in font_rows]), font_id=np.array([r["id"] for r in font_rows]),
-        category=np.array([r["category"] for r in font_rows]), license=np.array([r["license"] for r in font_rows]),
+        args.out,
+        glyphs=glyphs,
+        chars=np.array(list(CHARS)),
+        split=split,
+        heldout_half=heldout_half,
+        family=np.array([r["family"] for r in font_rows]),
+        font_id=np.array([r["id"] for r in font_rows]),
+        category=np.array([r["category"] for r in font_rows]),
+        license=np.array([r["license"] for r in font_rows]),
         group=np.array([r["group"] for r in font_rows]),
         weight=np.array([r["weight"] for r in font_rows], np.int16),
         italic=np.array([r["italic"] for r in font_rows], bool),
@@ -345,15 +388,26 @@ def main() -> None:
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     summary = {
         "source": {"catalogue": CATALOGUE_PKG, "fonts": "npm @fontsource/<id> packages (latin woff2)"},
-        "recipe": pinned["recipe"] if pinned else {
-            "chars": CHARS, "size": SIZE, "oversample": OVERSAMPLE, "max_per_family": args.max_per_family,
-            "test_frac": args.test_frac, "seed": args.seed, "families_requested": args.families},
-        "counts": {"families": len(fam_rows), "fonts": len(glyphs),
-                   "test_families": sum(f["split"] == "test" for f in fam_rows),
-                   "test_fonts": int((split == "test").sum()),
-                   "validation_half_fonts": int((heldout_half == "validation").sum()),
-                   "test_half_fonts": int((heldout_half == "test").sum()),
-                   "by_category": {c: sum(f["category"] == c for f in fam_rows) for c in CATEGORIES}},
+        "recipe": pinned["recipe"]
+        if pinned
+        else {
+            "chars": CHARS,
+            "size": SIZE,
+            "oversample": OVERSAMPLE,
+            "max_per_family": args.max_per_family,
+            "test_frac": args.test_frac,
+            "seed": args.seed,
+            "families_requested": args.families,
+        },
+        "counts": {
+            "families": len(fam_rows),
+            "fonts": len(glyphs),
+            "test_families": sum(f["split"] == "test" for f in fam_rows),
+            "test_fonts": int((split == "test").sum()),
+            "validation_half_fonts": int((heldout_half == "validation").sum()),
+            "test_half_fonts": int((heldout_half == "test").sum()),
+            "by_category": {c: sum(f["category"] == c for f in fam_rows) for c in CATEGORIES},
+        },
         "licenses": sorted({f["license"] for f in fam_rows}),
         "families": fam_rows,
         "skipped": notes,

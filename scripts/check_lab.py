@@ -70,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         for var in ("JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
             env[var] = str(Path(tmp) / var.lower())
         log = Path(tmp) / "lab.log"
-        full = [*command, "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"]
+        full = [
+            *command,
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.ip=127.0.0.1",
+        ]
         with log.open("wb") as out:
             proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
             try:

@@ -42,16 +42,27 @@ DATA = ROOT / "data" / "build" / "glyphs64.npz"
 CKPT = ROOT / "data" / "build" / "glyphs_ckpt.pt"
 OUT = ROOT / "latentlab" / "models" / "glyphs"
 FIVE = "Hambg"
-TRAIN_KEYS = ("batch", "targets", "lr", "lr_min", "decay_minutes", "beta", "free_bits", "edge", "threads",
-              "detail_width", "dice", "phase_start")
+TRAIN_KEYS = (
+    "batch",
+    "targets",
+    "lr",
+    "lr_min",
+    "decay_minutes",
+    "beta",
+    "free_bits",
+    "edge",
+    "threads",
+    "detail_width",
+    "dice",
+    "phase_start",
+)
 CATEGORIES = ("serif", "sans-serif", "display", "handwriting", "monospace")
 iou = glyph_iou
 
 
 def blur(g: torch.Tensor, k: int = 5) -> torch.Tensor:
     """Glyphs ``(..., 64, 64)`` box-blurred ``k x k`` (the blurred-model control)."""
-    return F.avg_pool2d(g.reshape(-1, 1, *g.shape[-2:]).float(), k, 1, k // 2,
-                        count_include_pad=False).reshape(g.shape)
+    return F.avg_pool2d(g.reshape(-1, 1, *g.shape[-2:]).float(), k, 1, k // 2, count_include_pad=False).reshape(g.shape)
 
 
 def grey_fraction(x: torch.Tensor) -> float:
@@ -65,17 +76,18 @@ def encode_all(net: GlyphsNet, x: torch.Tensor, chars: str = CHARS, chunk: int =
     idx = torch.tensor([CHARS.index(c) for c in chars])
     out = []
     for i in range(0, len(x), chunk):
-        g = x[i:i + chunk][:, idx].float() / 255
+        g = x[i : i + chunk][:, idx].float() / 255
         out.append(net.encode(F.avg_pool2d(g.flatten(0, 1)[:, None], 2).reshape(len(g), len(idx), 32, 32), idx)[0])
     return torch.cat(out)
 
 
 @torch.no_grad()
-def decode_all(net: GlyphsNet, z: torch.Tensor, chars: str = CHARS, sharpness: float = 1.0,
-               chunk: int = 16) -> torch.Tensor:
+def decode_all(
+    net: GlyphsNet, z: torch.Tensor, chars: str = CHARS, sharpness: float = 1.0, chunk: int = 16
+) -> torch.Tensor:
     """Glyph probabilities ``(N, len(chars), 64, 64)``."""
     idx = torch.tensor([CHARS.index(c) for c in chars])
-    return torch.cat([torch.sigmoid(net.decode(z[i:i + chunk], idx) * sharpness) for i in range(0, len(z), chunk)])
+    return torch.cat([torch.sigmoid(net.decode(z[i : i + chunk], idx) * sharpness) for i in range(0, len(z), chunk)])
 
 
 def fit_linear_classifier(x: np.ndarray, y: np.ndarray, n_pca: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -87,9 +99,14 @@ def fit_linear_classifier(x: np.ndarray, y: np.ndarray, n_pca: int, seed: int = 
     h = pca.transform(x)
     scale = h.std(0) + 1e-6
     clf = LogisticRegression(max_iter=400, C=1.0).fit(h / scale, y)
-    return {"mean": pca.mean_.astype(np.float32), "components": pca.components_.astype(np.float32),
-            "scale": scale.astype(np.float32), "coef": clf.coef_.astype(np.float32),
-            "intercept": clf.intercept_.astype(np.float32), "classes": np.asarray(clf.classes_)}
+    return {
+        "mean": pca.mean_.astype(np.float32),
+        "components": pca.components_.astype(np.float32),
+        "scale": scale.astype(np.float32),
+        "coef": clf.coef_.astype(np.float32),
+        "intercept": clf.intercept_.astype(np.float32),
+        "classes": np.asarray(clf.classes_),
+    }
 
 
 def predict(clf: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -113,7 +130,7 @@ def fit_reader(glyphs: torch.Tensor, seed: int, epochs: int = 4, batch: int = 25
     for _ in tqdm(range(epochs), desc="glyph reader", unit="epoch"):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
-            b = perm[i:i + batch]
+            b = perm[i : i + batch]
             loss = F.cross_entropy(reader(x[b]), y[b])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -170,8 +187,11 @@ def fit_mixture(codes: np.ndarray, k: int, seed: int) -> dict[str, torch.Tensor]
 
     gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-3, random_state=seed, max_iter=200).fit(codes)
     chol = np.linalg.cholesky(gm.covariances_)
-    return {"weights": torch.tensor(gm.weights_, dtype=torch.float32),
-            "means": torch.tensor(gm.means_, dtype=torch.float32), "chol": torch.tensor(chol, dtype=torch.float32)}
+    return {
+        "weights": torch.tensor(gm.weights_, dtype=torch.float32),
+        "means": torch.tensor(gm.means_, dtype=torch.float32),
+        "chol": torch.tensor(chol, dtype=torch.float32),
+    }
 
 
 def main() -> None:
@@ -182,15 +202,28 @@ def main() -> None:
     ap.add_argument("--metrics-only", action="store_true")
     ap.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the moving average")
     ap.add_argument("--mixture", type=int, default=16, help="Gaussian mixture components for sample()")
-    ap.add_argument("--eval-fonts", type=int, default=24,  # 25 after rounding per category
-                    help="test-half fonts shipped for offline tests (stratified by category)")
-    ap.add_argument("--quick", action="store_true",
-                    help="a small subset, to check the script (writes only to a non-default --out)")
-    ap.add_argument("--pictures", type=Path, default=ROOT / "docs" / "images",
-                    help="folder for the README pictures (sampled fonts grid, morph strip)")
-    ap.add_argument("--reader", type=Path, default=None,
-                    help="load the legibility reader's weights from this file if it exists, else train it and save "
-                         "them there (it depends only on the data and --seed; --quick never saves it)")
+    ap.add_argument(
+        "--eval-fonts",
+        type=int,
+        default=24,  # 25 after rounding per category
+        help="test-half fonts shipped for offline tests (stratified by category)",
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="a small subset, to check the script (writes only to a non-default --out)"
+    )
+    ap.add_argument(
+        "--pictures",
+        type=Path,
+        default=ROOT / "docs" / "images",
+        help="folder for the README pictures (sampled fonts grid, morph strip)",
+    )
+    ap.add_argument(
+        "--reader",
+        type=Path,
+        default=None,
+        help="load the legibility reader's weights from this file if it exists, else train it and save "
+        "them there (it depends only on the data and --seed; --quick never saves it)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -206,8 +239,10 @@ def main() -> None:
     d = dict(np.load(args.data))
     x = torch.from_numpy(d["glyphs"])
     if "heldout_half" not in d:
-        sys.exit(f"{args.data} has no heldout_half: rebuild it with python scripts/build_font_data.py "
-                 "--families-from data/fonts/manifest.json")
+        sys.exit(
+            f"{args.data} has no heldout_half: rebuild it with python scripts/build_font_data.py "
+            "--families-from data/fonts/manifest.json"
+        )
     # held-out families: the validation half may serve decisions; the test half only the figures below
     tr = np.flatnonzero(d["split"] == "train")
     va, te = np.flatnonzero(d["heldout_half"] == "validation"), np.flatnonzero(d["heldout_half"] == "test")
@@ -217,16 +252,21 @@ def main() -> None:
         tr, n_samples = rng.choice(tr, 300, replace=False), 40
         va, te = rng.choice(va, 40, replace=False), rng.choice(te, 40, replace=False)
     xte = x[te].float() / 255
-    print(f"checkpoint step {st['step']}, {st['elapsed'] / 60:.1f} min; train {len(tr)}, held-out validation "
-          f"{len(va)} / test {len(te)}", flush=True)
+    print(
+        f"checkpoint step {st['step']}, {st['elapsed'] / 60:.1f} min; train {len(tr)}, held-out validation "
+        f"{len(va)} / test {len(te)}",
+        flush=True,
+    )
 
     # 1. reconstruction from all 62 glyphs
     z_te = encode_all(net, x[te])
     rec = decode_all(net, z_te)
     iou_font = iou(rec, xte).mean(1).numpy()
     cat_te, w_te = d["category"][te], d["weight"][te]
-    m: dict[str, object] = {"heldout_fonts": {"validation": len(va), "test (measured here)": len(te)},
-                            "recon_iou": float(iou_font.mean())}
+    m: dict[str, object] = {
+        "heldout_fonts": {"validation": len(va), "test (measured here)": len(te)},
+        "recon_iou": float(iou_font.mean()),
+    }
     m["recon_iou_by_category"] = {c: float(iou_font[cat_te == c].mean()) for c in CATEGORIES if (cat_te == c).any()}
     m["heldout_fonts_by_category"] = {c: int((cat_te == c).sum()) for c in CATEGORIES}
     fam_te = d["family"][te]
@@ -246,12 +286,12 @@ def main() -> None:
     q = F.avg_pool2d(xte[:, fi].flatten(0, 1)[:, None], 2).reshape(len(te), -1)
     bank = F.avg_pool2d((x[tr][:, fi].float() / 255).flatten(0, 1)[:, None], 2).reshape(len(tr), -1)
     nn_idx = torch.cdist(q, bank).argmin(1)
-    retr_font = np.array([float(iou(x[tr[j]][ri].float() / 255, xte[i, ri]).mean()) for i, j in
-                          enumerate(nn_idx.tolist())])
+    retr_font = np.array(
+        [float(iou(x[tr[j]][ri].float() / 255, xte[i, ri]).mean()) for i, j in enumerate(nn_idx.tolist())]
+    )
     m["completion5_iou"] = float(comp_font.mean())
     m["retrieval5_iou"] = float(retr_font.mean())
-    m["completion5_by_category"] = {c: float(comp_font[cat_te == c].mean()) for c in CATEGORIES
-                                    if (cat_te == c).any()}
+    m["completion5_by_category"] = {c: float(comp_font[cat_te == c].mean()) for c in CATEGORIES if (cat_te == c).any()}
     print("completion", m["completion5_iou"], "retrieval", m["retrieval5_iou"], flush=True)
 
     # codes of every training font + mixture for sample()
@@ -265,8 +305,10 @@ def main() -> None:
     sub_tr = rng.choice(tr, size=min(64, len(tr)), replace=False)
     real_tr = x[sub_tr].float() / 255
     logits_tr = torch.logit(decode_all(net, encode_all(net, x[sub_tr])).clamp(1e-6, 1 - 1e-6))
-    sharp_table = {s: grey_fraction(torch.sigmoid(logits_tr * s)) / grey_fraction(real_tr)
-                   for s in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)}
+    sharp_table = {
+        s: grey_fraction(torch.sigmoid(logits_tr * s)) / grey_fraction(real_tr)
+        for s in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+    }
     sharpness = next((s for s, r in sharp_table.items() if r <= 1.15), 8.0)
     m["grey_ratio_by_sharpness_training_fonts"] = {str(k): v for k, v in sharp_table.items()}
     m["sharpness"] = sharpness
@@ -286,8 +328,18 @@ def main() -> None:
     dist = torch.cdist(fr[None], xte.flatten(1)[None])[0] if len(te) <= 400 else None
     assert dist is not None
     m["style_kept"] = float((dist.argmin(1) == torch.arange(len(te))).float().mean())
-    print("grey", m["grey_ratio"], "sharpness", sharpness, "edge F", m["edge_fscore"], m["edge_fscore_controls"],
-          "style kept", m["style_kept"], flush=True)
+    print(
+        "grey",
+        m["grey_ratio"],
+        "sharpness",
+        sharpness,
+        "edge F",
+        m["edge_fscore"],
+        m["edge_fscore_controls"],
+        "style kept",
+        m["style_kept"],
+        flush=True,
+    )
 
     # 5. variety and legibility, judged on real training fonts: a CNN reader (the bar) and, for
     # comparison with earlier exports, the linear PCA classifier that judged them before
@@ -312,7 +364,7 @@ def main() -> None:
     pa, pb = rng.choice(len(tr), n_samples // 2), rng.choice(len(tr), n_samples // 2)
     mid = decode_all(net, slerp(z_tr[pa], z_tr[pb], 0.5), sharpness=sharpness)
     ends = decode_all(net, torch.cat([z_tr[pa], z_tr[pb]]), sharpness=sharpness)
-    crossfade = 0.5 * (ends[:len(pa)] + ends[len(pa):])  # the control: blending pictures, not fonts
+    crossfade = 0.5 * (ends[: len(pa)] + ends[len(pa) :])  # the control: blending pictures, not fonts
     zprior = torch.randn(n_samples, net.config.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     real_acc = reader.accuracy(xte)
     m["reader_acc_real_heldout"] = real_acc
@@ -321,8 +373,11 @@ def main() -> None:
     m["legibility_slerp_mid"] = reader.accuracy(mid)
     m["legibility_slerp_mid_rel"] = m["legibility_slerp_mid"] / real_acc
     m["legibility_slerp_endpoints"] = reader.accuracy(ends)
-    m["grey_fraction_slerp"] = {"midpoints": grey_fraction(mid), "endpoints": grey_fraction(ends),
-                                "cross-fade of the endpoints (control)": grey_fraction(crossfade)}
+    m["grey_fraction_slerp"] = {
+        "midpoints": grey_fraction(mid),
+        "endpoints": grey_fraction(ends),
+        "cross-fade of the endpoints (control)": grey_fraction(crossfade),
+    }
     m["legibility_crossfade_control"] = reader.accuracy(crossfade)
     m["legibility_normal_prior_samples"] = reader.accuracy(decode_all(net, zprior))
     m["legibility_mean_font_control"] = reader.accuracy(mean_font)
@@ -332,18 +387,32 @@ def main() -> None:
         "samples": knn_precision_recall(feats_te, reader.features(samp)),
         "real validation-half fonts (reference)": knn_precision_recall(feats_te, reader.features(x[va].float() / 255)),
         "samples blurred 5x5 (control)": knn_precision_recall(feats_te, reader.features(blur(samp))),
-        "mean training font (control)": knn_precision_recall(feats_te, reader.features(
-            mean_font.expand(len(samp), -1, -1, -1))),
+        "mean training font (control)": knn_precision_recall(
+            feats_te, reader.features(mean_font.expand(len(samp), -1, -1, -1))
+        ),
     }
     print("coverage", m["coverage_knn3_precision_recall"], flush=True)
-    m["linear_char_classifier"] = {"acc_real_heldout": linear_acc(xte), "samples": linear_acc(samp),
-                                   "slerp_mid": linear_acc(mid)}
+    m["linear_char_classifier"] = {
+        "acc_real_heldout": linear_acc(xte),
+        "samples": linear_acc(samp),
+        "slerp_mid": linear_acc(mid),
+    }
     m["category_classifier_acc_real_heldout"] = real_cat_acc
     m["sample_category_share"] = dict(zip(CATEGORIES, samp_cat.round(3).tolist()))
     m["train_category_share"] = dict(zip(CATEGORIES, train_cat.round(3).tolist()))
     m["category_share_tv_distance"] = float(0.5 * np.abs(samp_cat - train_cat).sum())
-    print("legibility", m["legibility_samples"], m["legibility_slerp_mid"], "real", real_acc, "linear",
-          m["linear_char_classifier"], "cats", m["sample_category_share"], flush=True)
+    print(
+        "legibility",
+        m["legibility_samples"],
+        m["legibility_slerp_mid"],
+        "real",
+        real_acc,
+        "linear",
+        m["linear_char_classifier"],
+        "cats",
+        m["sample_category_share"],
+        flush=True,
+    )
 
     # 6. attribute sanity: walk along the labelled weight direction
     wt = d["weight"][tr].astype(np.float64)
@@ -355,8 +424,9 @@ def main() -> None:
     pick = rng.choice(len(te), size=min(24, len(te)), replace=False)
     rhos = []
     for i in pick:
-        zz = z_te[i][None] + torch.tensor(steps, dtype=torch.float32)[:, None] * torch.tensor(direction,
-                                                                                             dtype=torch.float32)
+        zz = z_te[i][None] + torch.tensor(steps, dtype=torch.float32)[:, None] * torch.tensor(
+            direction, dtype=torch.float32
+        )
         ink = decode_all(net, zz, sharpness=sharpness).mean((1, 2, 3)).numpy()
         rhos.append(spearman(steps, ink))
     m["weight_walk_spearman_mean"] = float(np.mean(rhos))
@@ -370,46 +440,72 @@ def main() -> None:
 
     # eval sample for offline tests: held-out fonts + retrieval IoU + classifiers
     ev = eval_fonts(cat_te, args.eval_fonts, rng)
-    eval_sample = {"glyphs": x[te[ev]].contiguous(), "retrieval5_iou": torch.tensor(retr_font[ev]),
-                   "category": torch.tensor([cat_index[c] for c in cat_te[ev]]),
-                   "train_category_share": torch.tensor(train_cat, dtype=torch.float32),
-                   "test_half_reader_features": feats_te.half().contiguous()}
+    eval_sample = {
+        "glyphs": x[te[ev]].contiguous(),
+        "retrieval5_iou": torch.tensor(retr_font[ev]),
+        "category": torch.tensor([cat_index[c] for c in cat_te[ev]]),
+        "train_category_share": torch.tensor(train_cat, dtype=torch.float32),
+        "test_half_reader_features": feats_te.half().contiguous(),
+    }
     for k, v in cat_clf.items():
         eval_sample[f"cat_clf.{k}"] = torch.from_numpy(np.ascontiguousarray(v))
     for k, v in reader.state_dict().items():
         eval_sample[f"reader.{k}"] = v.contiguous()
-    labels = {k: d[k][tr] for k in ("family", "category", "weight", "italic", "license", "ink", "slant", "width",
-                                     "contrast")}
+    labels = {
+        k: d[k][tr] for k in ("family", "category", "weight", "italic", "license", "ink", "slant", "width", "contrast")
+    }
     manifest = json.loads((ROOT / "data" / "fonts" / "manifest.json").read_text())
     licenses = sorted(set(d["license"][tr]))
     card = {
-        "name": "glyphs", "family": "glyphs", "module": "glyphs",
+        "name": "glyphs",
+        "family": "glyphs",
+        "module": "glyphs",
         "description": "typefaces: set-VAE over 62 glyphs (A-Z a-z 0-9) of open Google Fonts, 64 px",
         "spaces": f"style ({net.config.latent_dim},) normal prior + fitted Gaussian mixture",
-        "image_size": [64, 52 * 7], "text": "Hamburg", "sharpness": sharpness,
+        "image_size": [64, 52 * 7],
+        "text": "Hamburg",
+        "sharpness": sharpness,
         "license": f"weights MIT; trained on fonts under {', '.join(licenses)} (see data.families in data/fonts/"
-                   "manifest.json)",
+        "manifest.json)",
         "config": net.config.to_dict(),
         "architecture": (
             "set encoder: per-glyph conv (32 px input) + char embedding -> MLP, mean-pooled over any subset of "
             "(glyph, char) pairs -> Gaussian posterior; decoder: MLP(z, char embedding) -> 4x4 seed -> 4 upsampling "
-            "conv blocks to 64 px, each FiLM-modulated by (z, char)" + (
+            "conv blocks to 64 px, each FiLM-modulated by (z, char)"
+            + (
                 f", plus a {net.config.detail_width}-channel FiLM detail head at 64 px whose logits are added "
-                "(added in a second phase, zero-initialised)" if net.config.detail_width else "") +
-            "; Bernoulli likelihood with edge-weighted BCE (edge pixels x3)" + (
+                "(added in a second phase, zero-initialised)"
+                if net.config.detail_width
+                else ""
+            )
+            + "; Bernoulli likelihood with edge-weighted BCE (edge pixels x3)"
+            + (
                 " and, in the second phase, a soft-IoU term per glyph (rewards drawing thin strokes rather than "
-                "fading them)" if net.config.detail_width else "") +
-            ", KL with free bits; EMA weights; sample() from a Gaussian mixture fitted on the "
+                "fading them)"
+                if net.config.detail_width
+                else ""
+            )
+            + ", KL with free bits; EMA weights; sample() from a Gaussian mixture fitted on the "
             "training codes; logits scaled by `sharpness` before the sigmoid (chosen so decoded grey fraction "
-            "matches real glyphs; does not change the 0.5 ink mask)"),
-        "data": {"source": manifest["source"], "counts": manifest["counts"], "licenses": licenses,
-                 "split": "by family group (shared first word), held-out groups seeded",
-                 "recipe": manifest["recipe"]},
-        "training": {"command": "python scripts/train_glyphs.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in st["args"].items() if k in TRAIN_KEYS),
-                     "phases": [h["phase"] | {"from_step": h["step"]} for h in st["history"] if "phase" in h],
-                     "steps": st["step"], "minutes": round(st["elapsed"] / 60, 1), "machine": "2 shared CPU cores",
-                     "history_tail": st["history"][-6:], "date": dt.date.today().isoformat()},
+            "matches real glyphs; does not change the 0.5 ink mask)"
+        ),
+        "data": {
+            "source": manifest["source"],
+            "counts": manifest["counts"],
+            "licenses": licenses,
+            "split": "by family group (shared first word), held-out groups seeded",
+            "recipe": manifest["recipe"],
+        },
+        "training": {
+            "command": "python scripts/train_glyphs.py "
+            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in st["args"].items() if k in TRAIN_KEYS),
+            "phases": [h["phase"] | {"from_step": h["step"]} for h in st["history"] if "phase" in h],
+            "steps": st["step"],
+            "minutes": round(st["elapsed"] / 60, 1),
+            "machine": "2 shared CPU cores",
+            "history_tail": st["history"][-6:],
+            "date": dt.date.today().isoformat(),
+        },
         "metrics": m,
     }
     save_bundle(args.out, net, card, z_tr.numpy(), labels, mixture, eval_sample)
@@ -422,8 +518,11 @@ def main() -> None:
 def eval_fonts(categories: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of ``n`` test-half fonts for the shipped sample: every category, at least 2 (or all) of each."""
     want = {c: max(2, round(n * float((categories == c).mean()))) for c in CATEGORIES}
-    picks = [rng.choice(np.flatnonzero(categories == c), size=min(k, int((categories == c).sum())), replace=False)
-             for c, k in want.items() if (categories == c).any()]
+    picks = [
+        rng.choice(np.flatnonzero(categories == c), size=min(k, int((categories == c).sum())), replace=False)
+        for c, k in want.items()
+        if (categories == c).any()
+    ]
     return np.sort(np.concatenate(picks))
 
 
@@ -450,8 +549,10 @@ EDGE_BAR = "real glyphs blurred 5x5 (the bar)"
 def midpoint_ok(m: dict) -> bool:
     """Slerp midpoints read as well as their own endpoints (within 0.01) and are no greyer than 1.5x them."""
     grey = m["grey_fraction_slerp"]
-    return (m["legibility_slerp_mid"] >= m["legibility_slerp_endpoints"] - 0.01
-            and grey["midpoints"] <= 1.5 * grey["endpoints"])
+    return (
+        m["legibility_slerp_mid"] >= m["legibility_slerp_endpoints"] - 0.01
+        and grey["midpoints"] <= 1.5 * grey["endpoints"]
+    )
 
 
 def shortfalls(m: dict) -> list[str]:
@@ -461,12 +562,15 @@ def shortfalls(m: dict) -> list[str]:
         out.append(f"reconstruction IoU {m['recon_iou']:.3f} < 0.75")
     out += [f"{c} reconstruction IoU {v:.3f} < 0.60" for c, v in m["recon_iou_by_category"].items() if v < 0.60]
     if m["completion5_iou"] < m["retrieval5_iou"] + 0.05:
-        out.append(f"5-glyph completion {m['completion5_iou']:.3f} < retrieval + 0.05 = "
-                   f"{m['retrieval5_iou'] + 0.05:.3f}")
+        out.append(
+            f"5-glyph completion {m['completion5_iou']:.3f} < retrieval + 0.05 = {m['retrieval5_iou'] + 0.05:.3f}"
+        )
     edge_bar = m["edge_fscore_controls"][EDGE_BAR]
     if m["edge_fscore"] < edge_bar:
-        out.append(f"edge F-score of the 0.5 ink mask {m['edge_fscore']:.3f} < {edge_bar:.3f} (real glyphs blurred "
-                   "5x5): reconstructed outlines are less exact than a 5x5 blur of the real glyph")
+        out.append(
+            f"edge F-score of the 0.5 ink mask {m['edge_fscore']:.3f} < {edge_bar:.3f} (real glyphs blurred "
+            "5x5): reconstructed outlines are less exact than a 5x5 blur of the real glyph"
+        )
     if m["grey_ratio"] > 1.5:
         out.append(f"grey-pixel ratio {m['grey_ratio']:.2f} > 1.5")
     if m["style_kept"] < 0.80:
@@ -475,14 +579,19 @@ def shortfalls(m: dict) -> list[str]:
         out.append(f"sample legibility {m['legibility_samples']:.3f} < 0.95")
     (sp, sr), (_, ref_r) = (m["coverage_knn3_precision_recall"][k] for k in ("samples", COVERAGE_REF))
     if sp < 0.5 or sr < 0.9 * ref_r:
-        out.append(f"coverage of the real test fonts by samples: k-NN precision {sp:.3f} (bar 0.5), recall {sr:.3f} "
-                   f"< 0.9 x {ref_r:.3f} (the recall real fonts of other families reach)")
+        out.append(
+            f"coverage of the real test fonts by samples: k-NN precision {sp:.3f} (bar 0.5), recall {sr:.3f} "
+            f"< 0.9 x {ref_r:.3f} (the recall real fonts of other families reach)"
+        )
     if not midpoint_ok(m):
-        out.append(f"slerp midpoints read {m['legibility_slerp_mid']:.3f} vs {m['legibility_slerp_endpoints']:.3f} "
-                   "for their endpoints (bar: within 0.01, and grey fraction <= 1.5x)")
+        out.append(
+            f"slerp midpoints read {m['legibility_slerp_mid']:.3f} vs {m['legibility_slerp_endpoints']:.3f} "
+            "for their endpoints (bar: within 0.01, and grey fraction <= 1.5x)"
+        )
     if m["category_share_tv_distance"] > 0.15:
-        out.append(f"category shares of 300 samples vs training: TV distance {m['category_share_tv_distance']:.3f} "
-                   "> 0.15")
+        out.append(
+            f"category shares of 300 samples vs training: TV distance {m['category_share_tv_distance']:.3f} > 0.15"
+        )
     if m["weight_walk_spearman_mean"] < 0.9:
         out.append(f"ink along weight Spearman {m['weight_walk_spearman_mean']:.2f} < 0.9")
     return out
@@ -500,69 +609,97 @@ def card_markdown(card: dict) -> str:
     for k, v in m["recon_iou_by_weight"].items():
         rows.append((f"  {k}", f"{v:.3f}", "", ""))
     rows += [
-        ("completion from H a m b g (other 57)", f"{m['completion5_iou']:.3f}",
-         f"nearest training font by H a m b g: {m['retrieval5_iou']:.3f}",
-         f">= retrieval + 0.05 = {m['retrieval5_iou'] + 0.05:.3f}"),
-        ("crispness: edge F-score of the 0.5 ink mask (1 px)", f"{m['edge_fscore']:.3f}",
-         f"recon. blurred 5x5 {edge_c['reconstructions blurred 5x5']:.3f}; mean font "
-         f"{edge_c['mean training font']:.3f}; retrieval {edge_c['nearest training font by H a m b g']:.3f}",
-         f">= real glyphs blurred 5x5 = {edge_c[EDGE_BAR]:.3f}"),
-        ("grey-pixel ratio decoded / real (sharpness set on training fonts)", f"{m['grey_ratio']:.2f}", "",
-         "<= 1.5"),
+        (
+            "completion from H a m b g (other 57)",
+            f"{m['completion5_iou']:.3f}",
+            f"nearest training font by H a m b g: {m['retrieval5_iou']:.3f}",
+            f">= retrieval + 0.05 = {m['retrieval5_iou'] + 0.05:.3f}",
+        ),
+        (
+            "crispness: edge F-score of the 0.5 ink mask (1 px)",
+            f"{m['edge_fscore']:.3f}",
+            f"recon. blurred 5x5 {edge_c['reconstructions blurred 5x5']:.3f}; mean font "
+            f"{edge_c['mean training font']:.3f}; retrieval {edge_c['nearest training font by H a m b g']:.3f}",
+            f">= real glyphs blurred 5x5 = {edge_c[EDGE_BAR]:.3f}",
+        ),
+        ("grey-pixel ratio decoded / real (sharpness set on training fonts)", f"{m['grey_ratio']:.2f}", "", "<= 1.5"),
         ("style kept (NN of reconstruction is itself)", f"{m['style_kept']:.3f}", "", ">= 0.80"),
-        ("legibility of samples (CNN reader)", f"{m['legibility_samples']:.3f}",
-         f"mean font {m['legibility_mean_font_control']:.3f}; real test fonts {m['reader_acc_real_heldout']:.3f}",
-         ">= 0.95, with coverage below"),
-        ("coverage: k-NN precision / recall of 300 samples vs real test fonts", pr("samples"),
-         f"real validation fonts {pr(COVERAGE_REF)}; blurred samples {pr('samples blurred 5x5 (control)')}; "
-         f"mean font {pr('mean training font (control)')}",
-         f"precision >= 0.5, recall >= 0.9 x {cov[COVERAGE_REF][1]:.3f}"),
-        ("legibility of slerp midpoints / of their endpoints", f"{m['legibility_slerp_mid']:.3f} / "
-         f"{m['legibility_slerp_endpoints']:.3f}",
-         f"cross-fade of the endpoints {m['legibility_crossfade_control']:.3f}",
-         "midpoints >= endpoints - 0.01"),
-        ("grey fraction of midpoints / endpoints", f"{m['grey_fraction_slerp']['midpoints']:.4f} / "
-         f"{m['grey_fraction_slerp']['endpoints']:.4f}",
-         f"cross-fade {m['grey_fraction_slerp']['cross-fade of the endpoints (control)']:.4f}", "<= 1.5x"),
-        ("category share distance, 300 samples vs train (TV)", f"{m['category_share_tv_distance']:.3f}", "",
-         "<= 0.15"),
-        ("ink along weight direction, Spearman (mean/min)", f"{m['weight_walk_spearman_mean']:.2f} / "
-         f"{m['weight_walk_spearman_min']:.2f}", "", ">= 0.9"),
+        (
+            "legibility of samples (CNN reader)",
+            f"{m['legibility_samples']:.3f}",
+            f"mean font {m['legibility_mean_font_control']:.3f}; real test fonts {m['reader_acc_real_heldout']:.3f}",
+            ">= 0.95, with coverage below",
+        ),
+        (
+            "coverage: k-NN precision / recall of 300 samples vs real test fonts",
+            pr("samples"),
+            f"real validation fonts {pr(COVERAGE_REF)}; blurred samples {pr('samples blurred 5x5 (control)')}; "
+            f"mean font {pr('mean training font (control)')}",
+            f"precision >= 0.5, recall >= 0.9 x {cov[COVERAGE_REF][1]:.3f}",
+        ),
+        (
+            "legibility of slerp midpoints / of their endpoints",
+            f"{m['legibility_slerp_mid']:.3f} / {m['legibility_slerp_endpoints']:.3f}",
+            f"cross-fade of the endpoints {m['legibility_crossfade_control']:.3f}",
+            "midpoints >= endpoints - 0.01",
+        ),
+        (
+            "grey fraction of midpoints / endpoints",
+            f"{m['grey_fraction_slerp']['midpoints']:.4f} / {m['grey_fraction_slerp']['endpoints']:.4f}",
+            f"cross-fade {m['grey_fraction_slerp']['cross-fade of the endpoints (control)']:.4f}",
+            "<= 1.5x",
+        ),
+        ("category share distance, 300 samples vs train (TV)", f"{m['category_share_tv_distance']:.3f}", "", "<= 0.15"),
+        (
+            "ink along weight direction, Spearman (mean/min)",
+            f"{m['weight_walk_spearman_mean']:.2f} / {m['weight_walk_spearman_min']:.2f}",
+            "",
+            ">= 0.9",
+        ),
     ]
     table = "\n".join(f"| {a} | {v} | {bl} | {bar} |" for a, v, bl, bar in rows)
-    phases = "".join(f"A new phase from step {p['from_step']}: detail head {p.get('detail_width')}, soft-IoU weight "
-                     f"{p.get('dice')}, lr {p.get('lr')} decaying to minute {p.get('decay_minutes')}.\n"
-                     for p in card["training"].get("phases", []))
+    phases = "".join(
+        f"A new phase from step {p['from_step']}: detail head {p.get('detail_width')}, soft-IoU weight "
+        f"{p.get('dice')}, lr {p.get('lr')} decaying to minute {p.get('decay_minutes')}.\n"
+        for p in card["training"].get("phases", [])
+    )
     missed = shortfalls(m)
-    worst = ", ".join(f"{w['family']} ({w['fonts']} font{'s' if w['fonts'] > 1 else ''}, IoU {w['iou']:.2f})"
-                      for w in m.get("worst_families", []))
-    known = ("\n".join(f"- {x}" for x in missed) + "\n\nIn pictures: script (handwriting) fonts and hairline weights "
-             "come back faded or smeared, display fonts (pixel fonts, stencils) lose their quirks; text faces (serif, "
-             f"sans, mono, bold) reconstruct best.\n\nThe held-out families it reconstructs worst: {worst}."
-             ) if missed else "None: every bar is met."
+    worst = ", ".join(
+        f"{w['family']} ({w['fonts']} font{'s' if w['fonts'] > 1 else ''}, IoU {w['iou']:.2f})"
+        for w in m.get("worst_families", [])
+    )
+    known = (
+        (
+            "\n".join(f"- {x}" for x in missed) + "\n\nIn pictures: script (handwriting) fonts and hairline weights "
+            "come back faded or smeared, display fonts (pixel fonts, stencils) lose their quirks; text faces (serif, "
+            f"sans, mono, bold) reconstruct best.\n\nThe held-out families it reconstructs worst: {worst}."
+        )
+        if missed
+        else "None: every bar is met."
+    )
     return f"""# glyphs
 
-{card['description']}
+{card["description"]}
 
 ## Data
-{json.dumps(card['data']['counts'])}; licenses {', '.join(card['data']['licenses'])}; split {card['data']['split']}.
+{json.dumps(card["data"]["counts"])}; licenses {", ".join(card["data"]["licenses"])}; split {card["data"]["split"]}.
 Built with `python scripts/build_font_data.py` (manifest: `data/fonts/manifest.json`).
 
 ## Architecture
-{card['architecture']}
+{card["architecture"]}
 
-Config: `{json.dumps(card['config'])}`
+Config: `{json.dumps(card["config"])}`
 
 ## Training
-{card['training']['steps']} steps, {card['training']['minutes']} minutes on {card['training']['machine']}
-({card['training']['date']}), in resumed runs; the last one: `{card['training']['command']}`.
+{card["training"]["steps"]} steps, {card["training"]["minutes"]} minutes on {card["training"]["machine"]}
+({card["training"]["date"]}), in resumed runs; the last one: `{card["training"]["command"]}`.
 {phases}The full history (every run's arguments) is in `data/checkpoints/README.md`.
 
 ## Metrics (test half of the held-out families)
 
 The held-out families (never trained on) are split by `split_heldout_groups` into a validation half
-({m['heldout_fonts']['validation']} fonts), which decisions may use, and a test half
-({m['heldout_fonts']['test (measured here)']} fonts), which only these figures read. The logit sharpness was set on
+({m["heldout_fonts"]["validation"]} fonts), which decisions may use, and a test half
+({m["heldout_fonts"]["test (measured here)"]} fonts), which only these figures read. The logit sharpness was set on
 training fonts. Controls and baselines are measured here, on the same fonts.
 
 | metric | glyphs | controls and baselines (measured here) | bar |
@@ -570,18 +707,18 @@ training fonts. Controls and baselines are measured here, on the same fonts.
 {table}
 
 Legibility is judged by a small CNN reader trained on real glyphs of the training fonts (shipped in the
-evaluation sample); it reads {m['reader_acc_real_heldout']:.3f} of real test-half glyphs. Coverage uses
+evaluation sample); it reads {m["reader_acc_real_heldout"]:.3f} of real test-half glyphs. Coverage uses
 the reader's 128-d hidden features of all 62 glyphs (blurred or averaged glyphs land away from real
 fonts there) and k = 3 (Kynkaanniemi et al. 2019). The linear PCA
-classifier that judged earlier exports: {json.dumps({k: round(v, 3) for k, v in m['linear_char_classifier'].items()})}.
-Category classifier (linear) on real held-out fonts: {m['category_classifier_acc_real_heldout']:.3f}.
-Sample category shares {m['sample_category_share']} vs training {m['train_category_share']}.
+classifier that judged earlier exports: {json.dumps({k: round(v, 3) for k, v in m["linear_char_classifier"].items()})}.
+Category classifier (linear) on real held-out fonts: {m["category_classifier_acc_real_heldout"]:.3f}.
+Sample category shares {m["sample_category_share"]} vs training {m["train_category_share"]}.
 
 ## Quality bars not met
 {known}
 
 ## License
-{card['license']}
+{card["license"]}
 """
 
 

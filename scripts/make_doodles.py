@@ -45,8 +45,7 @@ def draw_face(rng: np.random.Generator) -> Image.Image:
     return small
 
 
-def _hair(d: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy: float, rx: float, ry: float,
-          w: int) -> None:
+def _hair(d: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy: float, rx: float, ry: float, w: int) -> None:
     style = rng.integers(0, 3)
     if style == 0:
         return
@@ -63,8 +62,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path,
-                   default=Path(__file__).resolve().parent.parent / "notebooks" / "assets" / "doodle_faces")
+    p.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "notebooks" / "assets" / "doodle_faces"
+    )
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)

@@ -68,9 +68,18 @@ def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1 - inter / (p + target - p * target).sum((-2, -1)).clamp_min(1.0)
 
 
-def loss_fn(net: GlyphsNet, x32: torch.Tensor, x64: torch.Tensor, n_in: int, n_tgt: int, beta: float,
-            free_bits: float, edge: float, gen: torch.Generator,
-            dice: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+def loss_fn(
+    net: GlyphsNet,
+    x32: torch.Tensor,
+    x64: torch.Tensor,
+    n_in: int,
+    n_tgt: int,
+    beta: float,
+    free_bits: float,
+    edge: float,
+    gen: torch.Generator,
+    dice: float = 0.0,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Negative ELBO per font for one batch (``x32`` encoder input, ``x64`` targets, both ``(B, 62, S, S)``)."""
     b = x64.shape[0]
     order = torch.argsort(torch.rand(b, 62, generator=gen), dim=1)
@@ -103,7 +112,7 @@ def evaluate(net: GlyphsNet, x32: torch.Tensor, x64: torch.Tensor, chunk: int = 
     rest = torch.tensor([i for i in range(62) if i not in five.tolist()])
     ious_full, ious_5 = [], []
     for i in range(0, len(x64), chunk):
-        a32, a64 = x32[i:i + chunk], x64[i:i + chunk]
+        a32, a64 = x32[i : i + chunk], x64[i : i + chunk]
         mu, _ = net.encode(a32, allc)
         pred = net.decode(mu, allc) > 0
         real = a64 > 0.5
@@ -142,8 +151,12 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=10, help="characters decoded per font per step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-min", type=float, default=1e-4, help="final learning rate of the cosine decay")
-    ap.add_argument("--decay-minutes", type=float, default=0.0,
-                    help="total training minutes (counted across resumes) over which the LR decays; 0 = constant")
+    ap.add_argument(
+        "--decay-minutes",
+        type=float,
+        default=0.0,
+        help="total training minutes (counted across resumes) over which the LR decays; 0 = constant",
+    )
     ap.add_argument("--beta", type=float, default=1.0)
     ap.add_argument("--free-bits", type=float, default=0.5)
     ap.add_argument("--edge", type=float, default=2.0, help="extra loss weight on edge pixels")
@@ -157,10 +170,18 @@ def main() -> None:
     ap.add_argument("--dec-widths", type=str, default="128,64,32,16,8")
     ap.add_argument("--detail-width", type=int, default=0, help="channels of the 64 px detail head (0: none)")
     ap.add_argument("--dice", type=float, default=0.0, help="weight of the soft-IoU loss (0: off)")
-    ap.add_argument("--init-from", type=Path, default=None,
-                    help="start a new phase from this checkpoint's EMA weights (architecture may grow)")
-    ap.add_argument("--phase-start", type=float, default=0.0,
-                    help="total minutes at which this phase's learning-rate schedule starts")
+    ap.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start a new phase from this checkpoint's EMA weights (architecture may grow)",
+    )
+    ap.add_argument(
+        "--phase-start",
+        type=float,
+        default=0.0,
+        help="total minutes at which this phase's learning-rate schedule starts",
+    )
     args = ap.parse_args()
     if args.decay_minutes > 0 and args.decay_minutes <= args.phase_start:
         ap.error(f"--decay-minutes ({args.decay_minutes}) must be beyond --phase-start ({args.phase_start})")
@@ -179,8 +200,7 @@ def main() -> None:
     ev32 = x32_all[ev_idx].float() / 255
     ev64 = x64_all[ev_idx].float() / 255
 
-    config = GlyphsConfig(dec_widths=tuple(int(v) for v in args.dec_widths.split(",")),
-                          detail_width=args.detail_width)
+    config = GlyphsConfig(dec_widths=tuple(int(v) for v in args.dec_widths.split(",")), detail_width=args.detail_width)
     net = GlyphsNet(config)
     step, elapsed = 0, 0.0
     history: list[dict] = []
@@ -199,8 +219,11 @@ def main() -> None:
         gen.set_state(st["gen"])
         rng = np.random.default_rng(args.seed + step)
         print(f"resumed at step {step} ({elapsed / 60:.1f} min trained)", flush=True)
-    print(f"train fonts {len(tr_idx)}, held-out fonts {len(te_idx)}; params "
-          f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M; config {config.to_dict()}", flush=True)
+    print(
+        f"train fonts {len(tr_idx)}, held-out fonts {len(te_idx)}; params "
+        f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M; config {config.to_dict()}",
+        flush=True,
+    )
 
     phase_step = step if args.init_from is not None else 0
     if args.resume and args.init_from is not None:
@@ -212,9 +235,17 @@ def main() -> None:
     run = {"loss": 0.0, "bce": 0.0, "kl": 0.0, "iou": 0.0, "n": 0}
 
     def state() -> dict:
-        return {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                "elapsed": elapsed + time.time() - t_start, "history": history, "gen": gen.get_state(),
-                "config": config.to_dict(), "args": vars(args) | {"data": str(args.data), "ckpt": str(args.ckpt)}}
+        return {
+            "model": net.state_dict(),
+            "ema": ema.state_dict(),
+            "opt": opt.state_dict(),
+            "step": step,
+            "elapsed": elapsed + time.time() - t_start,
+            "history": history,
+            "gen": gen.get_state(),
+            "config": config.to_dict(),
+            "args": vars(args) | {"data": str(args.data), "ckpt": str(args.ckpt)},
+        }
 
     while time.time() - t_start < args.minutes * 60:
         idx = torch.from_numpy(rng.choice(tr_idx, size=args.batch, replace=False))
@@ -244,8 +275,12 @@ def main() -> None:
         now = time.time()
         if now - t_log > args.log_every:
             n = run["n"]
-            rec = {"step": step, "minutes": round(total_min, 2), "lr": round(lr, 6), **{k: round(run[k] / n, 4) for k in
-                                                                    ("loss", "bce", "kl", "iou")}}
+            rec = {
+                "step": step,
+                "minutes": round(total_min, 2),
+                "lr": round(lr, 6),
+                **{k: round(run[k] / n, 4) for k in ("loss", "bce", "kl", "iou")},
+            }
             history.append(rec)
             print(json.dumps(rec), flush=True)
             run = {"loss": 0.0, "bce": 0.0, "kl": 0.0, "iou": 0.0, "n": 0}

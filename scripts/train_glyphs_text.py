@@ -81,8 +81,14 @@ def jitter(emb: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tenso
     return F.normalize(emb + noise, dim=1)
 
 
-def evaluate(net: TextPriorNet, codes: torch.Tensor, categories: np.ndarray, encoder: TextEncoder,
-             guidance: float = 3.0, n: int = 24) -> dict[str, float]:
+def evaluate(
+    net: TextPriorNet,
+    codes: torch.Tensor,
+    categories: np.ndarray,
+    encoder: TextEncoder,
+    guidance: float = 3.0,
+    n: int = 24,
+) -> dict[str, float]:
     """Category hit rates of the caption words and of the validation words (never in a caption)."""
     from latentlab.generators._font_words import CATEGORY_PROMPTS, VALIDATION_WORDS
 
@@ -177,8 +183,12 @@ def main() -> None:
         losses.append(float(loss.detach()))
         step += 1
         if time.time() - last_log > 30:
-            rec = {"step": step, "minutes": round(minutes_done + (time.time() - t0) / 60, 2),
-                   "loss": round(float(np.mean(losses)), 4), "lr": round(opt.param_groups[0]["lr"], 6)}
+            rec = {
+                "step": step,
+                "minutes": round(minutes_done + (time.time() - t0) / 60, 2),
+                "loss": round(float(np.mean(losses)), 4),
+                "lr": round(opt.param_groups[0]["lr"], 6),
+            }
             history.append(rec)
             print(json.dumps(rec), flush=True)
             losses, last_log = [], time.time()
@@ -187,10 +197,20 @@ def main() -> None:
     minutes_done += (time.time() - t0) / 60
     args.ckpt.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.ckpt) as tmp:
-        torch.save({"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "minutes": minutes_done, "history": history, "config": cfg.to_dict(),
-                    "args": {k: str(v) for k, v in vars(args).items()}, "captions_sha256": sha256_file(CAPTIONS)},
-                   tmp)
+        torch.save(
+            {
+                "net": net.state_dict(),
+                "ema": ema.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+                "minutes": minutes_done,
+                "history": history,
+                "config": cfg.to_dict(),
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "captions_sha256": sha256_file(CAPTIONS),
+            },
+            tmp,
+        )
     result = evaluate(ema, codes, categories, encoder)
     print(json.dumps({"step": step, "minutes": round(minutes_done, 2), **result}), flush=True)
 

@@ -27,8 +27,18 @@ import pytest
 import torch
 
 __all__ = [
-    "tiny_sd", "tiny_sdxl", "tiny_ddpm", "tiny_tokenizer", "sd_folder", "sdxl_folder", "ddpm_folder",
-    "HEIGHT", "WIDTH", "PIXEL_SIZE", "MAX_TOKENS", "PROMPTS",
+    "tiny_sd",
+    "tiny_sdxl",
+    "tiny_ddpm",
+    "tiny_tokenizer",
+    "sd_folder",
+    "sdxl_folder",
+    "ddpm_folder",
+    "HEIGHT",
+    "WIDTH",
+    "PIXEL_SIZE",
+    "MAX_TOKENS",
+    "PROMPTS",
 ]
 
 HEIGHT = WIDTH = 32  #: image side of the latent pipelines (latents 4 x 16 x 16: the VAE halves once)
@@ -59,24 +69,45 @@ def _text_config(hidden: int, projection: int | None = None) -> Any:
     from transformers import CLIPTextConfig
 
     extra: dict[str, Any] = {} if projection is None else {"projection_dim": projection}
-    return CLIPTextConfig(hidden_size=hidden, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                          vocab_size=_vocab_size(), max_position_embeddings=MAX_TOKENS, bos_token_id=0,
-                          eos_token_id=1, pad_token_id=1, **extra)
+    return CLIPTextConfig(
+        hidden_size=hidden,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=_vocab_size(),
+        max_position_embeddings=MAX_TOKENS,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        **extra,
+    )
 
 
 def _tiny_vae() -> Any:
     from diffusers import AutoencoderKL
 
-    return AutoencoderKL(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-                         up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4,
-                         layers_per_block=1, sample_size=HEIGHT)
+    return AutoencoderKL(
+        block_out_channels=(8, 16),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=4,
+        layers_per_block=1,
+        sample_size=HEIGHT,
+    )
 
 
 def _sd_scheduler() -> Any:
     from diffusers import DDIMScheduler
 
-    return DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                         set_alpha_to_one=False, steps_offset=1)
+    return DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
 
 
 def tiny_sd(seed: int = 0) -> Any:
@@ -86,16 +117,30 @@ def tiny_sd(seed: int = 0) -> Any:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DConditionModel(block_out_channels=(16, 32), layers_per_block=1, sample_size=HEIGHT // 2,
-                                    in_channels=4, out_channels=4,
-                                    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-                                    attention_head_dim=4, norm_num_groups=8)
+        unet = UNet2DConditionModel(
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            sample_size=HEIGHT // 2,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32,
+            attention_head_dim=4,
+            norm_num_groups=8,
+        )
         vae = _tiny_vae()
         text_encoder = CLIPTextModel(_text_config(32))
-    pipe = StableDiffusionPipeline(unet=unet.eval(), vae=vae.eval(), text_encoder=text_encoder.eval(),
-                                   tokenizer=tiny_tokenizer(), scheduler=_sd_scheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    pipe = StableDiffusionPipeline(
+        unet=unet.eval(),
+        vae=vae.eval(),
+        text_encoder=text_encoder.eval(),
+        tokenizer=tiny_tokenizer(),
+        scheduler=_sd_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -108,20 +153,35 @@ def tiny_sdxl(seed: int = 0) -> Any:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DConditionModel(block_out_channels=(16, 32), layers_per_block=1, sample_size=HEIGHT // 2,
-                                    in_channels=4, out_channels=4,
-                                    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=4,
-                                    use_linear_projection=True, addition_embed_type="text_time",
-                                    addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32,
-                                    cross_attention_dim=64, norm_num_groups=8)
+        unet = UNet2DConditionModel(
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            sample_size=HEIGHT // 2,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=4,
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=8,
+            projection_class_embeddings_input_dim=6 * 8 + 32,
+            cross_attention_dim=64,
+            norm_num_groups=8,
+        )
         vae = _tiny_vae()
         text_encoder = CLIPTextModel(_text_config(32))
         text_encoder_2 = CLIPTextModelWithProjection(_text_config(32, projection=32))
-    pipe = StableDiffusionXLPipeline(unet=unet.eval(), vae=vae.eval(), text_encoder=text_encoder.eval(),
-                                     text_encoder_2=text_encoder_2.eval(), tokenizer=tiny_tokenizer(),
-                                     tokenizer_2=tiny_tokenizer(), scheduler=_sd_scheduler(),
-                                     force_zeros_for_empty_prompt=True)
+    pipe = StableDiffusionXLPipeline(
+        unet=unet.eval(),
+        vae=vae.eval(),
+        text_encoder=text_encoder.eval(),
+        text_encoder_2=text_encoder_2.eval(),
+        tokenizer=tiny_tokenizer(),
+        tokenizer_2=tiny_tokenizer(),
+        scheduler=_sd_scheduler(),
+        force_zeros_for_empty_prompt=True,
+    )
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -133,11 +193,19 @@ def tiny_ddpm(seed: int = 0) -> Any:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DModel(sample_size=PIXEL_SIZE, in_channels=3, out_channels=3, block_out_channels=(16, 32),
-                           layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                           up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=8)
-    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_start=1e-4, beta_end=2e-3, beta_schedule="linear",
-                              clip_sample=False)
+        unet = UNet2DModel(
+            sample_size=PIXEL_SIZE,
+            in_channels=3,
+            out_channels=3,
+            block_out_channels=(16, 32),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+            norm_num_groups=8,
+        )
+    scheduler = DDPMScheduler(
+        num_train_timesteps=1000, beta_start=1e-4, beta_end=2e-3, beta_schedule="linear", clip_sample=False
+    )
     pipe = DDPMPipeline(unet=unet.eval(), scheduler=scheduler)
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -36,8 +36,14 @@ class MappingNetwork(nn.Module):
         self.fc1 = FullyConnectedLayer(w_dim, w_dim)
         self.register_buffer("w_avg", torch.randn(w_dim) * 0.1)
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
-                update_emas: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor,
+        truncation_psi: float = 1,
+        truncation_cutoff: int | None = None,
+        update_emas: bool = False,
+    ) -> torch.Tensor:
         x = z * (z.square().mean(1, keepdim=True) + 1e-8).rsqrt()
         if self.c_dim:
             assert c.shape == (len(z), self.c_dim), c.shape
@@ -109,8 +115,16 @@ class SynthesisNetwork(nn.Module):
 class Generator(nn.Module):
     """``Generator(z_dim, c_dim, w_dim, img_resolution, img_channels)`` like NVlabs' networks."""
 
-    def __init__(self, z_dim: int = 8, c_dim: int = 0, w_dim: int = 12, img_resolution: int = 16,
-                 img_channels: int = 3, extra: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        z_dim: int = 8,
+        c_dim: int = 0,
+        w_dim: int = 12,
+        img_resolution: int = 16,
+        img_channels: int = 3,
+        extra: int = 0,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
@@ -120,7 +134,13 @@ class Generator(nn.Module):
             self.num_ws = self.synthesis.num_ws
             self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws)
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
-                noise_mode: str = "random") -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor,
+        truncation_psi: float = 1,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+    ) -> torch.Tensor:
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode)

@@ -165,8 +165,10 @@ def running_lab(root: Path, tmp: Path, env: dict[str, str] | None = None) -> Ite
     Shared by the ``lab`` fixture and ``benchmarks/bench_widgets.py``.
     """
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"real-browser tests need Debian chromium at {CHROMIUM}: apt-get install -y chromium "
-                    "chromium-driver (.ci/run does this), or deselect them with -m 'not browser'")
+        pytest.fail(
+            f"real-browser tests need Debian chromium at {CHROMIUM}: apt-get install -y chromium "
+            "chromium-driver (.ci/run does this), or deselect them with -m 'not browser'"
+        )
     from playwright.sync_api import sync_playwright
 
     env = {**os.environ, **(env or {})}
@@ -178,16 +180,27 @@ def running_lab(root: Path, tmp: Path, env: dict[str, str] | None = None) -> Ite
     jupyter = Path(sys.executable).parent / "jupyter"
     log = open(tmp / "jupyter.log", "w")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
-         "--allow-root", f"--ServerApp.root_dir={root}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc, tmp / "jupyter.log")
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
             try:
                 yield Lab(base, token, context, root)
             finally:

@@ -22,9 +22,14 @@ def tiny_vae(seed: int = 0, sample_size: int = 32, **config: object) -> diffuser
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return diffusers.AutoencoderKL(
-            block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-            up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4,
-            sample_size=sample_size, layers_per_block=1, **config,
+            block_out_channels=(8, 16),
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+            latent_channels=4,
+            norm_num_groups=4,
+            sample_size=sample_size,
+            layers_per_block=1,
+            **config,
         ).eval()
 
 
@@ -108,9 +113,13 @@ def test_wrong_image_size_is_explained(gen: DiffusersVAEGenerator) -> None:
         gen.encode(torch.rand(1, 3, 16, 16))
 
 
-@pytest.mark.parametrize("config", [{"scaling_factor": 0.5, "shift_factor": 0.25},
-                                    {"scaling_factor": 0.5, "latents_mean": (0.1, -0.2, 0.3, 0.0),
-                                     "latents_std": (1.0, 2.0, 0.5, 4.0)}])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"scaling_factor": 0.5, "shift_factor": 0.25},
+        {"scaling_factor": 0.5, "latents_mean": (0.1, -0.2, 0.3, 0.0), "latents_std": (1.0, 2.0, 0.5, 4.0)},
+    ],
+)
 def test_shift_and_per_channel_stats(config: dict[str, object]) -> None:
     g = ll.from_diffusers_vae(tiny_vae(**config), name="shifted")
     raw = torch.randn(2, 4, 16, 16)

@@ -23,8 +23,12 @@ class Const(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         n = len(z)
-        shape = {"nchw": (n, self.channels, self.size, self.size), "nhwc": (n, self.size, self.size, self.channels),
-                 "flat": (n, self.channels * self.size * self.size), "nhw": (n, self.size, self.size)}[self.layout]
+        shape = {
+            "nchw": (n, self.channels, self.size, self.size),
+            "nhwc": (n, self.size, self.size, self.channels),
+            "flat": (n, self.channels * self.size * self.size),
+            "nhw": (n, self.size, self.size),
+        }[self.layout]
         return torch.full(shape, self.value) * self.scale
 
 
@@ -34,11 +38,20 @@ def linear_decoder(dim: int = 6, size: int = 8, channels: int = 1) -> nn.Module:
         return nn.Sequential(nn.Linear(dim, channels * size * size), nn.Tanh(), nn.Unflatten(1, (channels, size, size)))
 
 
-@pytest.mark.parametrize(("value", "output_range", "expected"), [
-    (-1.0, (-1, 1), 0.0), (0.0, (-1, 1), 0.5), (1.0, (-1, 1), 1.0),
-    (0.25, (0, 1), 0.25), (255.0, (0, 255), 1.0), (51.0, (0, 255), 0.2),
-    (0.0, "logits", 0.5), (3.0, (-1, 1), 1.0), (-7.0, (0, 1), 0.0),  # out-of-range values are clamped
-])
+@pytest.mark.parametrize(
+    ("value", "output_range", "expected"),
+    [
+        (-1.0, (-1, 1), 0.0),
+        (0.0, (-1, 1), 0.5),
+        (1.0, (-1, 1), 1.0),
+        (0.25, (0, 1), 0.25),
+        (255.0, (0, 255), 1.0),
+        (51.0, (0, 255), 0.2),
+        (0.0, "logits", 0.5),
+        (3.0, (-1, 1), 1.0),
+        (-7.0, (0, 1), 0.0),  # out-of-range values are clamped
+    ],
+)
 def test_output_range_is_mapped_to_unit_interval(value: float, output_range, expected: float) -> None:
     gen = ll.from_module(Const(value), latent_shape=4, output_range=output_range)
     img = gen.decode(gen.sample(2, seed=0))
@@ -72,8 +85,9 @@ def test_single_latent_numpy_and_multidim_latents() -> None:
     assert torch.allclose(gen.decode(z[0]), gen.decode(z)[0], atol=1e-6)  # batch size changes BLAS rounding
 
 
-@pytest.mark.parametrize(("layout", "hint"), [("nhwc", "permute(0, 3, 1, 2)"), ("flat", "view(-1, C, H, W)"),
-                                               ("nhw", "unsqueeze(1)")])
+@pytest.mark.parametrize(
+    ("layout", "hint"), [("nhwc", "permute(0, 3, 1, 2)"), ("flat", "view(-1, C, H, W)"), ("nhw", "unsqueeze(1)")]
+)
 def test_wrong_output_layout_is_explained(layout: str, hint: str) -> None:
     with pytest.raises(ll.ShapeError) as info:
         ll.from_module(Const(0.0, layout=layout), latent_shape=4)
@@ -175,8 +189,11 @@ def test_device_and_float64_module() -> None:
 
 def test_adapters_are_listed_and_load_explains_how_to_call_them() -> None:
     listed = {m.name: m for m in ll.models()}
-    for name, call in [("diffusers-vae", "from_diffusers_vae"), ("stylegan", "from_stylegan"),
-                       ("torch-module", "from_module")]:
+    for name, call in [
+        ("diffusers-vae", "from_diffusers_vae"),
+        ("stylegan", "from_stylegan"),
+        ("torch-module", "from_module"),
+    ]:
         assert listed[name].source == "adapter"
         assert call in listed[name].description
         with pytest.raises(ll.InvalidValueError) as info:

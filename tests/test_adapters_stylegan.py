@@ -38,7 +38,10 @@ def gen(net: TinyG) -> StyleGANGenerator:
 
 def test_spaces_shapes_and_num_ws_from_network(gen: StyleGANGenerator) -> None:
     assert [(s.name, s.shape, s.prior) for s in gen.spaces] == [
-        ("w", (12,), "none"), ("w+", (4, 12), "none"), ("z", (8,), "normal")]
+        ("w", (12,), "none"),
+        ("w+", (4, 12), "none"),
+        ("z", (8,), "normal"),
+    ]
     assert gen.image_size == (16, 16) and gen.num_ws == 4
     sg3_like = ll.from_stylegan(TinyG(z_dim=8, w_dim=12, img_resolution=16, extra=12))
     assert sg3_like.num_ws == 16 and sg3_like.space("w+").shape == (16, 12)
@@ -195,8 +198,9 @@ def _fake_nvlabs_checkout(root: Path) -> Path:
     (pkg / "__init__.py").write_text("")
     source = (Path(__file__).parent / "_tiny_stylegan.py").read_text()
     future = "from __future__ import annotations\n"
-    needs_pkg_resources = future + "from pkg_resources import parse_version\n" \
-        "assert parse_version('1.11') > parse_version('1.9')\n"
+    needs_pkg_resources = (
+        future + "from pkg_resources import parse_version\nassert parse_version('1.11') > parse_version('1.9')\n"
+    )
     (pkg / "tiny_networks.py").write_text(source.replace(future, needs_pkg_resources))
     (root / "stylegan3" / "dnnlib").mkdir()
     return root / "stylegan3"
@@ -322,8 +326,9 @@ def test_the_pkg_resources_stand_in_imports_packaging_only_when_used(monkeypatch
 def test_missing_nvlabs_dependencies_name_the_stylegan_extra(tmp_path: Path) -> None:
     from latentlab.generators import stylegan
 
-    err = stylegan._missing_module_error(ModuleNotFoundError("No module named 'requests'", name="requests"),
-                                          tmp_path / "net.pkl")
+    err = stylegan._missing_module_error(
+        ModuleNotFoundError("No module named 'requests'", name="requests"), tmp_path / "net.pkl"
+    )
     assert 'pip install "latentlab[stylegan]"' in str(err)
 
 

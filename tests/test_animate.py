@@ -57,8 +57,14 @@ class ColourGen(Generator):
 def test_gif_frames_size_timing_loop_and_exact_ends(gen: Generator, keys: torch.Tensor, tmp_path: Path) -> None:
     out = tmp_path / "m.gif"
     anim = ll.save_morph(gen, keys, out, fps=10, seconds=2, size=64, progress=False)
-    assert (anim.path, anim.format, anim.frames, anim.fps, anim.size, anim.duration) == (out, "gif", 20, 10.0,
-                                                                                           (64, 64), 2.0)
+    assert (anim.path, anim.format, anim.frames, anim.fps, anim.size, anim.duration) == (
+        out,
+        "gif",
+        20,
+        10.0,
+        (64, 64),
+        2.0,
+    )
     frames = iio.imread(out, index=None)
     assert frames.shape == (20, 64, 64, 3)
     meta = iio.immeta(out)
@@ -180,8 +186,9 @@ def test_frames_streams_in_batches(gen: Generator, keys: torch.Tensor) -> None:
 def test_caption_is_drawn(gen: Generator, keys: torch.Tensor) -> None:
     plain = next(iter(ll.frames(gen, keys, fps=4, seconds=1, size=64)))
     texts: list[tuple[int, int]] = []
-    labelled = list(ll.frames(gen, keys, fps=4, seconds=1, size=64,
-                              caption=lambda i, n: texts.append((i, n)) or f"{i}/{n}"))
+    labelled = list(
+        ll.frames(gen, keys, fps=4, seconds=1, size=64, caption=lambda i, n: texts.append((i, n)) or f"{i}/{n}")
+    )
     assert texts == [(0, 4), (1, 4), (2, 4), (3, 4)]
     assert not np.array_equal(plain[-10:], labelled[0][-10:])
     assert np.array_equal(plain[:32], labelled[0][:32])  # only the bottom band changes
@@ -189,8 +196,9 @@ def test_caption_is_drawn(gen: Generator, keys: torch.Tensor) -> None:
 
 def test_grid_morph_tiles_the_single_morphs(gen: Generator, tmp_path: Path) -> None:
     sources = [gen.sample(2, seed=s) for s in range(3)]
-    anim = ll.save_grid_morph(gen, sources, tmp_path / "g", nrow=3, padding=2, fps=4, seconds=1, size=32,
-                              progress=False)
+    anim = ll.save_grid_morph(
+        gen, sources, tmp_path / "g", nrow=3, padding=2, fps=4, seconds=1, size=32, progress=False
+    )
     assert anim.size == (36, 104) and anim.frames == 4
     frame = np.asarray(Image.open(tmp_path / "g" / "frame_00002.png"))
     single = list(ll.frames(gen, sources[1], fps=4, seconds=1, size=32))[2]
@@ -219,8 +227,9 @@ class _FailAfter:
 
 @pytest.mark.parametrize("name", ["m.mp4", "m.gif", "frames"])
 @pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
-def test_failure_in_the_middle_leaves_no_file(gen: Generator, keys: torch.Tensor, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch, name: str, exc: BaseException) -> None:
+def test_failure_in_the_middle_leaves_no_file(
+    gen: Generator, keys: torch.Tensor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, exc: BaseException
+) -> None:
     real = animate.open_writer
     made: list[_FailAfter] = []
 
@@ -235,8 +244,9 @@ def test_failure_in_the_middle_leaves_no_file(gen: Generator, keys: torch.Tensor
     assert _leftovers(tmp_path) == []
 
 
-def test_ffmpeg_failure_is_an_export_error(gen: Generator, keys: torch.Tensor, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ffmpeg_failure_is_an_export_error(
+    gen: Generator, keys: torch.Tensor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(animate, "_ffmpeg_args", lambda fmt, repeat: ["-c:v", "no-such-codec", "-f", "mp4"])
     with pytest.raises(ExportError) as err:
         ll.save_morph(gen, keys, tmp_path / "m.mp4", fps=10, seconds=1, size=32, progress=False)
@@ -263,12 +273,15 @@ def test_missing_or_unwritable_folder(gen: Generator, keys: torch.Tensor, tmp_pa
     assert _leftovers(tmp_path) == ["file"]
 
 
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({"fps": 0}, "fps must be a positive number"),
-    ({"seconds": -1}, "seconds must be a positive number"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"size": (0, 10)}, "positive whole numbers"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"fps": 0}, "fps must be a positive number"),
+        ({"seconds": -1}, "seconds must be a positive number"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"size": (0, 10)}, "positive whole numbers"),
+    ],
+)
 def test_bad_arguments(gen: Generator, keys: torch.Tensor, tmp_path: Path, kwargs: dict, words: str) -> None:
     with pytest.raises(InvalidValueError, match=words) as err:
         ll.save_morph(gen, keys, tmp_path / "m.gif", progress=False, **kwargs)

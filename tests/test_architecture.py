@@ -57,8 +57,9 @@ def _top_level_modules() -> set[str]:
 
 @pytest.mark.parametrize("forbidden", ["ipywidgets", "IPython"])
 def test_every_module_is_a_source_of_the_front_end_contracts(forbidden: str) -> None:
-    contract = next(c for c in _contracts()
-                    if c.get("allow_indirect_imports") and forbidden in c.get("forbidden_modules", []))  # type: ignore[operator]
+    contract = next(
+        c for c in _contracts() if c.get("allow_indirect_imports") and forbidden in c.get("forbidden_modules", [])
+    )  # type: ignore[operator]
     allowed = {"latentlab.widgets"} | ({"latentlab.notebook"} if forbidden == "IPython" else set())
     missing = _top_level_modules() - allowed - set(contract["source_modules"])  # type: ignore[arg-type]
     assert not missing, f"add {sorted(missing)} to the source_modules of {contract['name']!r} in pyproject.toml"
@@ -96,7 +97,9 @@ def test_nothing_in_the_repository_points_outside_it() -> None:
     for name in tracked:
         path = REPO / name
         if path.suffix not in {".py", ".md", ".toml", ".ipynb", ".txt", ".cfg", ".js", ".css"} and path.name not in {
-                "Makefile", "run"}:
+            "Makefile",
+            "run",
+        }:
             continue
         if not path.is_file():
             continue

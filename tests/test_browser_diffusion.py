@@ -25,8 +25,11 @@ def page(lab: Any) -> Any:
 
 
 def _new_src(page: Any, img: Any, old_src: str) -> str:
-    page.wait_for_function("([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0",
-                           arg=[img.element_handle(), old_src], timeout=WAIT_MS)
+    page.wait_for_function(
+        "([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0",
+        arg=[img.element_handle(), old_src],
+        timeout=WAIT_MS,
+    )
     return str(img.get_attribute("src"))
 
 
@@ -48,5 +51,6 @@ def test_diffusion_explorer_repaints_on_a_key_press_and_on_enter(page: Any, lab:
     box.fill("a blue bird")
     box.press("Enter")
     _new_src(page, img, after)
-    explorer.screenshot(path=str(lab.screenshot(page, "diffusion-page", full_page=False).with_name(
-        "diffusion-explorer.png")))
+    explorer.screenshot(
+        path=str(lab.screenshot(page, "diffusion-page", full_page=False).with_name("diffusion-explorer.png"))
+    )

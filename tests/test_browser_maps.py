@@ -66,7 +66,9 @@ def _wait_for_view_change(lab: Lab, page: Any, old: list[float]) -> list[float]:
 
 def _wait_for_new_caption(page: Any, old: str) -> None:
     page.wait_for_function(
-        "(old) => document.querySelector('.ll-map-caption').textContent !== old", arg=old, timeout=10_000,
+        "(old) => document.querySelector('.ll-map-caption').textContent !== old",
+        arg=old,
+        timeout=10_000,
     )
 
 
@@ -78,7 +80,8 @@ def _wait_for_new_image(page: Any, old: str, timeout_ms: int = 30_000) -> str:
     page.wait_for_function(
         """(old) => { const img = document.querySelector('.ll-map-image');
                       return img && img.src && img.src !== old && img.complete && img.naturalWidth > 0; }""",
-        arg=old, timeout=timeout_ms,
+        arg=old,
+        timeout=timeout_ms,
     )
     return _image_src(page)
 
@@ -144,7 +147,7 @@ def test_click_a_point_renders_it(lab: Lab) -> None:
     _wait_for_new_caption(page, caption)
     caption = page.locator(".ll-map-caption").first.text_content() or ""
     assert caption.startswith("between points"), caption
-    x, y = (float(t) for t in caption[caption.index("(") + 1: caption.index(")")].split(","))
+    x, y = (float(t) for t in caption[caption.index("(") + 1 : caption.index(")")].split(","))
     want_x = zoomed[0] + (empty[0] - pad) / (side - 2 * pad) * (zoomed[1] - zoomed[0])
     want_y = zoomed[2] + (1 - (empty[1] - pad) / (side - 2 * pad)) * (zoomed[3] - zoomed[2])
     tol = 0.02 * (zoomed[1] - zoomed[0]) + 0.01
@@ -173,7 +176,8 @@ def test_click_a_point_renders_it(lab: Lab) -> None:
     # Reset view shows every point again
     page.locator(".ll-map-reset").first.click()
     page.wait_for_function(
-        "() => { const d = document.querySelector('.ll-map').dataset; return d.drawn === d.points; }", timeout=10_000,
+        "() => { const d = document.querySelector('.ll-map').dataset; return d.drawn === d.points; }",
+        timeout=10_000,
     )
     assert _view(page) == full
 

@@ -68,8 +68,10 @@ def _wait_sizes(lab: Lab, page: Any, selector: str) -> list[float]:
 
 
 def test_wide_specimens_are_not_squashed(lab: Lab) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_CELL.strip())],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(_CELL.strip())],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
     nbformat.write(nb, lab.root / "notebooks" / "_map_glyphs_wide.ipynb")
     page = lab.open("notebooks/_map_glyphs_wide.ipynb")
     lab.run_all(page, timeout_s=200)

@@ -29,7 +29,8 @@ def _loaded_src_change(page: Any, img: Any, old_src: str) -> str:
     """Wait until ``img`` shows a new, fully decoded image; return its new src."""
     handle = img.element_handle()
     page.wait_for_function(
-        "([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0", arg=[handle, old_src],
+        "([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0",
+        arg=[handle, old_src],
         timeout=WAIT_MS,
     )
     return str(img.get_attribute("src"))
@@ -101,7 +102,7 @@ def test_blendpad_click_blends(page: Any, lab: Any) -> None:
     pad = pad_widget.locator(".latentlab-pad").first
     box = pad.bounding_box()
     assert box is not None and box["width"] > 100
-    pad.click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.1})   # near the 2nd corner
+    pad.click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.1})  # near the 2nd corner
     _loaded_src_change(page, img, before)
     assert "2: " in pad_widget.text_content()
     before = str(img.get_attribute("src"))
@@ -124,24 +125,27 @@ def test_values_set_right_after_display_stay_set(lab: Any) -> None:
     """Run All: the sliders show the values the next cell set (they used to snap back to 0)."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in _SET_AFTER_DISPLAY],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in _SET_AFTER_DISPLAY],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
     nbformat.write(nb, lab.root / "notebooks" / "_explorer_set_after_display.ipynb")
     page = lab.open("notebooks/_explorer_set_after_display.ipynb")
     lab.run_all(page, timeout_s=200)
     want = ["1.50", "-1.00", "2.50"]
     as_js = json.dumps(want, separators=(",", ":"))  # what JSON.stringify writes
     # wait (a condition, not a time) until the sliders show the values set from Python ...
-    page.wait_for_function(f"() => JSON.stringify(({_READOUTS})()) === {json.dumps(as_js)}",
-                           timeout=WAIT_MS)
+    page.wait_for_function(f"() => JSON.stringify(({_READOUTS})()) === {json.dumps(as_js)}", timeout=WAIT_MS)
     # ... then watch them: an echo from the browser that undid them would change a readout. Under load a
     # late echo could only make this pass wrongly, never fail wrongly.
-    page.evaluate("""([read, want]) => { window.__llReadoutsChanged = false; const f = (0, eval)(read);
+    page.evaluate(
+        """([read, want]) => { window.__llReadoutsChanged = false; const f = (0, eval)(read);
         const seen = new MutationObserver(() => {
           if (JSON.stringify(f()) !== want) window.__llReadoutsChanged = true; });
         document.querySelectorAll('.latentlab-explorer .widget-readout').forEach(
           (r) => seen.observe(r, {subtree: true, childList: true, characterData: true})); }""",
-                  [_READOUTS, as_js])
+        [_READOUTS, as_js],
+    )
     lab.wait_idle(page)
     assert lab.wait_stable(page, _READOUTS, frames=30) == want
     assert not page.evaluate("() => window.__llReadoutsChanged"), "a readout changed after showing the values"

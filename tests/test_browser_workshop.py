@@ -37,13 +37,17 @@ def test_workshop_sliders_repaint_after_a_key_press(lab: Lab) -> None:
         handle = explorer.locator(".widget-slider .noUi-handle").first
         handle.focus()
         handle.press("ArrowRight")
-        page.wait_for_function("([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0",
-                               arg=[img.element_handle(), before], timeout=WAIT_MS)
+        page.wait_for_function(
+            "([el, old]) => el.src !== old && el.complete && el.naturalWidth > 0",
+            arg=[img.element_handle(), before],
+            timeout=WAIT_MS,
+        )
         assert str(img.get_attribute("src")).startswith("blob:")
         expect(img).to_have_js_property("naturalWidth", width, timeout=WAIT_MS)  # the full render after previews
         page.wait_for_function("(el) => el.complete", arg=img.element_handle(), timeout=WAIT_MS)
-        explorer.screenshot(path=str(lab.screenshot(page, "workshop-sliders-page", full_page=False)
-                                     .with_name("workshop-sliders.png")))
+        explorer.screenshot(
+            path=str(lab.screenshot(page, "workshop-sliders-page", full_page=False).with_name("workshop-sliders.png"))
+        )
     finally:
         page.close()
 
@@ -76,5 +80,3 @@ def test_the_gallery_page_shows_every_bookmark_image(lab: Lab, tmp_path: Path) -
     finally:
         page.close()
     assert torch.equal(torch.tensor(Gallery.load(path)[2].latent), torch.tensor(g[2].latent))
-
-

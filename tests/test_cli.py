@@ -20,8 +20,9 @@ from latentlab.spaces import LatentSpace
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "latentlab.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "latentlab.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_help_lists_commands_and_examples(tmp_path: Path) -> None:
@@ -35,14 +36,32 @@ def test_models_sample_and_morph(tmp_path: Path) -> None:
     r = run_cli("models", "--names", cwd=tmp_path)
     assert r.returncode == 0 and "digits" in r.stdout.split()
 
-    r = run_cli("sample", "digits", "-n", "6", "--seed", "0", "--nrow", "3", "--scale", "1", "-o", "grid.png",
-                cwd=tmp_path)
+    r = run_cli(
+        "sample", "digits", "-n", "6", "--seed", "0", "--nrow", "3", "--scale", "1", "-o", "grid.png", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     assert Image.open(tmp_path / "grid.png").size == (3 * 34 + 2, 2 * 34 + 2)
     assert "wrote grid.png" in r.stdout
 
-    r = run_cli("morph", "digits", "--seeds", "1", "5", "9", "--seconds", "1", "--fps", "12", "--loop", "--size",
-                "64", "-q", "-o", "morph.gif", cwd=tmp_path)
+    r = run_cli(
+        "morph",
+        "digits",
+        "--seeds",
+        "1",
+        "5",
+        "9",
+        "--seconds",
+        "1",
+        "--fps",
+        "12",
+        "--loop",
+        "--size",
+        "64",
+        "-q",
+        "-o",
+        "morph.gif",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     frames = iio.imread(tmp_path / "morph.gif", index=None)
     assert frames.shape == (12, 64, 64, 3)
@@ -57,16 +76,19 @@ def test_same_seed_same_grid(tmp_path: Path) -> None:
     assert a == b and a != c
 
 
-@pytest.mark.parametrize("args", [
-    [],
-    ["sample"],
-    ["sample", "digits"],  # -o is required
-    ["sample", "digits", "-n", "0", "-o", "x.png"],
-    ["morph", "digits", "--seeds", "a", "-o", "x.gif"],
-    ["morph", "digits", "--seeds", "1", "2", "--fonts", "a.ttf", "-o", "x.gif"],
-    ["morph", "digits", "--seconds", "-2", "-o", "x.gif"],
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["sample"],
+        ["sample", "digits"],  # -o is required
+        ["sample", "digits", "-n", "0", "-o", "x.png"],
+        ["morph", "digits", "--seeds", "a", "-o", "x.gif"],
+        ["morph", "digits", "--seeds", "1", "2", "--fonts", "a.ttf", "-o", "x.gif"],
+        ["morph", "digits", "--seconds", "-2", "-o", "x.gif"],
+        ["frobnicate"],
+    ],
+)
 def test_usage_errors_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(args) == 2
     err = capsys.readouterr().err
@@ -84,16 +106,20 @@ def test_latentlab_errors_exit_1_with_the_message(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ttf"]
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["sample", "nope", "-o", "g.png"], "no model named 'nope'"),
-    (["sample", "digits", "-o", "g.bmp"], "'.bmp'"),
-    (["morph", "digits", "--seeds", "1", "-o", "m.gif"], "at least two seeds"),
-    (["morph", "digits", "-o", "m.avi"], "cannot tell the animation format"),
-    (["morph", "digits", "--fonts", "missing.ttf", "b.ttf", "-o", "m.gif"], "does not exist"),
-    (["morph", "digits", "--seeds", "1", "2", "-o", "no/such/dir/m.gif"], "folder does not exist"),
-])
-def test_error_messages(args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["sample", "nope", "-o", "g.png"], "no model named 'nope'"),
+        (["sample", "digits", "-o", "g.bmp"], "'.bmp'"),
+        (["morph", "digits", "--seeds", "1", "-o", "m.gif"], "at least two seeds"),
+        (["morph", "digits", "-o", "m.avi"], "cannot tell the animation format"),
+        (["morph", "digits", "--fonts", "missing.ttf", "b.ttf", "-o", "m.gif"], "does not exist"),
+        (["morph", "digits", "--seeds", "1", "2", "-o", "no/such/dir/m.gif"], "folder does not exist"),
+    ],
+)
+def test_error_messages(
+    args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main([*args, *(["-q"] if args[0] == "morph" else [])]) == 1
     err = capsys.readouterr().err
@@ -127,8 +153,24 @@ def test_fonts_use_encode_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     for name in ("a.ttf", "b.woff2"):
         (tmp_path / name).write_bytes(b"font")
     monkeypatch.chdir(tmp_path)
-    code = cli.main(["morph", "fontish-test", "--fonts", "a.ttf", "b.woff2", "--fps", "4", "--seconds", "1", "-q",
-                     "--size", "16", "-o", "f.gif"])
+    code = cli.main(
+        [
+            "morph",
+            "fontish-test",
+            "--fonts",
+            "a.ttf",
+            "b.woff2",
+            "--fps",
+            "4",
+            "--seconds",
+            "1",
+            "-q",
+            "--size",
+            "16",
+            "-o",
+            "f.gif",
+        ]
+    )
     assert code == 0
     assert made[0].encoded == [Path("a.ttf"), Path("b.woff2")]
     frames = iio.imread(tmp_path / "f.gif", index=None)
@@ -144,8 +186,9 @@ def test_a_new_command_is_a_few_lines(capsys: pytest.CaptureFixture[str]) -> Non
         print(f"copy {ns.folder} -> {ns.out}")
         return 0
 
-    parser = cli.build_parser([*cli.COMMANDS, cli.Command("copy", "copy a folder", args, run,
-                                                          examples=["latentlab copy imgs/ -o out"])])
+    parser = cli.build_parser(
+        [*cli.COMMANDS, cli.Command("copy", "copy a folder", args, run, examples=["latentlab copy imgs/ -o out"])]
+    )
     ns = parser.parse_args(["copy", "imgs", "-o", "out"])
     assert ns._run(ns) == 0
     assert "copy imgs -> out" in capsys.readouterr().out
@@ -156,9 +199,27 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path: Path) -> None:
     import signal
     import time
 
-    proc = subprocess.Popen([sys.executable, "-m", "latentlab.cli", "morph", "digits", "--seeds", "1", "2",
-                             "--seconds", "600", "-q", "-o", "long.mp4"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "latentlab.cli",
+            "morph",
+            "digits",
+            "--seeds",
+            "1",
+            "2",
+            "--seconds",
+            "600",
+            "-q",
+            "-o",
+            "long.mp4",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".long.*.partial.mp4")):  # wait until it is writing
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

@@ -40,8 +40,9 @@ def _tiny(dim: int = 8, name: str = "tiny") -> ll.Generator:
 
 
 def _render(gen: object, out: Path, **kw: object) -> dataset.Job:
-    args = dict(n=230, seed=3, measures=["slant", "ink_coverage"], thumbnails=16, shard_size=50, batch_size=32,
-                progress=False)
+    args = dict(
+        n=230, seed=3, measures=["slant", "ink_coverage"], thumbnails=16, shard_size=50, batch_size=32, progress=False
+    )
     args.update(kw)
     return dataset.render(gen, out=out, **args)  # type: ignore[arg-type]
 
@@ -60,8 +61,7 @@ def test_render_rows_are_the_seeded_samples_measures_and_thumbnails(digits, tmp_
     assert torch.equal(z, expected)
     images = digits.decode(z)
     assert np.allclose(table["slant"].to_numpy(), ll.measures.slant(images).double().numpy(), atol=1e-6)
-    assert np.allclose(table["ink_coverage"].to_numpy(), ll.measures.ink_coverage(images).double().numpy(),
-                       atol=1e-6)
+    assert np.allclose(table["ink_coverage"].to_numpy(), ll.measures.ink_coverage(images).double().numpy(), atol=1e-6)
     thumbs = table["thumbnail"].to_pylist()
     assert thumbs[17] == ll.png_bytes(images[17], size=(16, 16))
     # the thumbnail shows its latent's image, not another row's (negative control: the next row)
@@ -82,8 +82,9 @@ def test_render_given_latents_and_glyph_measures_average_the_glyphs(tmp_path):
     gen = ll.load("glyphs")
     gen.text = "Ag"
     z = gen.sample(6, seed=1)
-    dataset.render(gen, latents=z, out=tmp_path / "g", measures=["stroke_weight"], thumbnails=None, shard_size=4,
-                   progress=False)
+    dataset.render(
+        gen, latents=z, out=tmp_path / "g", measures=["stroke_weight"], thumbnails=None, shard_size=4, progress=False
+    )
     table = dataset.read(tmp_path / "g")
     assert table.column_names == ["index", "latent", "stroke_weight"]
     assert torch.equal(dataset.latents(table), z)
@@ -109,19 +110,25 @@ def test_encode_folder_list_and_parquet_sources(digits, tmp_path):
     folder.mkdir()
     for i, img in enumerate(images):
         (folder / f"{i:02d}.png").write_bytes(ll.png_bytes(img))
-    job = dataset.encode(digits, folder, out=tmp_path / "enc", method="encoder", shard_size=3, progress=False,
-                         measures=["slant"])
+    job = dataset.encode(
+        digits, folder, out=tmp_path / "enc", method="encoder", shard_size=3, progress=False, measures=["slant"]
+    )
     table = job.read()
     assert table["source"].to_pylist() == [f"{i:02d}.png" for i in range(7)]
-    direct = ll.encode(digits, ll.load_images(sorted(folder.iterdir()), size=digits.image_size), method="encoder",
-                       progress=False)
+    direct = ll.encode(
+        digits, ll.load_images(sorted(folder.iterdir()), size=digits.image_size), method="encoder", progress=False
+    )
     assert torch.allclose(dataset.latents(table), direct.latents, atol=1e-6)
     assert np.allclose(table["mse"].to_numpy(), direct.mse.double().numpy(), atol=1e-7)
-    assert np.allclose(table["slant"].to_numpy(), ll.measures.slant(direct.reconstructions).double().numpy(),
-                       atol=1e-6)
+    assert np.allclose(table["slant"].to_numpy(), ll.measures.slant(direct.reconstructions).double().numpy(), atol=1e-6)
     # a list of tensors and a Parquet column of PNG bytes (a render job's thumbnails) give the same latents
-    listed = dataset.encode(digits, [ll.load_images(p)[0] for p in sorted(folder.iterdir())], out=tmp_path / "l",
-                            method="encoder", progress=False).read()
+    listed = dataset.encode(
+        digits,
+        [ll.load_images(p)[0] for p in sorted(folder.iterdir())],
+        out=tmp_path / "l",
+        method="encoder",
+        progress=False,
+    ).read()
     assert torch.allclose(dataset.latents(listed), direct.latents, atol=1e-6)
     rendered = _render(digits, tmp_path / "r", n=12, thumbnails=32, measures=None)
     from_parquet = dataset.encode(digits, rendered.out, out=tmp_path / "p", method="encoder", progress=False).read()
@@ -193,12 +200,30 @@ def test_resume_after_sigkill_of_a_subprocess(tmp_path):
             proc.kill()
     written = dataset.read(out, allow_partial=True)  # only complete shards are ever read
     assert 300 <= written.num_rows < 2000 and written.num_rows % 100 == 0
-    job = dataset.render("digits", n=2000, seed=1, out=out, measures=[slow_ink], thumbnails=8, shard_size=100,
-                         batch_size=25, progress=False)
+    job = dataset.render(
+        "digits",
+        n=2000,
+        seed=1,
+        out=out,
+        measures=[slow_ink],
+        thumbnails=8,
+        shard_size=100,
+        batch_size=25,
+        progress=False,
+    )
     assert job.done and job.computed == 20 - written.num_rows // 100
     assert not list(out.glob(".*partial*"))
-    reference = dataset.render("digits", n=2000, seed=1, out=tmp_path / "ref", measures=[slow_ink], thumbnails=8,
-                               shard_size=100, batch_size=25, progress=False)
+    reference = dataset.render(
+        "digits",
+        n=2000,
+        seed=1,
+        out=tmp_path / "ref",
+        measures=[slow_ink],
+        thumbnails=8,
+        shard_size=100,
+        batch_size=25,
+        progress=False,
+    )
     assert dataset.read(out).equals(dataset.read(reference.out))
 
 
@@ -224,8 +249,14 @@ _MEMORY_SCRIPT = textwrap.dedent("""
 
 def _peak_mb(tmp_path: Path, n: int, mode: str) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(n), mode, str(tmp_path / f"{mode}{n}")],
-                          env=env, capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(n), mode, str(tmp_path / f"{mode}{n}")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return int(done.stdout.split()[-1])
 
 
@@ -368,10 +399,28 @@ def test_ray_resumes_a_local_job_and_sends_a_pickled_generator(ray_cluster, tmp_
     job = _render(gen, tmp_path / "job", measures=["ink_coverage"], engine="ray", workers=2)
     assert (job.computed, job.done) == (3, True)
     assert dataset.read(job.out).equals(reference)
-    enc_local = dataset.encode(gen, tmp_path / "ref", out=tmp_path / "el", method="optimize", steps=5,
-                               shard_size=100, progress=False, column="thumbnail").read()
-    enc_ray = dataset.encode(gen, tmp_path / "ref", out=tmp_path / "er", method="optimize", steps=5, shard_size=100,
-                             progress=False, column="thumbnail", engine="ray", workers=2).read()
+    enc_local = dataset.encode(
+        gen,
+        tmp_path / "ref",
+        out=tmp_path / "el",
+        method="optimize",
+        steps=5,
+        shard_size=100,
+        progress=False,
+        column="thumbnail",
+    ).read()
+    enc_ray = dataset.encode(
+        gen,
+        tmp_path / "ref",
+        out=tmp_path / "er",
+        method="optimize",
+        steps=5,
+        shard_size=100,
+        progress=False,
+        column="thumbnail",
+        engine="ray",
+        workers=2,
+    ).read()
     assert enc_ray.equals(enc_local)
 
 
@@ -381,16 +430,18 @@ def test_ray_errors_inside_workers_arrive_as_latentlab_errors(ray_cluster, tmp_p
         return images.mean()  # one number per batch, not per image
 
     with pytest.raises(ll.ShapeError, match="one number per image"):
-        dataset.render(_tiny(), n=20, out=tmp_path / "b", measures=[bad_measure], engine="ray", workers=1,
-                       progress=False)
+        dataset.render(
+            _tiny(), n=20, out=tmp_path / "b", measures=[bad_measure], engine="ray", workers=1, progress=False
+        )
 
 
 # --------------------------------------------------------------------------- out of core: directions and maps
 @pytest.fixture(scope="module")
 def slant_job(tmp_path_factory):
     out = tmp_path_factory.mktemp("slant") / "job"
-    dataset.render("digits", n=3000, seed=0, out=out, measures=["slant"], thumbnails=None, shard_size=500,
-                   progress=False)
+    dataset.render(
+        "digits", n=3000, seed=0, out=out, measures=["slant"], thumbnails=None, shard_size=500, progress=False
+    )
     return out
 
 
@@ -418,8 +469,9 @@ def test_out_of_core_from_labels_matches_in_memory_and_scores_on_a_held_out_shar
     def noise(images):  # negative control: a label unrelated to the latents
         return torch.rand(len(images), generator=torch.Generator().manual_seed(int(images.sum() * 1000) % 2**31))
 
-    dataset.render(digits, latents=z, out=tmp_path / "noise", measures=[noise], thumbnails=None, shard_size=500,
-                   progress=False)
+    dataset.render(
+        digits, latents=z, out=tmp_path / "noise", measures=[noise], thumbnails=None, shard_size=500, progress=False
+    )
     control = dataset.from_labels(tmp_path / "noise", "noise")
     assert control.provenance["scores"]["heldout_accuracy"] < 0.62, control.provenance["scores"]
 
@@ -427,8 +479,9 @@ def test_out_of_core_from_labels_matches_in_memory_and_scores_on_a_held_out_shar
 def test_fit_map_on_a_sample_places_every_row(digits, tmp_path):
     scale = torch.tensor([5.0, 3.0] + [0.5] * 14)  # latents with a dominant plane, so PCA maps can be compared
     z = torch.randn(3000, 16, generator=torch.Generator().manual_seed(0)) * scale
-    dataset.render(digits, latents=z, out=tmp_path / "m", measures=["slant"], thumbnails=None, shard_size=500,
-                   progress=False)
+    dataset.render(
+        digits, latents=z, out=tmp_path / "m", measures=["slant"], thumbnails=None, shard_size=500, progress=False
+    )
     fitted, xy = dataset.fit_map(tmp_path / "m", sample=400, method="pca", labels=["slant"], batch_size=333)
     assert xy.shape == (3000, 2) and xy.dtype == np.float32
     assert len(fitted.embedding_) == 400 and fitted.labels_["slant"].shape == (400,)

@@ -46,21 +46,30 @@ def _pipeline(folder: Path) -> Any:
     return pipe
 
 
-def _reference(pipe: Any, gen: DiffusionGenerator, noise: torch.Tensor, prompt: torch.Tensor, negative: Any,
-               guidance: float) -> torch.Tensor:
+def _reference(
+    pipe: Any, gen: DiffusionGenerator, noise: torch.Tensor, prompt: torch.Tensor, negative: Any, guidance: float
+) -> torch.Tensor:
     """The pipeline's own ``__call__`` on the same noise and embeddings."""
     cond = gen._latents_to_cond(prompt)
     neg = gen._negative(negative, noise.shape[0])
     kwargs: dict[str, Any] = {"prompt_embeds": cond.tokens, "negative_prompt_embeds": neg.tokens}
     if gen.is_xl:
         kwargs |= {"pooled_prompt_embeds": cond.pooled, "negative_pooled_prompt_embeds": neg.pooled}
-    out = pipe(latents=noise, num_inference_steps=STEPS, guidance_scale=guidance, height=HEIGHT, width=HEIGHT,
-               output_type="pt", **kwargs)
+    out = pipe(
+        latents=noise,
+        num_inference_steps=STEPS,
+        guidance_scale=guidance,
+        height=HEIGHT,
+        width=HEIGHT,
+        output_type="pt",
+        **kwargs,
+    )
     return out.images
 
 
-def test_spaces_and_capabilities_of_each_kind(sd: DiffusionGenerator, sdxl: DiffusionGenerator,
-                                              ddpm: DiffusionGenerator) -> None:
+def test_spaces_and_capabilities_of_each_kind(
+    sd: DiffusionGenerator, sdxl: DiffusionGenerator, ddpm: DiffusionGenerator
+) -> None:
     assert sd.space().name == "noise" and sd.space().shape == (4, 16, 16) and sd.space().prior == "normal"
     assert sd.space("prompt").shape == (MAX_TOKENS, 32) and sd.image_size == (HEIGHT, HEIGHT)
     joint = sd.space("joint")
@@ -95,8 +104,9 @@ def test_pixel_ddpm_decode_equals_a_ddim_pipeline(ddpm: DiffusionGenerator, ddpm
     pipe = _pipeline(ddpm_folder)
     ddim = diffusers.DDIMPipeline(unet=pipe.unet, scheduler=diffusers.DDIMScheduler.from_config(pipe.scheduler.config))
     ddim.set_progress_bar_config(disable=True)
-    ref = ddim(batch_size=2, generator=torch.Generator().manual_seed(5), eta=0.0, num_inference_steps=STEPS,
-               output_type="np").images
+    ref = ddim(
+        batch_size=2, generator=torch.Generator().manual_seed(5), eta=0.0, num_inference_steps=STEPS, output_type="np"
+    ).images
     noise = torch.randn((2, 3, PIXEL_SIZE, PIXEL_SIZE), generator=torch.Generator().manual_seed(5))
     ours = ddpm.decode(noise).permute(0, 2, 3, 1).numpy()
     assert abs(ours - ref).max() < 1e-4
@@ -139,7 +149,7 @@ def test_a_long_morph_encodes_each_text_once(sd_folder: Path) -> None:
     gen.text_encoders[0].register_forward_hook(lambda _m, inputs, _out: rows.append(int(inputs[0].shape[0])))
     texts = [PROMPTS[i * 3 // 300] for i in range(300)]
     for start in range(0, 300, 30):  # frames decoded in batches, as save_morph does
-        gen.decode(gen.sample(30, seed=start), prompt=texts[start:start + 30])
+        gen.decode(gen.sample(30, seed=start), prompt=texts[start : start + 30])
     assert sum(rows) == 4 and gen.texts_encoded == 4  # 3 prompts + the empty negative, not 300
 
 
@@ -189,8 +199,9 @@ def test_cancel_stops_between_steps_and_progress_counts_them(sd: DiffusionGenera
     assert seen == [(i, 2 * STEPS) for i in range(1, 2 * STEPS + 1)]  # batches of 8 + 2: two passes
 
 
-def test_bad_inputs_get_clear_errors(sd: DiffusionGenerator, sdxl: DiffusionGenerator, ddpm: DiffusionGenerator,
-                                     tmp_path: Path) -> None:
+def test_bad_inputs_get_clear_errors(
+    sd: DiffusionGenerator, sdxl: DiffusionGenerator, ddpm: DiffusionGenerator, tmp_path: Path
+) -> None:
     with pytest.raises(ShapeError, match="noise"):
         sd.decode(torch.randn(1, 4, 8, 8))
     with pytest.raises(ShapeError, match="prompt latents"):
@@ -218,8 +229,9 @@ def test_folders_and_objects_it_cannot_open(tmp_path: Path, sd_folder: Path) -> 
         ll.from_diffusers(sd_folder / "vae")
     transformer = tmp_path / "sd3-like"
     transformer.mkdir()
-    (transformer / "model_index.json").write_text(json.dumps(
-        {"_class_name": "StableDiffusion3Pipeline", "transformer": ["diffusers", "SD3Transformer2DModel"]}))
+    (transformer / "model_index.json").write_text(
+        json.dumps({"_class_name": "StableDiffusion3Pipeline", "transformer": ["diffusers", "SD3Transformer2DModel"]})
+    )
     with pytest.raises(UnknownModelError, match="StableDiffusion3Pipeline is not supported") as info:
         ll.from_diffusers(transformer)
     assert "StableDiffusionXLPipeline" in str(info.value) and "DDPMPipeline" in str(info.value)
@@ -227,12 +239,27 @@ def test_folders_and_objects_it_cannot_open(tmp_path: Path, sd_folder: Path) -> 
         ll.from_diffusers(torch.nn.Linear(2, 2))
     pipe = tiny_sd()
     inpaint_unet = diffusers.UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=16, in_channels=9, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=9,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    )
     inpaint = diffusers.StableDiffusionInpaintPipeline(
-        unet=inpaint_unet, vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer,
-        scheduler=pipe.scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        unet=inpaint_unet,
+        vae=pipe.vae,
+        text_encoder=pipe.text_encoder,
+        tokenizer=pipe.tokenizer,
+        scheduler=pipe.scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     with pytest.raises(UnknownModelError, match="9 channels") as info:
         ll.from_diffusers(inpaint)
     assert "StableDiffusionPipeline" in str(info.value)

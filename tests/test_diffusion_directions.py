@@ -24,8 +24,7 @@ def gen(sd_folder: Path) -> DiffusionGenerator:
 @pytest.mark.parametrize("kind", ["sd", "sdxl"])
 def test_from_prompts_is_the_mean_difference_with_provenance(kind: str, request: pytest.FixtureRequest) -> None:
     g = ll.from_diffusers(request.getfixturevalue(f"{kind}_folder"), steps=2)
-    d = ll.directions.from_prompts(g, ["a smiling face", "a laughing face"], ["a face", "a serious face"],
-                                   name="smile")
+    d = ll.directions.from_prompts(g, ["a smiling face", "a laughing face"], ["a face", "a serious face"], name="smile")
     assert d.space == g.space("prompt") and d.name == "smile" and d.provenance["method"] == "from_prompts"
     assert d.provenance["params"]["positive"] == ["a smiling face", "a laughing face"]
     pos, neg = g.embed(["a smiling face", "a laughing face"]), g.embed(["a face", "a serious face"])

@@ -39,8 +39,7 @@ def _frames(folder: Path) -> list[np.ndarray]:
     return [np.asarray(Image.open(p).convert("RGB")).astype(int) for p in sorted(folder.glob("frame_*.png"))]
 
 
-def test_morph_endpoints_are_the_keyframe_images(gen: DiffusionGenerator, keys: torch.Tensor,
-                                                  tmp_path: Path) -> None:
+def test_morph_endpoints_are_the_keyframe_images(gen: DiffusionGenerator, keys: torch.Tensor, tmp_path: Path) -> None:
     anim = ll.save_morph(gen, keys, tmp_path / "frames", space="joint", fps=4, seconds=2, size=32, progress=False)
     frames = _frames(anim.path)
     assert anim.frames == len(frames) == 8
@@ -68,14 +67,13 @@ def _failing_after(gen: DiffusionGenerator, batches: int) -> Any:
     return decode
 
 
-def test_an_interrupted_render_resumes_and_gives_the_same_file(gen: DiffusionGenerator, keys: torch.Tensor,
-                                                                tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_render_resumes_and_gives_the_same_file(
+    gen: DiffusionGenerator, keys: torch.Tensor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
     clean.mkdir()
     crashed.mkdir()
-    args: dict[str, Any] = {"space": "joint", "fps": 6, "seconds": 2, "size": 32, "batch_size": 4,
-                            "progress": False}
+    args: dict[str, Any] = {"space": "joint", "fps": 6, "seconds": 2, "size": 32, "batch_size": 4, "progress": False}
     reference = ll.save_morph(gen, keys, clean / "morph.mp4", **args)
 
     monkeypatch.setattr(gen, "decode", _failing_after(gen, 2))
@@ -96,8 +94,9 @@ def test_an_interrupted_render_resumes_and_gives_the_same_file(gen: DiffusionGen
     assert [p.name for p in crashed.iterdir()] == ["morph.mp4"]
 
 
-def test_changed_arguments_do_not_reuse_frames(gen: DiffusionGenerator, keys: torch.Tensor, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_arguments_do_not_reuse_frames(
+    gen: DiffusionGenerator, keys: torch.Tensor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     args: dict[str, Any] = {"space": "joint", "fps": 4, "seconds": 1, "size": 32, "batch_size": 2, "progress": False}
     monkeypatch.setattr(gen, "decode", _failing_after(gen, 1))
     with pytest.raises(Interrupt):
@@ -120,7 +119,7 @@ def click_track(path: Path, clicks: list[float], seconds: float = 3.0, sr: int =
     burst = np.sin(np.arange(int(0.005 * sr)) * 2 * np.pi * 2000 / sr) * np.exp(-np.arange(int(0.005 * sr)) / 30)
     for t in clicks:
         i = int(t * sr)
-        y[i:i + len(burst)] += burst
+        y[i : i + len(burst)] += burst
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -148,8 +147,9 @@ def test_walk_speed_follows_a_click_track(tmp_path: Path) -> None:
 
 
 def _streams(path: Path) -> str:
-    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    )
     return done.stderr
 
 

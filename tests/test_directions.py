@@ -41,8 +41,7 @@ class LinearGen(Generator):
 
     def __init__(self, dim: int = 6, size: int = 8, seed: int = 0) -> None:
         rng = torch.Generator().manual_seed(seed)
-        spaces = [LatentSpace("z", (dim,), "normal", model="linear"),
-                  LatentSpace("w", (dim,), "none", model="linear")]
+        spaces = [LatentSpace("z", (dim,), "normal", model="linear"), LatentSpace("w", (dim,), "none", model="linear")]
         super().__init__(spaces, (size, size))
         self.m = torch.randn(3 * size * size, dim, generator=rng)
         scales = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.5, 0.25][:dim] + [0.1] * max(0, dim - 6))
@@ -81,8 +80,11 @@ def test_apply_shapes_scalar_sequence_single_and_batch() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(v=arrays(np.float64, 16, elements=st.floats(-5, 5)), z=arrays(np.float64, (3, 16), elements=st.floats(-5, 5)),
-       s=st.floats(-10, 10))
+@given(
+    v=arrays(np.float64, 16, elements=st.floats(-5, 5)),
+    z=arrays(np.float64, (3, 16), elements=st.floats(-5, 5)),
+    s=st.floats(-10, 10),
+)
 def test_apply_moves_exactly_strength_along_the_vector(v: np.ndarray, z: np.ndarray, s: float) -> None:
     if np.linalg.norm(v) < 1e-3:
         return
@@ -226,8 +228,9 @@ def test_unbound_directions_check_shape_only_and_can_be_bound(digits: Generator)
 
 
 # --------------------------------------------------------------------------- supervised finders
-def _planted(n: int = 3000, d: int = 16, seed: int = 0,
-             noise: float = 0.3) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+def _planted(
+    n: int = 3000, d: int = 16, seed: int = 0, noise: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     g = torch.Generator().manual_seed(seed)
     codes = torch.randn(n, d, generator=g, dtype=torch.float64)
     v = _unit(d, seed + 100)

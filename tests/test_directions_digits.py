@@ -55,8 +55,10 @@ def test_class_directions_from_encoded_digits_separate_held_out_codes(
 def random_directions(gen: Generator, n: int = 8) -> list[ll.Direction]:
     """``n`` seeded random unit directions: the negative control every found direction must beat."""
     dim = gen.sample(1).shape[1]
-    return [ll.Direction(torch.randn(dim, generator=torch.Generator().manual_seed(s)), gen, name=f"random{s}")
-            for s in range(n)]
+    return [
+        ll.Direction(torch.randn(dim, generator=torch.Generator().manual_seed(s)), gen, name=f"random{s}")
+        for s in range(n)
+    ]
 
 
 def sign_fitted(r: dirs.Response) -> float:
@@ -67,8 +69,9 @@ def sign_fitted(r: dirs.Response) -> float:
 @pytest.fixture(scope="module")
 def best_random_slant_slope(gen: Generator) -> float:
     """The best sign-fitted slant slope of 8 random directions (0.038 per unit strength)."""
-    return max(sign_fitted(dirs.response(gen, d, "slant", STRENGTHS, seeds=range(100, 116)))
-               for d in random_directions(gen))
+    return max(
+        sign_fitted(dirs.response(gen, d, "slant", STRENGTHS, seeds=range(100, 116))) for d in random_directions(gen)
+    )
 
 
 @pytest.mark.parametrize("method", ["mean_diff", "svm", "logistic", "ridge"])
@@ -111,7 +114,7 @@ def test_preview_grids_show_both_extremes(gen: Generator) -> None:
     d = dirs.sefa(gen)[0]
     img = dirs.preview(gen, d, seeds=3, strengths=[-3, 0, 3])
     assert img.shape == (3, 3 * 34 + 2, 3 * 34 + 2)
-    tiles = [img[:, 2:34, 2 + 34 * c:34 + 34 * c] for c in range(3)]
+    tiles = [img[:, 2:34, 2 + 34 * c : 34 + 34 * c] for c in range(3)]
     assert float(img.std()) > 0.1  # not blank
     assert float((tiles[0] - tiles[2]).abs().mean()) > 0.02  # the extremes differ
     rows = dirs.preview(gen, dirs.sefa(gen)[:4], seeds=[0], strengths=[-2, 2])
@@ -156,8 +159,9 @@ def test_pca_of_encoded_digits_finds_the_active_dimensions(
     ratios = ds.provenance["explained_variance_ratio"]
     assert sum(ratios[:4]) > 0.9 and ratios == sorted(ratios, reverse=True)
     ptp = np.ptp(dirs.response(gen, ds[0], "ink_coverage", STRENGTHS, seeds=8).mean)
-    random_ptp = max(np.ptp(dirs.response(gen, d, "ink_coverage", STRENGTHS, seeds=8).mean)
-                     for d in random_directions(gen))
+    random_ptp = max(
+        np.ptp(dirs.response(gen, d, "ink_coverage", STRENGTHS, seeds=8).mean) for d in random_directions(gen)
+    )
     # the first component changes the ink more than any of 8 random directions (0.047 vs 0.024)
     assert ptp >= 1.5 * random_ptp, (ptp, random_ptp)
 

@@ -81,8 +81,9 @@ def spread_along(codes: torch.Tensor, d: ll.Direction) -> float:
     return float((codes.double() @ d.vector.double()).std())
 
 
-def measure_along(gen: GlyphsGenerator, d: ll.Direction, z0: torch.Tensor, measure: str,
-                  strengths: np.ndarray) -> np.ndarray:
+def measure_along(
+    gen: GlyphsGenerator, d: ll.Direction, z0: torch.Tensor, measure: str, strengths: np.ndarray
+) -> np.ndarray:
     """``(S, N)`` measure (mean over ``CHARS``) of the fonts ``z0`` moved by each strength along ``d``."""
     moved = d.apply(z0, strengths.tolist())  # (S, N, D)
     values = getattr(measures, measure)(glyph_images(gen.glyphs(moved.reshape(-1, moved.shape[-1]), CHARS)))
@@ -105,8 +106,9 @@ def rises_monotonically(r: dict[str, float]) -> bool:
 
 
 # -- finding the directions ------------------------------------------------------------------------------------------
-def test_bold_direction_from_weight_labels_scores_well(bold: ll.Direction, gen: GlyphsGenerator,
-                                                       codes: torch.Tensor, labels: dict[str, np.ndarray]) -> None:
+def test_bold_direction_from_weight_labels_scores_well(
+    bold: ll.Direction, gen: GlyphsGenerator, codes: torch.Tensor, labels: dict[str, np.ndarray]
+) -> None:
     assert bold.space.key == "glyphs:style" and bold.provenance["method"] == "mean_diff"
     assert bold.provenance["scores"]["heldout_accuracy"] >= 0.8
     ridge = dirs.from_labels(codes, labels["weight"].astype(float), method="ridge", space=gen, name="weight")
@@ -114,8 +116,9 @@ def test_bold_direction_from_weight_labels_scores_well(bold: ll.Direction, gen: 
 
 
 @pytest.mark.parametrize("method", ["mean_diff", "svm", "logistic"])
-def test_italic_and_serif_directions_score_well(gen: GlyphsGenerator, codes: torch.Tensor,
-                                                labels: dict[str, np.ndarray], method: str) -> None:
+def test_italic_and_serif_directions_score_well(
+    gen: GlyphsGenerator, codes: torch.Tensor, labels: dict[str, np.ndarray], method: str
+) -> None:
     italic = dirs.from_labels(codes, labels["italic"], method=method, space=gen, name="italic")
     # 20 % of the fonts are italic: 0.9 is well above the 0.8 of always answering "upright"
     assert italic.provenance["scores"]["heldout_accuracy"] >= 0.9
@@ -131,38 +134,42 @@ def test_label_directions_are_distinct(bold: ll.Direction, italic: ll.Direction,
 
 
 # -- what they do to the glyphs --------------------------------------------------------------------------------------
-def test_stroke_weight_rises_along_bold(gen: GlyphsGenerator, codes: torch.Tensor, bold: ll.Direction,
-                                        starts: torch.Tensor, font_spread: dict[str, float]) -> None:
+def test_stroke_weight_rises_along_bold(
+    gen: GlyphsGenerator, codes: torch.Tensor, bold: ll.Direction, starts: torch.Tensor, font_spread: dict[str, float]
+) -> None:
     s = np.linspace(-1.5, 2.5, 9) * spread_along(codes, bold)
     r = rise(s, measure_along(gen, bold, starts, "stroke_weight", s), font_spread["stroke_weight"])
     assert rises_monotonically(r), r
 
 
-def test_slant_rises_along_italic(gen: GlyphsGenerator, codes: torch.Tensor, italic: ll.Direction,
-                                  starts: torch.Tensor, font_spread: dict[str, float]) -> None:
+def test_slant_rises_along_italic(
+    gen: GlyphsGenerator, codes: torch.Tensor, italic: ll.Direction, starts: torch.Tensor, font_spread: dict[str, float]
+) -> None:
     # measures.slant is positive when the top leans right (italic); upright starts move from 0 to +3 spreads
     s = np.linspace(0.0, 3.0, 9) * spread_along(codes, italic)
     r = rise(s, measure_along(gen, italic, starts, "slant", s), font_spread["slant"])
     assert rises_monotonically(r), r
 
 
-def test_response_and_entanglement_measure_each_glyph(gen: GlyphsGenerator, codes: torch.Tensor,
-                                                     bold: ll.Direction, italic: ll.Direction,
-                                                     starts: torch.Tensor) -> None:
+def test_response_and_entanglement_measure_each_glyph(
+    gen: GlyphsGenerator, codes: torch.Tensor, bold: ll.Direction, italic: ll.Direction, starts: torch.Tensor
+) -> None:
     """Measures see the glyphs one by one (``gen.measure_views``), not the layout of the specimen line."""
     s = np.linspace(0.0, 3.0, 7) * spread_along(codes, italic)
     r = dirs.response(gen, italic, "slant", s.tolist(), z=starts)
     assert r.spearman() >= 0.9, r.mean
     assert abs(r.mean[0]) < 0.1 < r.mean[-1], "upright fonts measure near 0, italic ones clearly above"
-    table = dirs.entanglement(gen, [bold, italic], ["stroke_weight", "slant"], z=starts,
-                              strength=spread_along(codes, italic))
+    table = dirs.entanglement(
+        gen, [bold, italic], ["stroke_weight", "slant"], z=starts, strength=spread_along(codes, italic)
+    )
     (bold_on_weight, bold_on_slant), (italic_on_weight, italic_on_slant) = table.values
     assert italic_on_slant > abs(bold_on_slant) and bold_on_weight > abs(italic_on_weight), table
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_directions_fail_the_same_bar(gen: GlyphsGenerator, codes: torch.Tensor, starts: torch.Tensor,
-                                             font_spread: dict[str, float], seed: int) -> None:
+def test_random_directions_fail_the_same_bar(
+    gen: GlyphsGenerator, codes: torch.Tensor, starts: torch.Tensor, font_spread: dict[str, float], seed: int
+) -> None:
     """Negative control: the bar above is not met by chance (so the tests above can fail)."""
     vec = torch.randn(codes.shape[1], generator=torch.Generator().manual_seed(seed))
     d = ll.Direction(vec, gen, name=f"random{seed}")
@@ -173,8 +180,9 @@ def test_random_directions_fail_the_same_bar(gen: GlyphsGenerator, codes: torch.
             assert not rises_monotonically(r), (measure, sign.name, r)
 
 
-def test_held_out_fonts_land_on_the_right_side(gen: GlyphsGenerator, codes: torch.Tensor, bold: ll.Direction,
-                                               serif: ll.Direction) -> None:
+def test_held_out_fonts_land_on_the_right_side(
+    gen: GlyphsGenerator, codes: torch.Tensor, bold: ll.Direction, serif: ll.Direction
+) -> None:
     """EB Garamond (serif, 400) and Barlow Bold (sans, 700) were never trained on."""
     pytest.importorskip("fontTools")
     pytest.importorskip("brotli")

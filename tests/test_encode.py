@@ -39,11 +39,13 @@ def _mean_image_psnr(images: torch.Tensor) -> torch.Tensor:
 
 # -- generators that lack something ---------------------------------------------------------------
 
+
 class Wrapped(Generator):
     """The digits model behind another Generator, with knobs to remove capabilities."""
 
-    def __init__(self, base: Generator, *, encoder: bool = True, gradients: str = "yes",
-                 interrupt_after: int | None = None) -> None:
+    def __init__(
+        self, base: Generator, *, encoder: bool = True, gradients: str = "yes", interrupt_after: int | None = None
+    ) -> None:
         super().__init__(base.spaces, base.image_size)
         self.base, self.gradients, self.interrupt_after, self.calls = base, gradients, interrupt_after, 0
         self.name = "wrapped"
@@ -57,7 +59,7 @@ class Wrapped(Generator):
 
     def decode_differentiable(self, latents, space=None):
         self.calls += 1
-        if self.calls == self.interrupt_after:      # one press of Ctrl-C
+        if self.calls == self.interrupt_after:  # one press of Ctrl-C
             raise KeyboardInterrupt
         if self.gradients == "raises":
             raise NotImplementedError("this adapter renders with a non-differentiable library")
@@ -91,6 +93,7 @@ class TinyStyle(Generator):
 
 
 # -- round trips --------------------------------------------------------------------------------
+
 
 def test_hybrid_round_trip_beats_the_mean_image_by_far(gen, targets):
     result = encode(gen, targets, "hybrid", steps=100, progress=False)
@@ -135,7 +138,7 @@ def test_real_heldout_digits_encode_better_than_the_mean_image(gen, real_digits)
 def test_optimize_and_encoder_round_trips(gen, targets):
     baseline = _mean_image_psnr(targets)
     opt = encode(gen, targets, "optimize", steps=200, progress=False)
-    assert float(opt.psnr.median()) > 40.0       # optimisation alone can stall on a hard image, hence the median
+    assert float(opt.psnr.median()) > 40.0  # optimisation alone can stall on a hard image, hence the median
     assert bool((opt.psnr > baseline + 8).all())
     enc = encode(gen, targets, "encoder", progress=False)
     assert enc.steps == 0 and tuple(enc.history.shape) == (1, 8)
@@ -191,9 +194,10 @@ def test_wplus_is_the_default_space_for_optimisation_with_a_mean_latent_start():
 
 # -- masks ---------------------------------------------------------------------------------------
 
+
 def test_masked_out_pixels_change_nothing(gen, targets):
     mask = torch.zeros(32, 32)
-    mask[:, :16] = 1                                  # observe the left half only
+    mask[:, :16] = 1  # observe the left half only
     scribbled = targets.clone()
     scribbled[..., 16:] = torch.rand(8, 3, 32, 16, generator=torch.Generator().manual_seed(0))
     for method in ("optimize", "hybrid", "encoder"):
@@ -226,10 +230,10 @@ def test_a_mask_at_the_input_size_is_resized_with_the_images(gen, targets):
 
 def test_a_generator_can_translate_its_own_masks(gen, targets):
     class RowMasks(Wrapped):
-        def pixel_mask(self, rows):   # e.g. glyphs: observed characters -> observed pixels
+        def pixel_mask(self, rows):  # e.g. glyphs: observed characters -> observed pixels
             m = torch.zeros(len(rows), 1, 32, 32)
             for i, r in enumerate(rows):
-                m[i, :, r * 8:(r + 1) * 8] = 1
+                m[i, :, r * 8 : (r + 1) * 8] = 1
             return m
 
     g = RowMasks(gen)
@@ -239,6 +243,7 @@ def test_a_generator_can_translate_its_own_masks(gen, targets):
 
 
 # -- inputs --------------------------------------------------------------------------------------
+
 
 def test_every_input_kind_encodes_like_the_tensor(gen, targets, tmp_path):
     ref = encode(gen, targets[:2], "encoder", progress=False).latents
@@ -264,7 +269,7 @@ def test_every_input_kind_encodes_like_the_tensor(gen, targets, tmp_path):
 
 
 def test_transparent_ink_is_put_on_the_models_paper(gen, targets):
-    ink = 1 - targets[:2, :1]                            # alpha = darkness of the ink
+    ink = 1 - targets[:2, :1]  # alpha = darkness of the ink
     rgba = torch.cat([torch.zeros(2, 3, 32, 32), ink], 1)  # black ink on transparent
     r = encode(gen, rgba, "encoder", progress=False)
     torch.testing.assert_close(r.images, targets[:2], atol=1e-5, rtol=0)
@@ -272,29 +277,31 @@ def test_transparent_ink_is_put_on_the_models_paper(gen, targets):
 
 # -- progress and Ctrl-C ------------------------------------------------------------------------
 
+
 def test_progress_bar_is_shown(gen, targets, capsys):
     encode(gen, targets[:2], "hybrid", steps=5, progress=True)
     assert "encode (hybrid)" in capsys.readouterr().err
 
 
 def test_ctrl_c_returns_the_best_latents_so_far(gen, targets):
-    g = Wrapped(gen, interrupt_after=12)   # 1 gradient probe + ~10 steps, then "Ctrl-C"
+    g = Wrapped(gen, interrupt_after=12)  # 1 gradient probe + ~10 steps, then "Ctrl-C"
     r = encode(g, targets, "hybrid", steps=100, batch_size=4, progress=False)
     assert r.interrupted and "interrupted" in repr(r)
     assert tuple(r.latents.shape) == (8, 16) and 0 < r.steps < 100
     encoder = encode(gen, targets, "encoder", progress=False)
     assert bool((r.loss[:4] <= encoder.loss[:4]).all()) and bool((r.loss[:4] < encoder.loss[:4]).any())
-    torch.testing.assert_close(r.latents[4:], encoder.latents[4:])   # the unstarted batch keeps the encoder's
+    torch.testing.assert_close(r.latents[4:], encoder.latents[4:])  # the unstarted batch keeps the encoder's
 
 
 # -- capabilities ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("how", ["raises", "detached"])
 def test_a_generator_without_gradients_is_a_clear_error(gen, targets, how):
     g = Wrapped(gen, gradients=how)
     text = _raises(CapabilityError, "no gradients", encode, g, targets[:2], "optimize", progress=False)
     assert ("NotImplementedError" if how == "raises" else "grad_fn") in text
-    assert encode(g, targets[:2], progress=False).method == "encoder"   # auto falls back
+    assert encode(g, targets[:2], progress=False).method == "encoder"  # auto falls back
 
 
 def test_a_generator_without_an_encoder(gen, targets):
@@ -305,6 +312,7 @@ def test_a_generator_without_an_encoder(gen, targets):
 
 
 # -- errors --------------------------------------------------------------------------------------
+
 
 def test_bad_arguments(gen, targets):
     x = targets[:1]
@@ -342,6 +350,7 @@ def test_exported_from_the_package():
 
 # -- properties of the loss -----------------------------------------------------------------------
 
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), size=st.sampled_from([4, 8, 16, 32]), soft=st.booleans())
 def test_data_loss_ignores_masked_pixels_and_is_zero_only_on_a_match(seed, size, soft):
@@ -349,7 +358,7 @@ def test_data_loss_ignores_masked_pixels_and_is_zero_only_on_a_match(seed, size,
     x, y = torch.rand(2, 3, size, size, generator=g), torch.rand(2, 3, size, size, generator=g)
     m = torch.rand(2, 1, size, size, generator=g)
     m = m if soft else (m > 0.5).float()
-    m[:, :, 0, 0] = 1                                           # at least one observed pixel
+    m[:, :, 0, 0] = 1  # at least one observed pixel
     other = torch.where(m > 0, y, torch.rand(2, 3, size, size, generator=g))
     torch.testing.assert_close(_data_loss(x, y, m), _data_loss(x, other, m))
     assert bool((_data_loss(x, y, m) > 0).all())

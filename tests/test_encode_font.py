@@ -37,8 +37,9 @@ def _shape(i: int, empty: bool) -> object:
     return pen.glyph()
 
 
-def build_font(path: Path, chars: str = CHARS, names: dict[str, str] | None = None, empty: str = "",
-               notdef: int = 600) -> Path:
+def build_font(
+    path: Path, chars: str = CHARS, names: dict[str, str] | None = None, empty: str = "", notdef: int = 600
+) -> Path:
     """A TrueType font with one glyph per character of ``chars``, named ``names[c]`` (Latin names by default)."""
     names = names or {c: _latin_name(c) for c in chars}
     order = [".notdef"] + [names[c] for c in chars]
@@ -71,8 +72,9 @@ def test_a_latin_font_built_here_encodes(gen: ll.Generator, tmp_path: Path) -> N
 
 
 def test_symbol_fonts_are_refused(gen: ll.Generator, tmp_path: Path) -> None:
-    greek = {c: f"sym{i:02d}" if not c.isalpha() else ("Alpha" if c == "A" else f"greek{i:02d}")
-             for i, c in enumerate(CHARS)}
+    greek = {
+        c: f"sym{i:02d}" if not c.isalpha() else ("Alpha" if c == "A" else f"greek{i:02d}") for i, c in enumerate(CHARS)
+    }
     with pytest.raises(InputImageError, match="symbol or dingbat font"):
         gen.encode_font(build_font(tmp_path / "symbol.ttf", names=greek))
 

@@ -70,7 +70,7 @@ def test_round_trip_of_decoded_specimens(gen: GlyphsGenerator, fonts: torch.Tens
 def test_character_mask_selects_specimen_cells(gen: GlyphsGenerator) -> None:
     m = gen.pixel_mask("Hamb")
     assert m.shape == (64, CELL * len(gen.text))
-    assert float(m[:, : 4 * CELL].min()) == 1.0 and float(m[:, 4 * CELL:].max()) == 0.0
+    assert float(m[:, : 4 * CELL].min()) == 1.0 and float(m[:, 4 * CELL :].max()) == 0.0
     assert gen.pixel_mask(["H", "g"]).shape == (2, 64, CELL * len(gen.text))
     pixels = torch.ones(64, 10)
     assert gen.pixel_mask(pixels) is pixels  # pixel masks pass through
@@ -79,8 +79,7 @@ def test_character_mask_selects_specimen_cells(gen: GlyphsGenerator) -> None:
             ll.encode(gen, gen.decode(gen.sample(1, seed=0)), mask=bad, progress=False)
 
 
-def test_encoder_with_a_character_mask_uses_only_the_observed_glyphs(gen: GlyphsGenerator,
-                                                                   fonts: torch.Tensor) -> None:
+def test_encoder_with_a_character_mask_uses_only_the_observed_glyphs(gen: GlyphsGenerator, fonts: torch.Tensor) -> None:
     hidden = slice(4 * CELL, None)  # "urg" of "Hamburg"
     noisy = with_noise(gen.decode(fonts), hidden, seed=0)
     masked = ll.encode(gen, noisy, method="encoder", mask="Hamb", progress=False).latents
@@ -92,8 +91,9 @@ def test_encoder_with_a_character_mask_uses_only_the_observed_glyphs(gen: Glyphs
     assert specimen_iou(gen, masked, fonts, CHARS) > specimen_iou(gen, unmasked, fonts, CHARS) + 0.05
 
 
-def test_hybrid_with_a_character_mask_ignores_what_the_hidden_cells_hold(gen: GlyphsGenerator,
-                                                                       fonts: torch.Tensor) -> None:
+def test_hybrid_with_a_character_mask_ignores_what_the_hidden_cells_hold(
+    gen: GlyphsGenerator, fonts: torch.Tensor
+) -> None:
     hidden = slice(4 * CELL, None)
     images = gen.decode(fonts[:2])
     a = ll.encode(gen, with_noise(images, hidden, seed=1), mask="Hamb", steps=40, progress=False)
@@ -113,8 +113,9 @@ def garamond(gen: GlyphsGenerator) -> tuple[torch.Tensor, torch.Tensor]:
     return gen.encode_font(GARAMOND), real
 
 
-def test_encoded_font_matches_its_rendered_glyphs(gen: GlyphsGenerator,
-                                                  garamond: tuple[torch.Tensor, torch.Tensor]) -> None:
+def test_encoded_font_matches_its_rendered_glyphs(
+    gen: GlyphsGenerator, garamond: tuple[torch.Tensor, torch.Tensor]
+) -> None:
     z, real = garamond
     own = float(iou(gen.glyphs(z, CHARS), real).mean())
     codes = gen.codes()
@@ -124,8 +125,9 @@ def test_encoded_font_matches_its_rendered_glyphs(gen: GlyphsGenerator,
     assert own >= float(others.mean()) + 0.15, (own, float(others.mean()))
 
 
-def test_bold_edit_of_an_encoded_font_thickens_its_strokes(gen: GlyphsGenerator,
-                                                           garamond: tuple[torch.Tensor, torch.Tensor]) -> None:
+def test_bold_edit_of_an_encoded_font_thickens_its_strokes(
+    gen: GlyphsGenerator, garamond: tuple[torch.Tensor, torch.Tensor]
+) -> None:
     z, _ = garamond
     codes, labels = gen.codes(), gen.labels()
     w = labels["weight"]

@@ -59,9 +59,13 @@ def _autoencoder_kl() -> Generator:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         vae = diffusers.AutoencoderKL(
-            block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-            up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4,
-            sample_size=32, layers_per_block=1,
+            block_out_channels=(8, 16),
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+            latent_channels=4,
+            norm_num_groups=4,
+            sample_size=32,
+            layers_per_block=1,
         ).eval()
     return ll.from_diffusers_vae(vae)
 
@@ -79,7 +83,7 @@ def _trained() -> Generator:
     images = np.ones((24, 32, 32, 3), np.float32)
     for img in images:
         x, y, r = rng.integers(8, 24), rng.integers(8, 24), rng.integers(4, 8)
-        img[y - r:y + r, x - r:x + r] = 0.0
+        img[y - r : y + r, x - r : x + r] = 0.0
     with torch.random.fork_rng(devices=[]):
         return ll.train(images, size=32, latent_dim=4, epochs=2, seed=0, progress=False, live=False, max_minutes=1)
 
@@ -161,8 +165,14 @@ def test_the_checker_catches_broken_generators() -> None:
 
 def test_undeclared_capabilities_raise_capability_error() -> None:
     gen = _Broken()
-    for call in (gen.codes, gen.labels, lambda: gen.preview(torch.zeros(4)), lambda: gen.sefa_weight(gen.default_space),
-                 lambda: gen.encode_font("x.ttf"), lambda: gen.embed("a text")):
+    for call in (
+        gen.codes,
+        gen.labels,
+        lambda: gen.preview(torch.zeros(4)),
+        lambda: gen.sefa_weight(gen.default_space),
+        lambda: gen.encode_font("x.ttf"),
+        lambda: gen.embed("a text"),
+    ):
         with pytest.raises(ll.CapabilityError):
             call()
 

@@ -37,10 +37,19 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("glyphs")
     codes = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
     labels = {"family": np.array(list("abcde")), "weight": np.array([100, 300, 400, 700, 900])}
-    mixture = {"weights": torch.tensor([0.5, 0.5]), "means": torch.zeros(2, 8) + torch.tensor([[3.0], [-3.0]]),
-               "chol": torch.eye(8).expand(2, 8, 8) * 0.1}
-    card = {"name": "glyphs", "family": "glyphs", "module": "glyphs", "config": SMALL.to_dict(), "text": "Hamburg",
-            "sharpness": 2.0}
+    mixture = {
+        "weights": torch.tensor([0.5, 0.5]),
+        "means": torch.zeros(2, 8) + torch.tensor([[3.0], [-3.0]]),
+        "chol": torch.eye(8).expand(2, 8, 8) * 0.1,
+    }
+    card = {
+        "name": "glyphs",
+        "family": "glyphs",
+        "module": "glyphs",
+        "config": SMALL.to_dict(),
+        "text": "Hamburg",
+        "sharpness": 2.0,
+    }
     return save_bundle(folder, net, card, codes, labels, mixture)
 
 
@@ -97,8 +106,9 @@ def test_encode_roundtrip_shapes(gen: GlyphsGenerator) -> None:
     # dark-on-light images, uint8 and other sizes are accepted
     paper = (255 * (1 - g[1])).to(torch.uint8).numpy()
     assert gen.encode_glyphs({"a": paper}).shape == (8,)
-    assert gen.encode_glyphs({"a": torch.nn.functional.interpolate(g[1][None, None], size=(40, 30))[0, 0]}
-                             ).shape == (8,)
+    assert gen.encode_glyphs({"a": torch.nn.functional.interpolate(g[1][None, None], size=(40, 30))[0, 0]}).shape == (
+        8,
+    )
 
 
 def test_encode_glyphs_is_permutation_invariant(gen: GlyphsGenerator) -> None:

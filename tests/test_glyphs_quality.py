@@ -112,6 +112,7 @@ def test_eval_sample_is_test_half_fonts_of_every_category(sample: dict[str, torc
 
 # -- reconstruction (bar 1) and style kept (bar 4) -----------------------------------------------------
 
+
 def _style_kept(recon: torch.Tensor, real: torch.Tensor) -> float:
     """Share of reconstructions whose nearest real font (pixels) is their own."""
     return float((torch.cdist(recon.flatten(1), real.flatten(1)).argmin(1) == torch.arange(len(real))).float().mean())
@@ -138,8 +139,11 @@ def test_bar1_every_category(recon: torch.Tensor, real: torch.Tensor, sample: di
         assert float(per_font[sample["category"] == c].mean()) >= 0.60, c
 
 
-@pytest.mark.xfail(strict=True, reason="missed: style kept 0.714 in pixels over the 161 test-half fonts (card); "
-                   "0.52 for this sample in the reader's features; bar 0.80")
+@pytest.mark.xfail(
+    strict=True,
+    reason="missed: style kept 0.714 in pixels over the 161 test-half fonts (card); "
+    "0.52 for this sample in the reader's features; bar 0.80",
+)
 def test_bar4_style_kept(recon: torch.Tensor, real: torch.Tensor, sample: dict[str, torch.Tensor]) -> None:
     """Nearest of the 161 test-half fonts in the reader's features (25 candidates in pixels would be too easy: 0.84)."""
     feats = sample["test_half_reader_features"].float()
@@ -151,8 +155,9 @@ def test_bar4_style_kept(recon: torch.Tensor, real: torch.Tensor, sample: dict[s
     assert float((torch.cdist(mine, feats).argmin(1) == own_index).float().mean()) >= 0.80
 
 
-def test_bar2_completion_beats_retrieval(gen: GlyphsGenerator, sample: dict[str, torch.Tensor],
-                                         real: torch.Tensor) -> None:
+def test_bar2_completion_beats_retrieval(
+    gen: GlyphsGenerator, sample: dict[str, torch.Tensor], real: torch.Tensor
+) -> None:
     rest = [i for i, c in enumerate(CHARS) if c not in FIVE]
     ious = []
     for font in real:
@@ -175,6 +180,7 @@ def _test_half_weights(gen: GlyphsGenerator, sample: dict[str, torch.Tensor]) ->
 
 # -- crispness (bar 3): the 0.5 ink mask's outline, which logit scaling cannot change ----------------------
 
+
 def test_crisp_edges_regression_floor(recon: torch.Tensor, real: torch.Tensor, mean_font: torch.Tensor) -> None:
     """Edge F-score today 0.751; controls: reconstructions blurred 5x5 0.675, the mean font 0.584 (regression floor)."""
     assert edge_fscore(recon, real) >= EDGE_FLOOR
@@ -194,6 +200,7 @@ def test_bar3_grey_ratio(recon: torch.Tensor, real: torch.Tensor) -> None:
 
 
 # -- legibility, coverage, variety (bar 5) --------------------------------------------------------------
+
 
 def test_reader_reads_real_heldout_glyphs(sample: dict[str, torch.Tensor], real: torch.Tensor) -> None:
     # 0.868 on this sample (more display and script fonts than before); a judge that cannot read real type
@@ -217,8 +224,9 @@ def test_bar5_samples_legible_and_covering(sample: dict[str, torch.Tensor], samp
     assert ok, why
 
 
-def test_bar5_controls_fail_legible_and_covering(sample: dict[str, torch.Tensor], samples: torch.Tensor,
-                                                 mean_font: torch.Tensor) -> None:
+def test_bar5_controls_fail_legible_and_covering(
+    sample: dict[str, torch.Tensor], samples: torch.Tensor, mean_font: torch.Tensor
+) -> None:
     """The mean font reads 1.000 but covers nothing (recall 0); blurred samples: recall 0.006."""
     for name, fonts in (("mean font", mean_font.expand(len(samples), -1, -1, -1)), ("blurred", blur(samples))):
         ok, why = _legible_and_covering(sample, fonts)
@@ -226,8 +234,9 @@ def test_bar5_controls_fail_legible_and_covering(sample: dict[str, torch.Tensor]
 
 
 @pytest.mark.xfail(strict=True, reason="missed: samples' recall 0.199 < 0.9 x 0.398 (real validation-half fonts)")
-def test_bar5_samples_cover_the_test_fonts_like_real_fonts_do(gen: GlyphsGenerator, sample: dict[str, torch.Tensor],
-                                                              samples: torch.Tensor) -> None:
+def test_bar5_samples_cover_the_test_fonts_like_real_fonts_do(
+    gen: GlyphsGenerator, sample: dict[str, torch.Tensor], samples: torch.Tensor
+) -> None:
     from latentlab.generators.glyphs import eval_reader
 
     reference = gen.card["metrics"]["coverage_knn3_precision_recall"]["real validation-half fonts (reference)"][1]
@@ -245,8 +254,9 @@ def _category_shares_match(sample: dict[str, torch.Tensor], fonts: torch.Tensor)
     return ok, f"shares {share.round(3)} vs {train.round(3)}, TV {tv:.3f}"
 
 
-def test_bar5_category_shares_of_300_samples(sample: dict[str, torch.Tensor], samples: torch.Tensor,
-                                             mean_font: torch.Tensor) -> None:
+def test_bar5_category_shares_of_300_samples(
+    sample: dict[str, torch.Tensor], samples: torch.Tensor, mean_font: torch.Tensor
+) -> None:
     """Today TV 0.109; the mean font (one category) fails."""
     ok, why = _category_shares_match(sample, samples)
     assert ok, why
@@ -262,8 +272,9 @@ def _midpoints_hold_up(sample: dict[str, torch.Tensor], mid: torch.Tensor, ends:
     return ok, f"legibility {a:.3f} vs endpoints {b:.3f}, grey {grey(mid):.4f} vs {grey(ends):.4f}"
 
 
-def test_bar5_slerp_midpoints_as_legible_and_crisp_as_their_endpoints(gen: GlyphsGenerator,
-                                                                      sample: dict[str, torch.Tensor]) -> None:
+def test_bar5_slerp_midpoints_as_legible_and_crisp_as_their_endpoints(
+    gen: GlyphsGenerator, sample: dict[str, torch.Tensor]
+) -> None:
     """Midpoints between training fonts vs those very fonts decoded; the control, a cross-fade of the two
     pictures, is no font at all and fails. Today: legibility 0.981 vs 0.973, grey 0.0364 vs 0.0290 (1.26x);
     cross-fade grey 0.1012 (3.5x)."""

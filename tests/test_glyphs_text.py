@@ -51,8 +51,8 @@ def test_a_space_is_a_gap_of_paper_between_the_same_glyph_cells(gen: GlyphsGener
     spaced = gen.decode(z)
     assert gen.image_size == (64, 3 * CELL + 20) and spaced.shape == (2, 3, 64, 3 * CELL + 20)
     assert torch.equal(spaced[..., : 2 * CELL], solid[..., : 2 * CELL])
-    assert torch.equal(spaced[..., 2 * CELL + 20:], solid[..., 2 * CELL:])
-    assert float(spaced[..., 2 * CELL: 2 * CELL + 20].min()) == 1.0  # plain paper
+    assert torch.equal(spaced[..., 2 * CELL + 20 :], solid[..., 2 * CELL :])
+    assert float(spaced[..., 2 * CELL : 2 * CELL + 20].min()) == 1.0  # plain paper
     gen.text = "Ab  1"  # two spaces, two gaps
     assert gen.image_size == (64, 3 * CELL + 40)
 
@@ -70,8 +70,8 @@ def test_pixel_mask_and_measures_skip_spaces(gen: GlyphsGenerator) -> None:
     gen.text = "Ab 1"
     m = gen.pixel_mask("b1")
     assert m.shape == (64, 3 * CELL + 20)
-    assert float(m[:, :CELL].max()) == 0.0 and float(m[:, CELL: 2 * CELL].min()) == 1.0
-    assert float(m[:, 2 * CELL: 2 * CELL + 20].max()) == 0.0 and float(m[:, 2 * CELL + 20:].min()) == 1.0
+    assert float(m[:, :CELL].max()) == 0.0 and float(m[:, CELL : 2 * CELL].min()) == 1.0
+    assert float(m[:, 2 * CELL : 2 * CELL + 20].max()) == 0.0 and float(m[:, 2 * CELL + 20 :].min()) == 1.0
     views, per_latent = gen.measure_views(gen.sample(1, seed=0))
     assert per_latent == 3 and views.shape == (3, 3, 64, 64)
 

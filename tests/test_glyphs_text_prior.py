@@ -62,8 +62,9 @@ def test_captions_say_what_the_labels_say() -> None:
     mono = [i for i, c in enumerate(labels["category"]) if c == "monospace"]
     assert len(doc["train"]) == len(labels["family"])
     assert all(len(doc["train"][i]) >= 4 for i in range(len(doc["train"])))
-    said = np.mean([any("mono" in c or "fixed" in c or "cod" in c or "program" in c for c in doc["train"][i])
-                    for i in mono])
+    said = np.mean(
+        [any("mono" in c or "fixed" in c or "cod" in c or "program" in c for c in doc["train"][i]) for i in mono]
+    )
     assert said > 0.9
 
 
@@ -179,7 +180,7 @@ def test_bar1_weight_words_order_the_ink(prior) -> None:
 
 
 def test_bar2_italic_prompts_slant(prior) -> None:
-    ref = prior.glyphs.codes()[:: 12][:150]
+    ref = prior.glyphs.codes()[::12][:150]
     std = float(q.font_measure(prior.glyphs, ref, "slant").std())
     pairs = (("an italic font", "an upright font"), ("an italic serif", "an upright serif"))
     got = q.italic_gap(prior, pairs, std, seeds=4)
@@ -242,19 +243,32 @@ def test_explorer_describe_a_font_box(prior) -> None:
 
 
 def test_text_direction_from_prompts_moves_the_ink(prior) -> None:
-    heavy = ll.directions.from_prompts(prior, ["a black sans-serif", "a heavy serif"], ["a thin sans-serif",
-                                                                                        "a hairline serif"])
+    heavy = ll.directions.from_prompts(
+        prior, ["a black sans-serif", "a heavy serif"], ["a thin sans-serif", "a hairline serif"]
+    )
     base = prior.embed("a regular sans-serif")
     noise = prior.sample(4, seed=2)
     n = heavy.provenance["norm"]
-    ink = [float(q.font_measure(prior.glyphs, prior.styles(heavy.apply(base, a * n).expand(4, -1), space="prompt",
-                                                            noise=noise), "ink_coverage").mean())
-           for a in (-1.0, 0.0, 1.0)]
+    ink = [
+        float(
+            q.font_measure(
+                prior.glyphs,
+                prior.styles(heavy.apply(base, a * n).expand(4, -1), space="prompt", noise=noise),
+                "ink_coverage",
+            ).mean()
+        )
+        for a in (-1.0, 0.0, 1.0)
+    ]
     assert ink[0] < ink[1] < ink[2]
     # negative control: a random direction of the same length does not order the ink
     rand = torch.nn.functional.normalize(torch.randn(1, 384, generator=torch.Generator().manual_seed(0)), dim=1)
     rand = rand * n
-    flat = [float(q.font_measure(prior.glyphs, prior.styles((base + a * rand).expand(4, -1), space="prompt",
-                                                             noise=noise), "ink_coverage").mean())
-            for a in (-1.0, 0.0, 1.0)]
+    flat = [
+        float(
+            q.font_measure(
+                prior.glyphs, prior.styles((base + a * rand).expand(4, -1), space="prompt", noise=noise), "ink_coverage"
+            ).mean()
+        )
+        for a in (-1.0, 0.0, 1.0)
+    ]
     assert abs(flat[2] - flat[0]) < abs(ink[2] - ink[0])

@@ -19,11 +19,12 @@ from ._helpers import raises as _raises
 def _ink_square(h: int = 12, w: int = 12) -> np.ndarray:
     """White uint8 gray image with a black square in the middle."""
     a = np.full((h, w), 255, np.uint8)
-    a[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 0
+    a[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 0
     return a
 
 
 # -- every input kind gives the same pixels ----------------------------------------------------------
+
 
 def test_every_input_kind_gives_the_same_tensor(tmp_path):
     gray = _ink_square()
@@ -83,13 +84,14 @@ def test_rgb_stays_rgb():
 
 # -- alpha compositing ---------------------------------------------------------------------------
 
+
 def test_alpha_is_composited_on_the_background():
     rgba = np.zeros((4, 4, 4), np.uint8)
-    rgba[..., 0] = 255                       # red ...
-    rgba[:, :2, 3] = 0                       # ... fully transparent on the left
-    rgba[:, 2:, 3] = 255                     # ... opaque on the right
-    rgba[0, 3, 3] = 128                      # ... half transparent in one pixel
-    out = load_images(rgba)                  # white paper by default
+    rgba[..., 0] = 255  # red ...
+    rgba[:, :2, 3] = 0  # ... fully transparent on the left
+    rgba[:, 2:, 3] = 255  # ... opaque on the right
+    rgba[0, 3, 3] = 128  # ... half transparent in one pixel
+    out = load_images(rgba)  # white paper by default
     assert out[0, :, 0, 0].tolist() == [1.0, 1.0, 1.0]
     assert out[0, :, 1, 3].tolist() == [1.0, 0.0, 0.0]
     torch.testing.assert_close(out[0, :, 0, 3], torch.tensor([1.0, 127 / 255, 127 / 255]), atol=2e-3, rtol=0)
@@ -101,16 +103,17 @@ def test_alpha_is_composited_on_the_background():
 
 def test_alpha_is_composited_before_resizing():
     """A transparent black surround must not darken the edges of the resized image."""
-    rgba = np.zeros((64, 64, 4), np.uint8)    # black, transparent ...
-    rgba[16:48, 16:48] = 255                  # ... except an opaque white square
+    rgba = np.zeros((64, 64, 4), np.uint8)  # black, transparent ...
+    rgba[16:48, 16:48] = 255  # ... except an opaque white square
     out = load_images(rgba, size=8)
     assert float(out.min()) > 0.99
 
 
 # -- fit policies ---------------------------------------------------------------------------------
 
+
 def test_contain_pads_with_paper_and_keeps_the_aspect_ratio():
-    ink = np.zeros((32, 16), np.uint8)       # a tall black bar
+    ink = np.zeros((32, 16), np.uint8)  # a tall black bar
     out = load_images(ink, size=(16, 16), fit="contain")
     assert tuple(out.shape) == (1, 3, 16, 16)
     column_means = out[0, 0].mean(0)
@@ -120,9 +123,9 @@ def test_contain_pads_with_paper_and_keeps_the_aspect_ratio():
 
 def test_cover_crops_and_stretch_squashes():
     img = np.full((16, 32), 255, np.uint8)
-    img[:, :8] = 0                            # ink on the left quarter only
+    img[:, :8] = 0  # ink on the left quarter only
     cover = load_images(img, size=16, fit="cover")
-    assert float(cover.mean()) == pytest.approx(1.0)   # the left quarter was cropped away
+    assert float(cover.mean()) == pytest.approx(1.0)  # the left quarter was cropped away
     stretch = load_images(img, size=16, fit="stretch")
     assert float(stretch[0, 0, :, :3].max()) < 0.01 and float(stretch[0, 0, :, -4:].min()) > 0.99
 
@@ -133,8 +136,14 @@ def test_contain_padding_uses_the_background_colour():
 
 
 @settings(max_examples=40, deadline=None)
-@given(h=st.integers(1, 40), w=st.integers(1, 40), th=st.integers(1, 24), tw=st.integers(1, 24),
-       fit=st.sampled_from(["contain", "cover", "stretch"]), value=st.floats(0, 1))
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    th=st.integers(1, 24),
+    tw=st.integers(1, 24),
+    fit=st.sampled_from(["contain", "cover", "stretch"]),
+    value=st.floats(0, 1),
+)
 def test_fit_images_shape_range_and_constants(h, w, th, tw, fit, value):
     x = torch.full((2, 3, h, w), value)
     out = fit_images(x, (th, tw), fit, background=value)
@@ -148,6 +157,7 @@ def test_tensor_source_keeps_its_values_when_already_sized():
 
 
 # -- errors ----------------------------------------------------------------------------------------
+
 
 def test_missing_and_unreadable_files(tmp_path):
     _raises(InputImageError, "does not exist", load_images, tmp_path / "nope.png")
@@ -192,8 +202,8 @@ def test_exported_from_the_package():
 
 
 def test_phone_photo_rotation_is_applied(tmp_path):
-    img = Image.new("RGB", (20, 10), "white")          # stored landscape ...
+    img = Image.new("RGB", (20, 10), "white")  # stored landscape ...
     exif = Image.Exif()
-    exif[0x0112] = 6                                    # ... shown rotated 90 degrees (EXIF orientation 6)
+    exif[0x0112] = 6  # ... shown rotated 90 degrees (EXIF orientation 6)
     img.save(tmp_path / "phone.jpg", exif=exif)
     assert tuple(load_images(tmp_path / "phone.jpg").shape) == (1, 3, 20, 10)

@@ -23,8 +23,9 @@ def pairs(draw: st.DrawFn, batched: bool | None = None) -> tuple[torch.Tensor, t
     """Two random latents (same shape), well away from parallel / anti-parallel."""
     seed = draw(st.integers(0, 2**31 - 1))
     dim = draw(st.integers(2, 64))
-    lead = () if batched is False else (draw(st.integers(1, 6)),) if batched else draw(
-        st.sampled_from([(), (3,), (2, 4)]))
+    lead = (
+        () if batched is False else (draw(st.integers(1, 6)),) if batched else draw(st.sampled_from([(), (3,), (2, 4)]))
+    )
     rng = torch.Generator().manual_seed(seed)
     scale = draw(st.floats(0.1, 10.0))
     a = torch.randn(*lead, dim, generator=rng) * scale

@@ -130,10 +130,12 @@ def test_smooth_curves_have_no_kinks_at_keyframes(curve: str) -> None:
     keys = _keys(5, 16, seed=3)
     frames = LatentPath(keys, curve=curve).sample(401)  # type: ignore[arg-type]
     kinked = LatentPath(keys, curve="linear").sample(401)
+
     def worst_turn(f: torch.Tensor) -> float:
         v = f[1:] - f[:-1]
         cos = torch.nn.functional.cosine_similarity(v[1:], v[:-1], dim=-1)
         return float(torch.arccos(cos.clamp(-1, 1)).max())
+
     assert worst_turn(frames) < 0.25
     assert worst_turn(kinked) > 0.5
 
@@ -211,8 +213,10 @@ def test_constant_image_speed_with_digits() -> None:
     gen = ll.load("digits")
     keys = gen.sample(4, seed=0)
     path = LatentPath(keys, curve="spherical", space=gen.default_space)
+
     def image_steps(frames: torch.Tensor) -> torch.Tensor:
         return _steps(gen.decode(frames))
+
     naive = image_steps(path.sample(40))
     even = image_steps(path.sample(40, constant_speed="image", gen=gen))
     cv = lambda s: float(s.std() / s.mean())  # noqa: E731

@@ -150,8 +150,9 @@ def test_a_direction_of_one_part_moves_only_that_part_of_joint_latents() -> None
 
 
 def test_join_puts_three_parts_together() -> None:  # SDXL's joint space: noise, prompt and pooled
-    s = joint_space("joint", [LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none"),
-                              LatentPart("pooled", (1,), "none")])
+    s = joint_space(
+        "joint", [LatentPart("noise", (2,)), LatentPart("prompt", (3,), "none"), LatentPart("pooled", (1,), "none")]
+    )
     parts = {"noise": torch.zeros(2, 2), "prompt": torch.ones(2, 3), "pooled": torch.full((2, 1), 2.0)}
     z = s.join(parts)
     assert z.shape == (2, 6) and z.dtype == torch.float32 and z[0].tolist() == [0, 0, 1, 1, 1, 2]

@@ -231,8 +231,11 @@ def _thumbnail_boxes(fig: object) -> list[tuple[object, object]]:
     canvas.draw()
     renderer = canvas.get_renderer()
     ax = fig.axes[0]  # type: ignore[attr-defined]
-    return [(a.get_window_extent(renderer), a.offsetbox.get_window_extent(renderer))
-            for a in ax.artists if isinstance(a, AnnotationBbox)]
+    return [
+        (a.get_window_extent(renderer), a.offsetbox.get_window_extent(renderer))
+        for a in ax.artists
+        if isinstance(a, AnnotationBbox)
+    ]
 
 
 @pytest.mark.parametrize("text", ["Ag", "Hamburg"])
@@ -251,7 +254,7 @@ def test_plot_thumbnails_of_wide_images_keep_their_shape_and_never_overlap(text:
         assert abs(img.width / img.height - w / h) < 0.05 * w / h, (img.width, img.height, w, h)  # type: ignore[attr-defined]
         assert img.height >= 15  # type: ignore[attr-defined]
     for i, (a, _) in enumerate(boxes):
-        for b, _ in boxes[i + 1:]:
+        for b, _ in boxes[i + 1 :]:
             assert not a.overlaps(b), f"thumbnails overlap: {a} and {b}"  # type: ignore[attr-defined]
     assert fig.axes[0].get_legend() is not None
 

@@ -51,8 +51,9 @@ def _shows(data: bytes, gen: ll.Generator, z: torch.Tensor, other: torch.Tensor)
     img = _pixels(data)
     want, wrong = gen.decode(z)[0], gen.decode(other)[0]
     if want.shape != img.shape:
-        want, wrong = (torch.nn.functional.interpolate(t[None], size=img.shape[1:], mode="bilinear")[0]
-                       for t in (want, wrong))
+        want, wrong = (
+            torch.nn.functional.interpolate(t[None], size=img.shape[1:], mode="bilinear")[0] for t in (want, wrong)
+        )
     err, err_other = float((img - want).abs().mean()), float((img - wrong).abs().mean())
     return err < 0.03 and err < 0.5 * err_other
 
@@ -233,8 +234,11 @@ def test_selection_in_a_zoomed_view(fitted: LatentMap, gen: ll.Generator) -> Non
 
 def test_caption_names_the_point_with_short_numbers(gen: ll.Generator) -> None:
     z = gen.sample(30, seed=0)
-    labels = {"family": np.array([f"Font {i}" for i in range(30)]), "ink": np.linspace(0, 1, 30) / 7,
-              "weight": np.arange(30) * 100}
+    labels = {
+        "family": np.array([f"Font {i}" for i in range(30)]),
+        "ink": np.linspace(0, 1, 30) / 7,
+        "weight": np.arange(30) * 100,
+    }
     m = LatentMap(method="pca").fit(z, labels=labels)
     w = m.widget(gen)
     w.click_point(3)

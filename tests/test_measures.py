@@ -30,8 +30,12 @@ def _stroke(width: int, shear: float = 0.0, length: int = 44, size: int = SIZE, 
     cx = size / 2 + dx
     half = length / 2
     # top edge moves right by shear*half, bottom edge left (y points up in the measure)
-    pts = [(cx - width / 2 + shear * half, top), (cx + width / 2 + shear * half, top),
-           (cx + width / 2 - shear * half, bottom), (cx - width / 2 - shear * half, bottom)]
+    pts = [
+        (cx - width / 2 + shear * half, top),
+        (cx + width / 2 + shear * half, top),
+        (cx + width / 2 - shear * half, bottom),
+        (cx - width / 2 - shear * half, bottom),
+    ]
     draw.polygon(pts, fill=0)
     return im
 

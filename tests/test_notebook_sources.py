@@ -21,8 +21,7 @@ COMMITTED = REPO / "notebooks"
 
 def _build(script: Path, out: Path) -> list[Path]:
     env = {**os.environ, "LATENTLAB_NOTEBOOK_DIR": str(out), "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return sorted(out.rglob("*.ipynb"))
 
@@ -46,13 +45,15 @@ def test_committed_notebooks_match_their_script(script: str, built: dict[str, li
         assert committed.is_file(), f"{script} writes notebooks/{rel}, which is not committed (run make notebooks)"
         assert path.read_bytes() == committed.read_bytes(), (
             f"notebooks/{rel} differs from what scripts/notebooks/{script} writes: edit the script, then run "
-            "make notebooks")
+            "make notebooks"
+        )
 
 
 def test_every_committed_notebook_has_a_script(built: dict[str, list[tuple[Path, Path]]]) -> None:
     made = {str(rel) for written in built.values() for _, rel in written}
-    committed = {str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*.ipynb")
-                 if ".ipynb_checkpoints" not in str(p)}
+    committed = {
+        str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*.ipynb") if ".ipynb_checkpoints" not in str(p)
+    }
     assert committed <= made, f"notebooks without a scripts/notebooks/make_*.py: {sorted(committed - made)}"
 
 

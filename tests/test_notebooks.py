@@ -34,8 +34,9 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
         f"{path.name} was committed with outputs; clear them (scripts/notebooks/make_*.py writes it clean)"
     )
-    client = NotebookClient(nb, timeout=1800 if FULL else 600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=1800 if FULL else 600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute(env=dict(os.environ))
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert outputs, f"{path.name} produced no output at all"
@@ -47,8 +48,11 @@ BLANK = "answer = ..."
 
 
 def _exercise_cells(nb: nbformat.NotebookNode) -> list[tuple[str, nbformat.NotebookNode]]:
-    return [(c.metadata["latentlab"]["exercise"], c) for c in nb.cells
-            if c.cell_type == "code" and "exercise" in c.metadata.get("latentlab", {})]
+    return [
+        (c.metadata["latentlab"]["exercise"], c)
+        for c in nb.cells
+        if c.cell_type == "code" and "exercise" in c.metadata.get("latentlab", {})
+    ]
 
 
 def _cell_seconds(cell: nbformat.NotebookNode) -> float:
@@ -102,11 +106,15 @@ def test_workshop_path_runs(mode: str, tmp_path: Path, monkeypatch: pytest.Monke
             for name, cell in exercises:
                 cell.source = cell.source.replace(BLANK, EXERCISES[name].solution)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute(env=dict(os.environ))
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute(
+            env=dict(os.environ)
+        )
         cells = [_cell_seconds(c) for c in nb.cells if c.cell_type == "code"]
-        times[path.stem] = {"wall_s": round(time.perf_counter() - start, 1), "cells_s": round(sum(cells), 1),
-                            "slowest_cell_s": round(max(cells), 1)}
+        times[path.stem] = {
+            "wall_s": round(time.perf_counter() - start, 1),
+            "cells_s": round(sum(cells), 1),
+            "slowest_cell_s": round(max(cells), 1),
+        }
         for name, cell in exercises:
             said = _check_outputs(cell)
             if mode == "solved":

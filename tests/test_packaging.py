@@ -15,8 +15,13 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[zipfile.ZipFile, str]:
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation",
-                           "-w", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-w", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (path,) = out.glob("latentlab-*.whl")
     return zipfile.ZipFile(path), done.stdout + done.stderr
@@ -46,12 +51,20 @@ def test_the_wheel_metadata_uses_an_spdx_license(wheel: tuple[zipfile.ZipFile, s
 
 def _docs(out: Path, extra_name: str = "") -> subprocess.CompletedProcess[str]:
     """Run scripts/build_docs.py in a fresh process (pdoc caches what it has read)."""
-    code = ("import runpy, sys, latentlab\n"
-            f"if {extra_name!r}: latentlab.__all__ = [*latentlab.__all__, {extra_name!r}]\n"
-            f"sys.argv = ['build_docs', '--out', {str(out)!r}]\n"
-            "runpy.run_path('scripts/build_docs.py', run_name='__main__')\n")
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    code = (
+        "import runpy, sys, latentlab\n"
+        f"if {extra_name!r}: latentlab.__all__ = [*latentlab.__all__, {extra_name!r}]\n"
+        f"sys.argv = ['build_docs', '--out', {str(out)!r}]\n"
+        "runpy.run_path('scripts/build_docs.py', run_name='__main__')\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_the_api_reference_builds_without_warnings_and_fails_on_a_broken_name(tmp_path: Path) -> None:

@@ -87,9 +87,9 @@ def test_contact_sheet_layout_and_labels() -> None:
     labelled = contact_sheet(images, labels=["a", "b", "c", "d", "e"], nrow=5, scale=4, padding=4)
     assert plain.size == labelled.size == (5 * (64 + 4) + 4, plain.height)
     arr = np.asarray(labelled)
-    label_strip = arr[4 + 64 + 1: 4 + 64 + 14]
+    label_strip = arr[4 + 64 + 1 : 4 + 64 + 14]
     assert (label_strip < 128).any()  # text is drawn below the tiles
-    assert (arr[4:4 + 64, 4:4 + 64] == 0).all()  # the tile itself is untouched
+    assert (arr[4 : 4 + 64, 4 : 4 + 64] == 0).all()  # the tile itself is untouched
     assert not np.array_equal(np.asarray(plain), arr)
 
 

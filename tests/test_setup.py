@@ -18,8 +18,9 @@ JUPYTER = Path(sys.executable).with_name("jupyter")
 def _dry_run(target: str) -> str:
     if shutil.which("make") is None:
         pytest.fail("these checks need GNU make (apt-get install make)")
-    out = subprocess.run(["make", "-n", "-s", target, "BIN=/nonexistent/bin"], cwd=REPO, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        ["make", "-n", "-s", target, "BIN=/nonexistent/bin"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     return out.stdout + out.stderr
 
 
@@ -37,15 +38,40 @@ def test_make_test_installs_the_browser_and_checks_the_lab() -> None:
 
 def test_check_lab_sees_the_server_answer_and_stops_it() -> None:
     flags = ["--allow-root"] if os.getuid() == 0 else []
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "check_lab.py"), "--",
-                           str(JUPYTER), "lab", *flags, "notebooks/00_quickstart.ipynb"],
-                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "check_lab.py"),
+            "--",
+            str(JUPYTER),
+            "lab",
+            *flags,
+            "notebooks/00_quickstart.ipynb",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "answered /api/status" in done.stdout
 
 
 def test_check_lab_fails_when_nothing_answers() -> None:
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "check_lab.py"), "--timeout", "3", "--",
-                           sys.executable, "-c", "import time; time.sleep(20)"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "check_lab.py"),
+            "--timeout",
+            "3",
+            "--",
+            sys.executable,
+            "-c",
+            "import time; time.sleep(20)",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "did not answer" in done.stderr

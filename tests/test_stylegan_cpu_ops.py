@@ -12,16 +12,17 @@ import torch.nn.functional as F
 from latentlab.generators._stylegan_cpu_ops import fast_cpu_upfirdn2d, upfirdn2d_matmul
 
 
-def _by_definition(x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad: list[int], flip: bool,
-                   gain: float) -> torch.Tensor:
+def _by_definition(
+    x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad: list[int], flip: bool, gain: float
+) -> torch.Tensor:
     """Zero-insert ``up``, pad (negative = crop), correlate with the separable filter, keep every ``down``-th."""
     n, c, h, w = x.shape
     big = torch.zeros(n, c, h * up, w * up, dtype=x.dtype)
     big[:, :, ::up, ::up] = x
     x0, x1, y0, y1 = pad
     big = F.pad(big, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
-    big = big[:, :, max(-y0, 0):big.shape[2] - max(-y1, 0), max(-x0, 0):big.shape[3] - max(-x1, 0)]
-    taps = f * gain ** 0.5
+    big = big[:, :, max(-y0, 0) : big.shape[2] - max(-y1, 0), max(-x0, 0) : big.shape[3] - max(-x1, 0)]
+    taps = f * gain**0.5
     taps = taps if flip else taps.flip(0)
     kernel = torch.outer(taps, taps).expand(c, 1, -1, -1)
     return F.conv2d(big, kernel, groups=c)[:, :, ::down, ::down]
@@ -51,8 +52,9 @@ def test_matches_the_definition_with_gradients(up: int, down: int, pad: list[int
     scale = float(gx_want.abs().max())  # float32 rounding of sums taken in another order
     torch.testing.assert_close(gx_got, gx_want, rtol=1e-5, atol=1e-6 * scale)
     # negative control: a shifted padding gives a different answer, so the comparison can fail
-    moved = upfirdn2d_matmul(x, f, up=up, down=down, padding=[pad[0] + 1, pad[1] - 1, pad[2], pad[3]],
-                             flip_filter=flip, gain=gain)
+    moved = upfirdn2d_matmul(
+        x, f, up=up, down=down, padding=[pad[0] + 1, pad[1] - 1, pad[2], pad[3]], flip_filter=flip, gain=gain
+    )
     assert not torch.allclose(moved, want, atol=1e-3)
 
 

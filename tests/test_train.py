@@ -166,7 +166,8 @@ def test_interrupted_run_resumes(shapes_folder: Path, tmp_path: Path, monkeypatc
     # a straight 6-epoch run gives the same weights: resuming restores optimiser, schedule and RNG
     straight = ll.train(shapes_folder, size=32, epochs=6, latent_dim=4, progress=False)
     assert resumed.card["training"]["history"][-1]["val_loss"] == pytest.approx(
-        straight.card["training"]["history"][-1]["val_loss"], rel=1e-4)
+        straight.card["training"]["history"][-1]["val_loss"], rel=1e-4
+    )
 
 
 def test_time_budget_plans_from_the_steady_epoch_pace(shapes_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,13 +210,33 @@ def test_command_line_train(shapes_folder: Path, tmp_path: Path) -> None:
     import sys
 
     out = tmp_path / "cli-model"
-    run = subprocess.run([sys.executable, "-m", "latentlab.cli", "train", str(shapes_folder), "-o", str(out),
-                          "--size", "32", "--epochs", "2", "--latent-dim", "4"], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "latentlab.cli",
+            "train",
+            str(shapes_folder),
+            "-o",
+            str(out),
+            "--size",
+            "32",
+            "--epochs",
+            "2",
+            "--latent-dim",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert f"saved {out}" in run.stdout and "97 images" in run.stdout
     assert ll.load(out).space().shape == (4,)
-    bad = subprocess.run([sys.executable, "-m", "latentlab.cli", "train", str(tmp_path / "nothing"), "-o",
-                          str(out)], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "latentlab.cli", "train", str(tmp_path / "nothing"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "no such folder" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -109,12 +109,12 @@ def test_burst_renders_twice_and_ends_on_the_last_value() -> None:
 
     loop: LatestWins[int] = LatestWins(work)
     loop.submit(0)
-    assert started.wait(10)          # the first render is under way (and slow)
-    for i in range(1, 1000):         # a 1,000-event burst arrives meanwhile
+    assert started.wait(10)  # the first render is under way (and slow)
+    for i in range(1, 1000):  # a 1,000-event burst arrives meanwhile
         loop.submit(i)
     release.set()
     assert loop.wait_idle(10)
-    assert seen == [0, 999]          # nothing queued: the rendering one, then the newest
+    assert seen == [0, 999]  # nothing queued: the rendering one, then the newest
     loop.close()
 
 
@@ -130,9 +130,9 @@ def test_previews_then_one_full_render_when_settled() -> None:
 
     loop: LatestWins[int] = LatestWins(work, settle_s=0.05)
     loop.submit(0)
-    assert started.wait(10)                          # the first preview is rendering
+    assert started.wait(10)  # the first preview is rendering
     for i in range(1, 5):
-        loop.submit(i)                               # the burst arrives meanwhile, however slow the machine
+        loop.submit(i)  # the burst arrives meanwhile, however slow the machine
     release.set()
     assert loop.wait_idle(10)
     assert seen == [(0, True), (4, True), (4, False)]  # previews, then full quality on the last value only
@@ -374,10 +374,10 @@ def test_explorer_previews_while_dragging_then_renders_full(gen: ll.Generator, a
     for v in (0.5, 1.0, 1.5):
         ex.sliders[0].value = v
     assert ex.wait()
-    assert calls and shown[0] == (128, 128)            # previews first, at half size
-    assert shown[-1] == (256, 256)                     # then full quality once settled
+    assert calls and shown[0] == (128, 128)  # previews first, at half size
+    assert shown[-1] == (256, 256)  # then full quality once settled
     assert ex.image.value == ex.view.render(ex.latent)
     ex.close()
     plain = Explorer(gen, directions=axes)
-    assert not plain.view.previews                     # digits declares no preview: every event full quality
+    assert not plain.view.previews  # digits declares no preview: every event full quality
     plain.close()

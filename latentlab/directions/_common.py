@@ -35,9 +35,13 @@ def _now() -> str:
 
 def base_provenance(method: str, **extra: Any) -> dict[str, Any]:
     """The provenance every finder records: method, its parameters, created-at and library versions."""
-    return {"method": method, **extra, "created_at": _now(), "library_version": __version__,
-            "torch_version": torch.__version__}
-
+    return {
+        "method": method,
+        **extra,
+        "created_at": _now(),
+        "library_version": __version__,
+        "torch_version": torch.__version__,
+    }
 
 
 def resolve_space(space: SpaceLike | str | None, gen: Generator | None = None) -> LatentSpace | None:
@@ -58,8 +62,13 @@ def resolve_space(space: SpaceLike | str | None, gen: Generator | None = None) -
 
 def unbound_space(shape: tuple[int, ...]) -> LatentSpace:
     """A placeholder space of ``shape`` for directions found from raw codes (only the shape is checked)."""
-    return LatentSpace(UNBOUND, shape, "none", model="",
-                       description="unbound: found from raw codes without space=; only the shape is checked")
+    return LatentSpace(
+        UNBOUND,
+        shape,
+        "none",
+        model="",
+        description="unbound: found from raw codes without space=; only the shape is checked",
+    )
 
 
 def describe_space(space: LatentSpace) -> str:
@@ -69,24 +78,26 @@ def describe_space(space: LatentSpace) -> str:
     return f"{space.key} {shape_str(space.shape)}"
 
 
-
 def as_strengths(strength: Any) -> float | torch.Tensor:
     """A python float for a scalar strength, else a 1-D float64 tensor ``(S,)``."""
     if isinstance(strength, (int, float)) and not isinstance(strength, bool):
         value = float(strength)
         if not math.isfinite(value):
-            raise InvalidValueError("strength must be finite", expected="a finite number", got=value,
-                                    fix="pass a number such as 2.0")
+            raise InvalidValueError(
+                "strength must be finite", expected="a finite number", got=value, fix="pass a number such as 2.0"
+            )
         return value
     t = to_tensor(strength, name="strength").double()
     if t.ndim == 0:
         return as_strengths(float(t))
     if t.ndim != 1 or t.numel() == 0:
-        raise ShapeError("strength must be a number or a 1-D sequence of numbers",
-                         expected="2.0 or [-3, 0, 3]", got=f"shape {shape_str(tuple(t.shape))}",
-                         fix="flatten the strengths into a list")
+        raise ShapeError(
+            "strength must be a number or a 1-D sequence of numbers",
+            expected="2.0 or [-3, 0, 3]",
+            got=f"shape {shape_str(tuple(t.shape))}",
+            fix="flatten the strengths into a list",
+        )
     return check_finite(t, name="strength")
-
 
 
 def codes_matrix(codes: Any, space: LatentSpace | None) -> tuple[torch.Tensor, LatentSpace]:
@@ -95,13 +106,19 @@ def codes_matrix(codes: Any, space: LatentSpace | None) -> tuple[torch.Tensor, L
     t = t.double() if t.is_floating_point() else t.to(torch.float64)
     check_finite(t, name="codes")
     if t.ndim < 2:
-        raise ShapeError("codes must be a batch of latents", expected="(N, *shape), e.g. (N, 16)",
-                         got=shape_str(tuple(t.shape)), fix="stack the latents into one (N, D) tensor")
+        raise ShapeError(
+            "codes must be a batch of latents",
+            expected="(N, *shape), e.g. (N, 16)",
+            got=shape_str(tuple(t.shape)),
+            fix="stack the latents into one (N, D) tensor",
+        )
     if space is None:
         space = unbound_space(tuple(t.shape[1:]))
     elif tuple(t.shape[1:]) != space.shape:
         raise IncompatibleLatentError(
             f"codes do not fit the space {describe_space(space)}",
-            expected=f"(N, {', '.join(map(str, space.shape))})", got=shape_str(tuple(t.shape)),
-            fix="encode or sample the codes with this model, or pass the space they come from")
+            expected=f"(N, {', '.join(map(str, space.shape))})",
+            got=shape_str(tuple(t.shape)),
+            fix="encode or sample the codes with this model, or pass the space they come from",
+        )
     return t.flatten(1), space

@@ -26,6 +26,7 @@ from .model import Direction, DirectionSet
 
 __all__ = ["EntanglementTable", "Response", "entanglement", "measure_samples", "preview", "response"]
 
+
 def measure_samples(
     gen: Generator,
     measure: str | _measures.Measure,
@@ -66,8 +67,9 @@ def _decode_batched(gen: Generator, z: torch.Tensor, space: LatentSpace, batch_s
     return torch.cat([gen.decode(chunk, space=space) for chunk in z.split(batch_size)])
 
 
-def _measure_batched(gen: Generator, fns: Sequence[_measures.Measure], z: torch.Tensor, space: LatentSpace,
-                     batch_size: int = 256) -> list[torch.Tensor]:
+def _measure_batched(
+    gen: Generator, fns: Sequence[_measures.Measure], z: torch.Tensor, space: LatentSpace, batch_size: int = 256
+) -> list[torch.Tensor]:
     """Each measure of the images of ``z``, ``(N,)`` float64 per measure (averaged over
     :meth:`~latentlab.Generator.measure_views`, e.g. the glyphs of a font)."""
     out: list[list[torch.Tensor]] = [[] for _ in fns]
@@ -84,8 +86,9 @@ def _start_latents(gen: Generator, space: LatentSpace, z: Any, seeds: int | Sequ
         return t.unsqueeze(0) if tuple(t.shape) == space.shape else t
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(x) for x in seeds]
     if not seed_list:
-        raise InvalidValueError("no starting latents", expected="seeds=8 or a list of seeds", got=seeds,
-                                fix="pass seeds=8")
+        raise InvalidValueError(
+            "no starting latents", expected="seeds=8 or a list of seeds", got=seeds, fix="pass seeds=8"
+        )
     return torch.cat([gen.sample(1, seed=sd, space=space) for sd in seed_list])
 
 
@@ -121,8 +124,12 @@ def preview(
     """
     items = list(d) if isinstance(d, DirectionSet) else [d]
     if not items:
-        raise InvalidValueError("nothing to preview", expected="a Direction or a non-empty DirectionSet",
-                                got="an empty set", fix="pass at least one direction")
+        raise InvalidValueError(
+            "nothing to preview",
+            expected="a Direction or a non-empty DirectionSet",
+            got="an empty set",
+            fix="pass at least one direction",
+        )
     space = items[0].check_compatible(gen)
     for item in items[1:]:
         item.check_compatible(gen)
@@ -178,8 +185,9 @@ class Response:
             _, ax = plt.subplots(figsize=(4.5, 3))
         line = ax.plot(self.strengths, self.mean, marker="o", label=label or self.direction)[0]
         if band:
-            ax.fill_between(self.strengths, self.mean - self.std, self.mean + self.std, alpha=0.2,
-                            color=line.get_color())
+            ax.fill_between(
+                self.strengths, self.mean - self.std, self.mean + self.std, alpha=0.2, color=line.get_color()
+            )
         ax.set_xlabel(f"strength along {self.direction}")
         ax.set_ylabel(self.measure)
         ax.grid(alpha=0.3)
@@ -267,16 +275,24 @@ class EntanglementTable:
             return f'<td style="background:{colour};text-align:right">{v:+.2f}</td>'
 
         head = "<tr><th></th>" + "".join(f"<th>{c}</th>" for c in self.columns) + "</tr>"
-        body = "".join(f"<tr><th>{r}</th>" + "".join(cell(float(v)) for v in row) + "</tr>"
-                       for r, row in zip(self.rows, self.values))
+        body = "".join(
+            f"<tr><th>{r}</th>" + "".join(cell(float(v)) for v in row) + "</tr>"
+            for r, row in zip(self.rows, self.values)
+        )
         return f"<table>{head}{body}</table>"
 
 
 def entanglement(
     gen: Generator,
     directions: Iterable[Direction],
-    measures: Sequence[str | _measures.Measure] = ("ink_coverage", "centroid_x", "centroid_y", "width",
-                                                    "slant", "stroke_weight"),
+    measures: Sequence[str | _measures.Measure] = (
+        "ink_coverage",
+        "centroid_x",
+        "centroid_y",
+        "width",
+        "slant",
+        "stroke_weight",
+    ),
     *,
     strength: float = 2.0,
     seeds: int | Sequence[int] = 8,
@@ -295,8 +311,12 @@ def entanglement(
     """
     items = list(directions)
     if not items:
-        raise InvalidValueError("entanglement() needs directions", expected="a list of Directions", got="nothing",
-                                fix="pass [bold, italic, ...]")
+        raise InvalidValueError(
+            "entanglement() needs directions",
+            expected="a list of Directions",
+            got="nothing",
+            fix="pass [bold, italic, ...]",
+        )
     space = items[0].check_compatible(gen)
     for d in items[1:]:
         d.check_compatible(gen)

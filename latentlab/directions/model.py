@@ -73,9 +73,8 @@ def _matching_part(own: LatentSpace, space: LatentSpace) -> LatentPart | None:
     if first not in names:
         return None
     start = names.index(first)
-    run = space.parts[start:start + len(own.parts)]
-    same = len(run) == len(own.parts) and all(a.name == b.name and a.shape == b.shape
-                                              for a, b in zip(run, own.parts))
+    run = space.parts[start : start + len(own.parts)]
+    same = len(run) == len(own.parts) and all(a.name == b.name and a.shape == b.shape for a, b in zip(run, own.parts))
     return run[0] if same else None
 
 
@@ -175,8 +174,11 @@ class Direction:
     def __repr__(self) -> str:
         method = self.provenance.get("method", "")
         k = f", K={self.k}" if self.k > 1 else ""
-        where = f"{self.space.key} {shape_str(self.space.shape)}" if self.is_bound else (
-            f"unbound {shape_str(self.space.shape)}")
+        where = (
+            f"{self.space.key} {shape_str(self.space.shape)}"
+            if self.is_bound
+            else (f"unbound {shape_str(self.space.shape)}")
+        )
         return f"<Direction {self.name!r} in {where}{k}{', ' + method if method else ''}>"
 
     def _derived(self, vectors: torch.Tensor, name: str, edit: dict[str, Any] | None) -> Direction:
@@ -192,8 +194,12 @@ class Direction:
     def component(self, i: int) -> Direction:
         """Vector ``i`` of a K-vector direction as its own Direction."""
         if not -self.k <= i < self.k:
-            raise InvalidValueError(f"direction {self.name!r} has no component {i}", expected=f"0 <= i < {self.k}",
-                                    got=i, fix=f"pick an index below {self.k}")
+            raise InvalidValueError(
+                f"direction {self.name!r} has no component {i}",
+                expected=f"0 <= i < {self.k}",
+                got=i,
+                fix=f"pick an index below {self.k}",
+            )
         return self._derived(self.vectors[i], f"{self.name}[{i % self.k}]", {"op": "component", "index": i % self.k})
 
     def __neg__(self) -> Direction:
@@ -264,9 +270,12 @@ class Direction:
             candidates = [space_or_gen]
             other = describe_space(space_or_gen)
         else:
-            raise InvalidValueError("check_compatible() needs a LatentSpace or a generator",
-                                    expected="gen or gen.space('z')", got=type(space_or_gen).__name__,
-                                    fix="pass the generator you want to edit with")
+            raise InvalidValueError(
+                "check_compatible() needs a LatentSpace or a generator",
+                expected="gen or gen.space('z')",
+                got=type(space_or_gen).__name__,
+                fix="pass the generator you want to edit with",
+            )
         for s in candidates:
             if _same_space(self.space, s) or _matching_part(self.space, s) is not None:
                 return s
@@ -300,9 +309,12 @@ class Direction:
         else:
             idx = [int(i) for i in layers]
         if not idx or any(not -n <= i < n for i in idx):
-            raise InvalidValueError(f"layers= must pick layers of the {n}-layer latents",
-                                    expected=f"indices in [0, {n})", got=repr(layers),
-                                    fix=f"pass e.g. layers=range(0, {min(n, 4)})")
+            raise InvalidValueError(
+                f"layers= must pick layers of the {n}-layer latents",
+                expected=f"indices in [0, {n})",
+                got=repr(layers),
+                fix=f"pass e.g. layers=range(0, {min(n, 4)})",
+            )
         mask = torch.zeros(n)
         mask[idx] = 1.0
         return mask.view(n, *([1] * rest))
@@ -310,8 +322,12 @@ class Direction:
     def _delta(self, t: torch.Tensor, component: int, layers: Any, space: SpaceLike | None) -> torch.Tensor:
         """The per-unit-strength edit for latents ``t``, checked against this direction (and ``space``)."""
         if not -self.k <= component < self.k:
-            raise InvalidValueError(f"direction {self.name!r} has no component {component}",
-                                    expected=f"0 <= component < {self.k}", got=component, fix="use component=0")
+            raise InvalidValueError(
+                f"direction {self.name!r} has no component {component}",
+                expected=f"0 <= component < {self.k}",
+                got=component,
+                fix="use component=0",
+            )
         if isinstance(space, LatentSpace) and not _same_space(self.space, space) and _matching_part(self.space, space):
             return self.lift(space)._delta(t, component, layers, space)  # a part's direction on joint latents
         vector = self.vectors[component]
@@ -329,8 +345,11 @@ class Direction:
         if len(self.space.shape) < 2:
             raise InvalidValueError(
                 f"layers= needs layered latents such as W+ (L, D); got {shape_str(tuple(t.shape))} latents for "
-                f"{describe_space(self.space)}", expected="latents (L, D) or (N, L, D), or layers=None",
-                got=repr(layers), fix="leave layers= out, or pass W+ codes gen.sample(n, space='w+')")
+                f"{describe_space(self.space)}",
+                expected="latents (L, D) or (N, L, D), or layers=None",
+                got=repr(layers),
+                fix="leave layers= out, or pass W+ codes gen.sample(n, space='w+')",
+            )
         return self._layer_mask(layers, self.space.shape[0], len(self.space.shape) - 1) * vector
 
     def _check_same_model(self, space_or_gen: SpaceLike) -> None:
@@ -338,17 +357,27 @@ class Direction:
         if self.is_bound and model != self.space.model:
             raise IncompatibleLatentError(
                 f"direction {self.name!r} belongs to model {self.space.model!r}, not {model!r}",
-                expected=describe_space(self.space), got=f"model {model!r}",
-                fix="use the direction with the model it was found on, or find it again on this model")
+                expected=describe_space(self.space),
+                got=f"model {model!r}",
+                fix="use the direction with the model it was found on, or find it again on this model",
+            )
 
     # -- editing --------------------------------------------------------------
     @overload
-    def apply(self, z: Any, strength: float = ..., *, layers: Any = ..., component: int = ...,
-              space: SpaceLike | None = ...) -> torch.Tensor: ...
+    def apply(
+        self, z: Any, strength: float = ..., *, layers: Any = ..., component: int = ..., space: SpaceLike | None = ...
+    ) -> torch.Tensor: ...
 
     @overload
-    def apply(self, z: Any, strength: Sequence[float] | torch.Tensor | np.ndarray, *, layers: Any = ...,
-              component: int = ..., space: SpaceLike | None = ...) -> torch.Tensor: ...
+    def apply(
+        self,
+        z: Any,
+        strength: Sequence[float] | torch.Tensor | np.ndarray,
+        *,
+        layers: Any = ...,
+        component: int = ...,
+        space: SpaceLike | None = ...,
+    ) -> torch.Tensor: ...
 
     def apply(
         self,
@@ -421,8 +450,12 @@ class Direction:
                 fix="drop a condition that is (nearly) the same as the primary direction",
             )
         cos_before = (flat @ basis.T) / (basis.norm(dim=1) + 1e-30)
-        edit = {"op": "orthogonalize", "against": names, "cosine_before": cos_before.tolist(),
-                "norm_kept": kept.tolist()}
+        edit = {
+            "op": "orthogonalize",
+            "against": names,
+            "cosine_before": cos_before.tolist(),
+            "norm_kept": kept.tolist(),
+        }
         return self._derived(residual.float().view_as(self.vectors), name or self.name, edit)
 
     def _condition_matrix(self, against: Any) -> tuple[torch.Tensor, list[str]]:
@@ -439,8 +472,10 @@ class Direction:
                     raise IncompatibleLatentError(
                         f"condition {item.name!r} belongs to {describe_space(item.space)}, "
                         f"but {self.name!r} to {describe_space(self.space)}",
-                        expected=describe_space(self.space), got=describe_space(item.space),
-                        fix="find every condition in the same model and space as the primary direction")
+                        expected=describe_space(self.space),
+                        got=describe_space(item.space),
+                        fix="find every condition in the same model and space as the primary direction",
+                    )
                 rows.append(item._flat().double())
                 names.append(item.name)
             else:
@@ -449,13 +484,19 @@ class Direction:
                 if tuple(t.shape[1:]) != self.space.shape:
                     raise IncompatibleLatentError(
                         "condition vectors do not fit the direction's space",
-                        expected=f"(M, {', '.join(map(str, self.space.shape))})", got=shape_str(tuple(t.shape)),
-                        fix="pass Directions or tensors of the same latent shape")
+                        expected=f"(M, {', '.join(map(str, self.space.shape))})",
+                        got=shape_str(tuple(t.shape)),
+                        fix="pass Directions or tensors of the same latent shape",
+                    )
                 rows.append(t.flatten(1))
                 names.append("tensor")
         if not rows:
-            raise InvalidValueError("orthogonalize() needs at least one condition", expected="[d1, d2, ...]",
-                                    got="nothing", fix="pass against=[other_direction]")
+            raise InvalidValueError(
+                "orthogonalize() needs at least one condition",
+                expected="[d1, d2, ...]",
+                got="nothing",
+                fix="pass against=[other_direction]",
+            )
         return torch.cat(rows), names
 
     def project_out(self, z: Any) -> torch.Tensor:
@@ -488,28 +529,43 @@ class Direction:
         if not _same_space(self.space, other.space):
             raise IncompatibleLatentError(
                 f"cannot compare {self.name!r} ({describe_space(self.space)}) with {other.name!r} "
-                f"({describe_space(other.space)})", expected=describe_space(self.space),
+                f"({describe_space(other.space)})",
+                expected=describe_space(self.space),
                 got=describe_space(other.space),
-                fix="compare directions of the same model and space")
+                fix="compare directions of the same model and space",
+            )
         return float(self._flat()[0].double() @ other._flat()[0].double())
 
     # -- files ----------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
         s = self.space
-        return {"name": self.name, "k": self.k,
-                "space": {"name": s.name, "shape": list(s.shape), "prior": s.prior, "model": s.model,
-                          "description": s.description},
-                "provenance": self.provenance}
+        return {
+            "name": self.name,
+            "k": self.k,
+            "space": {
+                "name": s.name,
+                "shape": list(s.shape),
+                "prior": s.prior,
+                "model": s.model,
+                "description": s.description,
+            },
+            "provenance": self.provenance,
+        }
 
     @classmethod
     def _from_meta(cls, meta: dict[str, Any], vectors: torch.Tensor) -> Direction:
         sp = meta["space"]
-        space = LatentSpace(sp["name"], tuple(sp["shape"]), sp["prior"], model=sp["model"],
-                            description=sp.get("description", ""))
+        space = LatentSpace(
+            sp["name"], tuple(sp["shape"]), sp["prior"], model=sp["model"], description=sp.get("description", "")
+        )
         d = cls.__new__(cls)
         if tuple(vectors.shape[1:]) != space.shape:
-            raise ShapeError("the saved vectors do not match the saved space", expected=shape_str(space.shape),
-                             got=shape_str(tuple(vectors.shape)), fix="the file is damaged; save the direction again")
+            raise ShapeError(
+                "the saved vectors do not match the saved space",
+                expected=shape_str(space.shape),
+                got=shape_str(tuple(vectors.shape)),
+                fix="the file is damaged; save the direction again",
+            )
         d.vectors, d.space, d.name, d.provenance = vectors.float().contiguous(), space, meta["name"], meta["provenance"]
         return d
 
@@ -539,9 +595,12 @@ class Direction:
         """
         meta, tensors = _load(path)
         if meta.get("kind") != "Direction":
-            raise InvalidValueError(f"{path} holds a {meta.get('kind')}, not a Direction",
-                                    expected="a file written by Direction.save", got=meta.get("kind"),
-                                    fix="open it with DirectionSet.load")
+            raise InvalidValueError(
+                f"{path} holds a {meta.get('kind')}, not a Direction",
+                expected="a file written by Direction.save",
+                got=meta.get("kind"),
+                fix="open it with DirectionSet.load",
+            )
         return cls._from_meta(meta, tensors["vectors"])
 
 
@@ -567,19 +626,31 @@ def _load(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read tensors and metadata; the JSON sidecar wins, the copy inside the safetensors is the fallback."""
     tensor_path, json_path = _paths(path)
     if not tensor_path.is_file():
-        raise InvalidValueError(f"no direction file at {tensor_path}", expected="a .safetensors file from save()",
-                                got="missing file", fix="check the path (save() writes <name>.safetensors + .json)")
+        raise InvalidValueError(
+            f"no direction file at {tensor_path}",
+            expected="a .safetensors file from save()",
+            got="missing file",
+            fix="check the path (save() writes <name>.safetensors + .json)",
+        )
     try:
         with safe_open(str(tensor_path), framework="pt") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
             embedded = (f.metadata() or {}).get("latentlab")
     except (SafetensorError, OSError) as exc:
-        raise InvalidValueError(f"cannot read {tensor_path}", expected="a safetensors file written by save()",
-                                got=f"{type(exc).__name__}: {exc}", fix="the file is damaged; save it again") from exc
+        raise InvalidValueError(
+            f"cannot read {tensor_path}",
+            expected="a safetensors file written by save()",
+            got=f"{type(exc).__name__}: {exc}",
+            fix="the file is damaged; save it again",
+        ) from exc
     text = json_path.read_text() if json_path.is_file() else embedded
     if text is None:
-        raise InvalidValueError(f"{tensor_path} has no latentlab metadata", expected=f"a sidecar {json_path.name}",
-                                got="no metadata", fix="save directions with Direction.save / DirectionSet.save")
+        raise InvalidValueError(
+            f"{tensor_path} has no latentlab metadata",
+            expected=f"a sidecar {json_path.name}",
+            got="no metadata",
+            fix="save directions with Direction.save / DirectionSet.save",
+        )
     return json.loads(text), tensors
 
 
@@ -598,13 +669,18 @@ class DirectionSet(Sequence[Direction]):
         (['x', 'y'], tensor([0., 1.]))
     """
 
-    def __init__(self, directions: Iterable[Direction], name: str = "directions",
-                 provenance: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, directions: Iterable[Direction], name: str = "directions", provenance: dict[str, Any] | None = None
+    ) -> None:
         self._items = list(directions)
         for d in self._items:
             if not isinstance(d, Direction):
-                raise InvalidValueError("a DirectionSet holds Direction objects", expected="Direction",
-                                        got=type(d).__name__, fix="wrap vectors with Direction(v, space)")
+                raise InvalidValueError(
+                    "a DirectionSet holds Direction objects",
+                    expected="Direction",
+                    got=type(d).__name__,
+                    fix="wrap vectors with Direction(v, space)",
+                )
         self.name = str(name)
         self.provenance: dict[str, Any] = _jsonable(dict(provenance or {}))
 
@@ -621,8 +697,12 @@ class DirectionSet(Sequence[Direction]):
             for d in self._items:
                 if d.name == i:
                     return d
-            raise InvalidValueError(f"no direction named {i!r} in this set", expected=f"one of {self.names}",
-                                    got=repr(i), fix="index by position or by one of the names")
+            raise InvalidValueError(
+                f"no direction named {i!r} in this set",
+                expected=f"one of {self.names}",
+                got=repr(i),
+                fix="index by position or by one of the names",
+            )
         return self._items[i]
 
     def __len__(self) -> int:
@@ -642,19 +722,29 @@ class DirectionSet(Sequence[Direction]):
     def as_direction(self, name: str | None = None) -> Direction:
         """All first vectors stacked into one K-vector :class:`Direction` (a subspace), same space."""
         if not self._items:
-            raise InvalidValueError("the set is empty", expected="at least one direction", got=0,
-                                    fix="build the set from directions")
+            raise InvalidValueError(
+                "the set is empty", expected="at least one direction", got=0, fix="build the set from directions"
+            )
         first = self._items[0]
         for d in self._items[1:]:
             first.cosine(d)  # raises if the spaces differ
         vectors = torch.stack([d.vector for d in self._items])
-        return Direction(vectors, first.space, name or self.name, {"method": "stack", "of": self.names,
-                                                                   "set_provenance": self.provenance})
+        return Direction(
+            vectors,
+            first.space,
+            name or self.name,
+            {"method": "stack", "of": self.names, "set_provenance": self.provenance},
+        )
 
     def save(self, path: str | Path) -> Path:
         """Save every direction into one ``.safetensors`` + ``.json`` pair (atomic writes)."""
-        meta = {"kind": "DirectionSet", "format": FORMAT, "name": self.name, "provenance": self.provenance,
-                "directions": [d._meta() for d in self._items]}
+        meta = {
+            "kind": "DirectionSet",
+            "format": FORMAT,
+            "name": self.name,
+            "provenance": self.provenance,
+            "directions": [d._meta() for d in self._items],
+        }
         return _save(meta, {str(i): d.vectors for i, d in enumerate(self._items)}, path)
 
     @classmethod

@@ -27,12 +27,19 @@ def _labels_vector(y: Any, n: int) -> np.ndarray:
     arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     arr = arr.astype(np.float64).reshape(-1) if arr.size == n else arr
     if arr.shape != (n,):
-        raise ShapeError("labels must give one number per code", expected=f"({n},)",
-                         got=shape_str(tuple(np.shape(arr))), fix="pass one label per row of codes")
+        raise ShapeError(
+            "labels must give one number per code",
+            expected=f"({n},)",
+            got=shape_str(tuple(np.shape(arr))),
+            fix="pass one label per row of codes",
+        )
     if not np.isfinite(arr).all():
-        raise InvalidValueError("labels contain NaN or inf", expected="finite labels",
-                                got=f"{int((~np.isfinite(arr)).sum())} non-finite values",
-                                fix="drop the rows whose label is missing (codes[mask], y[mask])")
+        raise InvalidValueError(
+            "labels contain NaN or inf",
+            expected="finite labels",
+            got=f"{int((~np.isfinite(arr)).sum())} non-finite values",
+            fix="drop the rows whose label is missing (codes[mask], y[mask])",
+        )
     return arr
 
 
@@ -40,14 +47,21 @@ def _binarize(y: np.ndarray, quantile: float) -> tuple[np.ndarray, np.ndarray, s
     """``(mask of used rows, 0/1 labels of those rows, kind)``; continuous labels keep their extreme quantiles."""
     values = np.unique(y)
     if len(values) < 2:
-        raise InvalidValueError("labels have a single value; a direction needs two groups",
-                                expected="at least two distinct labels", got=f"all labels = {values[:1].tolist()}",
-                                fix="check the label column or the threshold (e.g. weight > 600)")
+        raise InvalidValueError(
+            "labels have a single value; a direction needs two groups",
+            expected="at least two distinct labels",
+            got=f"all labels = {values[:1].tolist()}",
+            fix="check the label column or the threshold (e.g. weight > 600)",
+        )
     if len(values) == 2:
         return np.ones_like(y, dtype=bool), (y == values[1]).astype(np.int64), "binary"
     if not 0 < quantile <= 0.5:
-        raise InvalidValueError("quantile must be in (0, 0.5]", expected="e.g. 0.3 (top and bottom 30%)",
-                                got=quantile, fix="pass quantile=0.3")
+        raise InvalidValueError(
+            "quantile must be in (0, 0.5]",
+            expected="e.g. 0.3 (top and bottom 30%)",
+            got=quantile,
+            fix="pass quantile=0.3",
+        )
     lo, hi = np.quantile(y, [quantile, 1 - quantile])
     mask = (y <= lo) | (y >= hi)
     if lo == hi:
@@ -81,8 +95,9 @@ def _fit_vector(method: str, x: np.ndarray, y: np.ndarray, c: float, alpha: floa
     return np.asarray(model.coef_, dtype=np.float64).reshape(-1)
 
 
-def _score(method: str, v: np.ndarray, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray,
-           y_te: np.ndarray) -> dict[str, float]:
+def _score(
+    method: str, v: np.ndarray, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, y_te: np.ndarray
+) -> dict[str, float]:
     """Held-out accuracy (classifiers: 1-D threshold on the projection) or R^2 (ridge: 1-D linear fit)."""
     if len(y_te) == 0:
         return {}
@@ -147,8 +162,12 @@ def from_labels(
         A :class:`Direction` (K=1) with provenance (method, parameters, sample counts, scores).
     """
     if method not in ("mean_diff", "svm", "logistic", "ridge"):
-        raise InvalidValueError(f"unknown method {method!r}", expected="'mean_diff', 'svm', 'logistic' or 'ridge'",
-                                got=repr(method), fix="pick one of the four methods")
+        raise InvalidValueError(
+            f"unknown method {method!r}",
+            expected="'mean_diff', 'svm', 'logistic' or 'ridge'",
+            got=repr(method),
+            fix="pick one of the four methods",
+        )
     x_all, resolved = codes_matrix(codes, resolve_space(space))
     label_name = getattr(y, "name", None)
     y_all = _labels_vector(y, len(x_all))
@@ -171,10 +190,20 @@ def from_labels(
         params["alpha"] = alpha
     if kind.startswith("continuous") and method != "ridge":
         params["quantile"] = quantile
-    counts = {} if method == "ridge" else {"n_positive": int(target.sum()),
-                                           "n_negative": int(len(target) - target.sum())}
-    prov = base_provenance(method, params=params, label=label_name, label_kind=kind, n_samples=len(x_used),
-                            n_train=len(tr), n_test=len(te), **counts, scores=scores)
+    counts = (
+        {} if method == "ridge" else {"n_positive": int(target.sum()), "n_negative": int(len(target) - target.sum())}
+    )
+    prov = base_provenance(
+        method,
+        params=params,
+        label=label_name,
+        label_kind=kind,
+        n_samples=len(x_used),
+        n_train=len(tr),
+        n_test=len(te),
+        **counts,
+        scores=scores,
+    )
     default_name = str(label_name) if label_name is not None else method
     return Direction(torch.from_numpy(v).view(-1, *resolved.shape), resolved, name or default_name, prov)
 

@@ -28,8 +28,9 @@ from .unsupervised import pca
 __all__ = ["from_prompts", "h_space"]
 
 
-def from_prompts(gen: Generator, positive: str | Sequence[str], negative: str | Sequence[str], *,
-                 name: str | None = None) -> Direction:
+def from_prompts(
+    gen: Generator, positive: str | Sequence[str], negative: str | Sequence[str], *, name: str | None = None
+) -> Direction:
     """The direction from the mean embedding of ``negative`` texts to that of ``positive`` texts.
 
     Args:
@@ -50,18 +51,29 @@ def from_prompts(gen: Generator, positive: str | Sequence[str], negative: str | 
         >>> gen.decode(p, space="prompt", seed=1)                                   # doctest: +SKIP
     """
     if not gen.can("prompt"):
-        raise CapabilityError(f"model {gen.name!r} takes no prompts", expected="a text-conditioned generator",
-                              got=f"capabilities {sorted(gen.capabilities) or 'none'}",
-                              fix="use ll.directions.from_labels / pca for unconditional models")
+        raise CapabilityError(
+            f"model {gen.name!r} takes no prompts",
+            expected="a text-conditioned generator",
+            got=f"capabilities {sorted(gen.capabilities) or 'none'}",
+            fix="use ll.directions.from_labels / pca for unconditional models",
+        )
     pos, neg = as_prompt_list(positive), as_prompt_list(negative)
     space = gen.space("prompt")
     diff = gen.embed(pos).double().mean(0) - gen.embed(neg).double().mean(0)
     norm = float(diff.norm())
     if norm < 1e-12:
-        raise InvalidValueError("the two sets of texts embed to the same mean", expected="texts that differ",
-                                got={"positive": pos, "negative": neg}, fix="describe the attribute in one set only")
-    prov = base_provenance("from_prompts", params={"positive": pos, "negative": neg, "space": space.name},
-                           n_samples=len(pos) + len(neg), norm=norm)
+        raise InvalidValueError(
+            "the two sets of texts embed to the same mean",
+            expected="texts that differ",
+            got={"positive": pos, "negative": neg},
+            fix="describe the attribute in one set only",
+        )
+    prov = base_provenance(
+        "from_prompts",
+        params={"positive": pos, "negative": neg, "space": space.name},
+        n_samples=len(pos) + len(neg),
+        norm=norm,
+    )
     return Direction(diff.float().cpu(), space, name=name or pos[0], provenance=prov)
 
 
@@ -74,12 +86,25 @@ class _HSpace(Generator):
         self.name = gen.name
 
     def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
-        raise CapabilityError("h-space activations are not latents", expected="gen.decode(z, h_edit=[(d, s)])",
-                              got="decode of an h-space vector", fix="apply h-space directions as decode options")
+        raise CapabilityError(
+            "h-space activations are not latents",
+            expected="gen.decode(z, h_edit=[(d, s)])",
+            got="decode of an h-space vector",
+            fix="apply h-space directions as decode options",
+        )
 
 
-def h_space(gen: Any, n_samples: int = 64, n_components: int = 8, *, prompt: Any = None, step: int = 0,
-            steps: int | None = None, seed: int = 0, name: str = "h") -> DirectionSet:
+def h_space(
+    gen: Any,
+    n_samples: int = 64,
+    n_components: int = 8,
+    *,
+    prompt: Any = None,
+    step: int = 0,
+    steps: int | None = None,
+    seed: int = 0,
+    name: str = "h",
+) -> DirectionSet:
     """Principal directions of a diffusion UNet's mid-block activations at one denoising step.
 
     Samples ``n_samples`` noises (from ``seed``), runs the sampler to step ``step`` with ``prompt``
@@ -100,14 +125,25 @@ def h_space(gen: Any, n_samples: int = 64, n_components: int = 8, *, prompt: Any
         ``gen.decode(z, h_edit=[(d, 20.0)], h_steps=slice(0, gen.steps // 2))``.
     """
     if not callable(getattr(gen, "h_activations", None)):
-        raise CapabilityError(f"model {gen.name!r} has no UNet h-space", expected="a diffusion pipeline generator",
-                              got=type(gen).__name__, fix="load one with ll.from_diffusers(...)")
+        raise CapabilityError(
+            f"model {gen.name!r} has no UNet h-space",
+            expected="a diffusion pipeline generator",
+            got=type(gen).__name__,
+            fix="load one with ll.from_diffusers(...)",
+        )
     noise = gen.sample(n_samples, seed=seed, space="noise")
     acts = gen.h_activations(noise, prompt=prompt, step=step, steps=steps)
     view = _HSpace(gen, tuple(acts.shape[1:]))
     found = pca(view, n_components=n_components, codes=acts, name=name)
     for d in found:
-        d.provenance["params"].update({"step": int(step), "steps": steps or gen.steps, "prompt": prompt or gen.prompt,
-                                       "seed": int(seed), "where": "output of unet.mid_block"})
+        d.provenance["params"].update(
+            {
+                "step": int(step),
+                "steps": steps or gen.steps,
+                "prompt": prompt or gen.prompt,
+                "seed": int(seed),
+                "where": "output of unet.mid_block",
+            }
+        )
         d.provenance["method"] = "h_space_pca"
     return found

@@ -117,8 +117,12 @@ def pca(
     """
     s = gen.space(space)
     if n_components < 1 or n_components > s.dim:
-        raise InvalidValueError("n_components out of range", expected=f"1 <= n_components <= {s.dim}",
-                                got=n_components, fix=f"pass n_components={min(10, s.dim)}")
+        raise InvalidValueError(
+            "n_components out of range",
+            expected=f"1 <= n_components <= {s.dim}",
+            got=n_components,
+            fix=f"pass n_components={min(10, s.dim)}",
+        )
     rng = torch.Generator().manual_seed(int(seed))
     if codes is not None:
         x, _ = codes_matrix(codes, s)
@@ -127,11 +131,14 @@ def pca(
         streaming = n_samples > 50_000 if streaming is None else streaming
         source = f"samples of {s.name}" + ("" if s.prior == "normal" else f" mapped from {gen.default_space.name}")
     if n_samples < 2:
-        raise InvalidValueError("PCA needs at least two samples", expected="n_samples >= 2", got=n_samples,
-                                fix="pass n_samples=10_000")
+        raise InvalidValueError(
+            "PCA needs at least two samples", expected="n_samples >= 2", got=n_samples, fix="pass n_samples=10_000"
+        )
     if streaming:
-        batches = (_sample_space(gen, s, min(batch_size, n_samples - i), rng).flatten(1)
-                   for i in range(0, n_samples, batch_size))
+        batches = (
+            _sample_space(gen, s, min(batch_size, n_samples - i), rng).flatten(1)
+            for i in range(0, n_samples, batch_size)
+        )
         if s.dim <= STREAM_COV_MAX_DIM:
             stream = CovarianceStream(s.dim)
             for b in batches:
@@ -159,13 +166,29 @@ def pca(
         total, algo = float(torch.trace(cov)), "covariance + eigh"
     vecs = sign_fix(vecs.double())
     ratio = (evals / max(total, 1e-30)).tolist()
-    prov = base_provenance("pca", params={"n_components": n_components, "space": s.name, "seed": seed,
-                                           "streaming": bool(streaming), "algorithm": algo, "source": source},
-                            n_samples=int(n_samples), explained_variance=evals.tolist(),
-                            explained_variance_ratio=ratio)
-    items = [Direction(vecs[i].view(s.shape), s, f"{name}{i}",
-                       {**prov, "component": i, "scores": {"explained_variance_ratio": ratio[i]}})
-             for i in range(len(vecs))]
+    prov = base_provenance(
+        "pca",
+        params={
+            "n_components": n_components,
+            "space": s.name,
+            "seed": seed,
+            "streaming": bool(streaming),
+            "algorithm": algo,
+            "source": source,
+        },
+        n_samples=int(n_samples),
+        explained_variance=evals.tolist(),
+        explained_variance_ratio=ratio,
+    )
+    items = [
+        Direction(
+            vecs[i].view(s.shape),
+            s,
+            f"{name}{i}",
+            {**prov, "component": i, "scores": {"explained_variance_ratio": ratio[i]}},
+        )
+        for i in range(len(vecs))
+    ]
     return DirectionSet(items, name=f"pca({gen.name}:{s.name})", provenance=prov)
 
 
@@ -196,25 +219,37 @@ def sefa(
         A :class:`DirectionSet`; provenance holds the eigenvalues.
     """
     if not gen.can("sefa"):
-        raise CapabilityError(f"model {gen.name!r} does not expose a weight for SeFa",
-                              expected="a generator with the 'sefa' capability",
-                              got=f"capabilities {sorted(gen.capabilities) or 'none'}",
-                              fix="use ll.directions.pca(gen) or jacobian(gen, z, k) instead")
+        raise CapabilityError(
+            f"model {gen.name!r} does not expose a weight for SeFa",
+            expected="a generator with the 'sefa' capability",
+            got=f"capabilities {sorted(gen.capabilities) or 'none'}",
+            fix="use ll.directions.pca(gen) or jacobian(gen, z, k) instead",
+        )
     s = gen.space(space)
     a = to_tensor(gen.sefa_weight(s), name="SeFa weight").detach().cpu().double()
     if a.ndim != 2 or a.shape[1] != s.dim:
-        raise ShapeError("the adapter's SeFa weight does not face the latent space",
-                         expected=f"(out, {s.dim})", got=shape_str(tuple(a.shape)),
-                         fix="the adapter's sefa_weight() must return the weight applied to the latent")
+        raise ShapeError(
+            "the adapter's SeFa weight does not face the latent space",
+            expected=f"(out, {s.dim})",
+            got=shape_str(tuple(a.shape)),
+            fix="the adapter's sefa_weight() must return the weight applied to the latent",
+        )
     if normalize_rows:
         a = a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
     k = s.dim if n_components is None else int(n_components)
     evals, vecs = pca_from_cov(a.T @ a, k)
     vecs = sign_fix(vecs)
-    prov = base_provenance("sefa", params={"space": s.name, "normalize_rows": normalize_rows,
-                                            "weight_shape": list(a.shape)}, eigenvalues=evals.tolist())
-    items = [Direction(vecs[i].view(s.shape), s, f"{name}{i}",
-                       {**prov, "component": i, "scores": {"eigenvalue": float(evals[i])}}) for i in range(len(vecs))]
+    prov = base_provenance(
+        "sefa",
+        params={"space": s.name, "normalize_rows": normalize_rows, "weight_shape": list(a.shape)},
+        eigenvalues=evals.tolist(),
+    )
+    items = [
+        Direction(
+            vecs[i].view(s.shape), s, f"{name}{i}", {**prov, "component": i, "scores": {"eigenvalue": float(evals[i])}}
+        )
+        for i in range(len(vecs))
+    ]
     return DirectionSet(items, name=f"sefa({gen.name}:{s.name})", provenance=prov)
 
 
@@ -253,8 +288,12 @@ def jacobian(
     if tuple(t.shape) == (1, *s.shape):
         t = t[0]
     if tuple(t.shape) != s.shape:
-        raise ShapeError("jacobian() needs one latent", expected=shape_str(s.shape), got=shape_str(tuple(t.shape)),
-                         fix="pass z[0] rather than a batch")
+        raise ShapeError(
+            "jacobian() needs one latent",
+            expected=shape_str(s.shape),
+            got=shape_str(tuple(t.shape)),
+            fix="pass z[0] rather than a batch",
+        )
     d = s.dim
     if not 1 <= k <= d:
         raise InvalidValueError("k out of range", expected=f"1 <= k <= {d}", got=k, fix=f"pass k={min(5, d)}")
@@ -285,9 +324,16 @@ def jacobian(
         bt = jtv_cols(q).detach().double()  # (D, l) = (Q^T J)^T
     _, sv, vh = torch.linalg.svd(bt.T, full_matrices=False)
     vecs = sign_fix(vh[:k])
-    prov = base_provenance("jacobian", params={"k": k, "oversample": oversample, "n_iter": n_iter, "seed": seed,
-                                                "space": s.name}, singular_values=sv[:k].tolist(),
-                            point=t.cpu().flatten().tolist() if d <= 1024 else None)
-    items = [Direction(vecs[i].view(s.shape), s, f"{name}{i}",
-                       {**prov, "component": i, "scores": {"singular_value": float(sv[i])}}) for i in range(k)]
+    prov = base_provenance(
+        "jacobian",
+        params={"k": k, "oversample": oversample, "n_iter": n_iter, "seed": seed, "space": s.name},
+        singular_values=sv[:k].tolist(),
+        point=t.cpu().flatten().tolist() if d <= 1024 else None,
+    )
+    items = [
+        Direction(
+            vecs[i].view(s.shape), s, f"{name}{i}", {**prov, "component": i, "scores": {"singular_value": float(sv[i])}}
+        )
+        for i in range(k)
+    ]
     return DirectionSet(items, name=f"jacobian({gen.name}:{s.name})", provenance=prov)

@@ -59,8 +59,19 @@ VALIDATION_WORDS: dict[str, str] = {
 #: Word stems no caption may contain (case-insensitive): the test and validation words and
 #: their close relatives ("grotesk", "typewritten", "book").
 FORBIDDEN_STEMS: tuple[str, ...] = (
-    "typewrit", "cursiv", "grotesk", "grotesq", "book",
-    "terminal", "teletype", "calligraph", "penmanship", "helvetica", "swiss", "roman", "newspaper",
+    "typewrit",
+    "cursiv",
+    "grotesk",
+    "grotesq",
+    "book",
+    "terminal",
+    "teletype",
+    "calligraph",
+    "penmanship",
+    "helvetica",
+    "swiss",
+    "roman",
+    "newspaper",
 )
 
 #: Bar 3's prompts that name a category with a word the captions use.

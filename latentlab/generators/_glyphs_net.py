@@ -79,7 +79,6 @@ class _FiLMBlock(nn.Module):
             h = h + self._modulate(self.norm2(self.conv2(h)), self.film2(cond))
         return h
 
-
     def _upsample_conv(self, h: torch.Tensor) -> torch.Tensor:
         """``conv1(nearest_upsample_x2(h))``, computed on the small map as 4 phase convs + pixel shuffle.
 
@@ -108,8 +107,7 @@ class _FiLMBlock(nn.Module):
 
 #: For each output phase ``a`` (even / odd row) of a nearest x2 upsampling followed by a 3x3 conv:
 #: which of the conv's 3 taps (last index) land on each of the 3 rows -1, 0, +1 of the small map.
-_NEAREST_X2_TAPS = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]],
-                                 [[0.0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+_NEAREST_X2_TAPS = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0.0, 0, 0], [1, 1, 0], [0, 0, 1]]])
 
 
 class _DetailHead(nn.Module):
@@ -140,30 +138,36 @@ class GlyphsNet(nn.Module):
         self.enc_char = nn.Embedding(n_chars, c.char_dim)
         self.dec_char = nn.Embedding(n_chars, c.char_dim)
         self.enc_conv = nn.Sequential(
-            nn.Conv2d(1, w, 3, stride=2, padding=1), nn.SiLU(),          # 16
-            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.SiLU(),      # 8
-            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.SiLU(),  # 4
-            nn.Flatten(), nn.Linear(4 * w * 16, c.hidden), nn.SiLU(),
+            nn.Conv2d(1, w, 3, stride=2, padding=1),
+            nn.SiLU(),  # 16
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1),
+            nn.SiLU(),  # 8
+            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1),
+            nn.SiLU(),  # 4
+            nn.Flatten(),
+            nn.Linear(4 * w * 16, c.hidden),
+            nn.SiLU(),
         )
-        self.enc_pair = nn.Sequential(nn.Linear(c.hidden + c.char_dim, c.hidden), nn.SiLU(),
-                                      nn.Linear(c.hidden, c.hidden))
-        self.enc_head = nn.Sequential(nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU(),
-                                      nn.Linear(c.hidden, 2 * c.latent_dim))
+        self.enc_pair = nn.Sequential(
+            nn.Linear(c.hidden + c.char_dim, c.hidden), nn.SiLU(), nn.Linear(c.hidden, c.hidden)
+        )
+        self.enc_head = nn.Sequential(
+            nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU(), nn.Linear(c.hidden, 2 * c.latent_dim)
+        )
         cond = c.latent_dim + c.char_dim
         self.dec_cond = nn.Sequential(nn.Linear(cond, c.hidden), nn.SiLU(), nn.Linear(c.hidden, c.hidden), nn.SiLU())
         d = c.dec_widths
         self.dec_seed = nn.Linear(c.hidden, d[0] * 16)
-        self.blocks = nn.ModuleList(
-            _FiLMBlock(d[i], d[i + 1], c.hidden, extra=i < 2) for i in range(len(d) - 1)
-        )
+        self.blocks = nn.ModuleList(_FiLMBlock(d[i], d[i + 1], c.hidden, extra=i < 2) for i in range(len(d) - 1))
         self.out = nn.Conv2d(d[-1], 1, 3, padding=1)
         self.detail: nn.Module | None = None
         if c.detail_width > 0:
             self.detail = _DetailHead(d[-1], c.detail_width, c.hidden)
 
     # -- encoder ------------------------------------------------------------------
-    def encode(self, glyphs: torch.Tensor, chars: torch.Tensor,
-               mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, glyphs: torch.Tensor, chars: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior of the style from a set of glyphs.
 
         Args:
@@ -238,10 +242,19 @@ class GlyphReader(nn.Module):
         super().__init__()
         w = width
         self.net = nn.Sequential(
-            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),           # 16
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),       # 8
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 4
-            nn.Flatten(), nn.Linear(4 * w * 16, 128), nn.ReLU(), nn.Linear(128, len(CHARS)),
+            nn.Conv2d(1, w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 16
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 8
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 4
+            nn.Flatten(),
+            nn.Linear(4 * w * 16, 128),
+            nn.ReLU(),
+            nn.Linear(128, len(CHARS)),
         )
 
     def forward(self, glyphs: torch.Tensor) -> torch.Tensor:
@@ -255,7 +268,7 @@ class GlyphReader(nn.Module):
     def read(self, glyphs: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
         """Character indices (into :data:`CHARS`) the reader sees in glyphs ``(..., 64, 64)``, flattened."""
         flat = glyphs.reshape(-1, *glyphs.shape[-2:])
-        return torch.cat([self(flat[i:i + chunk]).argmax(1) for i in range(0, len(flat), chunk)])
+        return torch.cat([self(flat[i : i + chunk]).argmax(1) for i in range(0, len(flat), chunk)])
 
     @torch.no_grad()
     def features(self, fonts: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
@@ -268,7 +281,7 @@ class GlyphReader(nn.Module):
         hidden = self.net[:-1]
         out = []
         for i in range(0, len(flat), chunk):
-            x = flat[i:i + chunk]
+            x = flat[i : i + chunk]
             out.append(hidden(F.interpolate(x, size=(32, 32), mode="area") if x.shape[-1] != 32 else x))
         return torch.cat(out).reshape(len(fonts), -1)
 

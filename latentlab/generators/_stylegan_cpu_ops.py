@@ -45,8 +45,15 @@ def axis_matrix(f: torch.Tensor, length: int, up: int, down: int, pad0: int, pad
     return torch.where(inside, f[k.clamp(0, taps - 1)], torch.zeros((), dtype=f.dtype, device=f.device))
 
 
-def upfirdn2d_matmul(x: torch.Tensor, f: torch.Tensor | None, up: Any = 1, down: Any = 1, padding: Any = 0,
-                     flip_filter: bool = False, gain: float = 1) -> torch.Tensor:
+def upfirdn2d_matmul(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: Any = 1,
+    down: Any = 1,
+    padding: Any = 0,
+    flip_filter: bool = False,
+    gain: float = 1,
+) -> torch.Tensor:
     """NVlabs' ``_upfirdn2d_ref`` (same arguments) as two matrix products, for 1-D filters.
 
     Args:
@@ -66,7 +73,7 @@ def upfirdn2d_matmul(x: torch.Tensor, f: torch.Tensor | None, up: Any = 1, down:
     if len(padding) == 2:
         padding = [padding[0], padding[0], padding[1], padding[1]]
     padx0, padx1, pady0, pady1 = padding
-    taps = (f * (gain ** 0.5)).to(x.dtype)
+    taps = (f * (gain**0.5)).to(x.dtype)
     if not flip_filter:
         taps = taps.flip(0)
     mx = axis_matrix(taps, x.shape[3], upx, downx, padx0, padx1)
@@ -75,8 +82,15 @@ def upfirdn2d_matmul(x: torch.Tensor, f: torch.Tensor | None, up: Any = 1, down:
 
 
 def _fast_or_reference(reference: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-    def upfirdn2d_ref(x: torch.Tensor, f: torch.Tensor | None, up: Any = 1, down: Any = 1, padding: Any = 0,
-                      flip_filter: bool = False, gain: float = 1) -> torch.Tensor:
+    def upfirdn2d_ref(
+        x: torch.Tensor,
+        f: torch.Tensor | None,
+        up: Any = 1,
+        down: Any = 1,
+        padding: Any = 0,
+        flip_filter: bool = False,
+        gain: float = 1,
+    ) -> torch.Tensor:
         if x.device.type == "cpu" and f is not None and f.ndim == 1 and x.ndim == 4:
             return upfirdn2d_matmul(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain)
         return reference(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain)

@@ -201,8 +201,12 @@ class Generator(abc.ABC):
         """
         return self._run_decoder(self._decode, latents, space)
 
-    def _run_decoder(self, decoder: Callable[[torch.Tensor, LatentSpace], torch.Tensor], latents: Any,
-                     space: str | LatentSpace | None) -> torch.Tensor:
+    def _run_decoder(
+        self,
+        decoder: Callable[[torch.Tensor, LatentSpace], torch.Tensor],
+        latents: Any,
+        space: str | LatentSpace | None,
+    ) -> torch.Tensor:
         """What :meth:`decode` does around ``decoder`` (``_decode`` or a variant such as a preview):
         check and batch the latents, run without gradients, clamp, follow the input's device and dtype."""
         s = self.space(space)
@@ -292,8 +296,9 @@ class Generator(abc.ABC):
 
     def labels(self) -> dict[str, Any]:
         """Labels of the training set behind :meth:`codes`: name -> length-``F`` array (capability ``"labels"``)."""
-        raise self._unimplemented("labels", "this model ships no labels: measure samples instead "
-                                            "(ll.directions.measure_samples)")
+        raise self._unimplemented(
+            "labels", "this model ships no labels: measure samples instead (ll.directions.measure_samples)"
+        )
 
     def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
         """A cheaper, smaller rendering than :meth:`decode` for dragging in widgets (capability ``"preview"``).

@@ -47,19 +47,27 @@ class DiffusersVAEGenerator(Generator):
 
     capabilities = frozenset({"encode"})
 
-    def __init__(self, vae: nn.Module, name: str, image_size: int | tuple[int, int] | None = None,
-                 tiled: bool = False) -> None:
+    def __init__(
+        self, vae: nn.Module, name: str, image_size: int | tuple[int, int] | None = None, tiled: bool = False
+    ) -> None:
         cfg: Any = vae.config
         factor = 2 ** (len(cfg.block_out_channels) - 1)
         h, w = _pair(image_size if image_size is not None else cfg.sample_size)
         if h % factor or w % factor:
             raise InvalidValueError(
-                f"image size {h}x{w} does not fit this VAE", expected=f"sides divisible by {factor}",
-                got=(h, w), fix=f"pass image_size= a multiple of {factor}, e.g. {max(factor, h // factor * factor)}",
+                f"image size {h}x{w} does not fit this VAE",
+                expected=f"sides divisible by {factor}",
+                got=(h, w),
+                fix=f"pass image_size= a multiple of {factor}, e.g. {max(factor, h // factor * factor)}",
             )
         channels = int(cfg.latent_channels)
-        space = LatentSpace("z", (channels, h // factor, w // factor), "normal", model=name,
-                            description="diffusers VAE latent, scaled as diffusion models see it")
+        space = LatentSpace(
+            "z",
+            (channels, h // factor, w // factor),
+            "normal",
+            model=name,
+            description="diffusers VAE latent, scaled as diffusion models see it",
+        )
         super().__init__([space], (h, w))
         self.name = name
         self.vae = vae.eval().requires_grad_(False)
@@ -106,14 +114,21 @@ class DiffusersVAEGenerator(Generator):
         if out.dtype != torch.float32 and not bool(torch.isfinite(out).all()):
             raise InvalidValueError(
                 f"{self.name!r} produced NaN/inf pixels in {out.dtype}",
-                expected="finite pixels", got=f"non-finite values decoding in {out.dtype}",
+                expected="finite pixels",
+                got=f"non-finite values decoding in {out.dtype}",
                 fix="load with dtype=torch.float32 (some VAEs, like SD-XL's, overflow in float16; "
-                    "'madebyollin/sdxl-vae-fp16-fix' is a float16-safe one)",
+                "'madebyollin/sdxl-vae-fp16-fix' is a float16-safe one)",
             )
         return to_unit_rgb(out, (-1.0, 1.0), source=f"VAE {self.name!r}")
 
-    def encode(self, images: Any, space: str | LatentSpace | None = None, *, posterior: Posterior = "mean",
-               seed: int | torch.Generator | None = None) -> torch.Tensor:
+    def encode(
+        self,
+        images: Any,
+        space: str | LatentSpace | None = None,
+        *,
+        posterior: Posterior = "mean",
+        seed: int | torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Encode images ``(N, 3, H, W)`` in ``[0, 1]`` to latents ``(N, C, h, w)``.
 
         Args:
@@ -126,8 +141,12 @@ class DiffusersVAEGenerator(Generator):
             ``(N, C, h, w)`` scaled latents (see the module docs).
         """
         if posterior not in ("mean", "sample"):
-            raise InvalidValueError("posterior must be 'mean' or 'sample'", expected="'mean' or 'sample'",
-                                    got=repr(posterior), fix="use posterior='mean' for reproducible latents")
+            raise InvalidValueError(
+                "posterior must be 'mean' or 'sample'",
+                expected="'mean' or 'sample'",
+                got=repr(posterior),
+                fix="use posterior='mean' for reproducible latents",
+            )
         self._posterior = posterior
         self._rng = None if posterior == "mean" else _device_rng(seed, self.device)
         try:
@@ -196,7 +215,8 @@ def _check_local_folder(path: Path, subfolder: str | None) -> None:
         f"{folder} is not a diffusers VAE folder",
         expected="a folder with config.json and diffusion_pytorch_model.safetensors (from save_pretrained)",
         got=f"{folder} without config.json",
-        fix="pass subfolder='vae' (this is a whole pipeline folder)" if has_vae
+        fix="pass subfolder='vae' (this is a whole pipeline folder)"
+        if has_vae
         else "point at the folder vae.save_pretrained(...) wrote, or pass subfolder=...",
     )
 
@@ -264,14 +284,21 @@ def from_diffusers_vae(
             ) from exc
         name = name or (f"{source}/{subfolder}" if subfolder else source)
     if not hasattr(vae, "config") or not hasattr(vae.config, "latent_channels") or not hasattr(vae, "decode"):
-        raise InvalidValueError("from_diffusers_vae() needs a diffusers AutoencoderKL",
-                                expected="diffusers.AutoencoderKL", got=type(vae).__name__,
-                                fix="wrap other decoders with ll.from_module(decoder, latent_shape)")
+        raise InvalidValueError(
+            "from_diffusers_vae() needs a diffusers AutoencoderKL",
+            expected="diffusers.AutoencoderKL",
+            got=type(vae).__name__,
+            fix="wrap other decoders with ll.from_module(decoder, latent_shape)",
+        )
     gen = DiffusersVAEGenerator(vae, name, image_size=image_size, tiled=tiled)
     if device is not None:
         gen.to(device)
     return gen
 
 
-register_adapter("diffusers-vae", "ll.from_diffusers_vae('path/or/hub-id', subfolder='vae')",
-                 "diffusers AutoencoderKL (Stable Diffusion VAEs)", "z (C, h, w)")
+register_adapter(
+    "diffusers-vae",
+    "ll.from_diffusers_vae('path/or/hub-id', subfolder='vae')",
+    "diffusers AutoencoderKL (Stable Diffusion VAEs)",
+    "z (C, h, w)",
+)

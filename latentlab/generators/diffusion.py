@@ -143,13 +143,23 @@ class DiffusionGenerator(Generator):
         w = int(width) if width is not None else default_w * factor
         if h % factor or w % factor or h < factor or w < factor:
             example = max(factor, h // factor * factor)
-            raise InvalidValueError(f"image size {h}x{w} does not fit this pipeline",
-                                    expected=f"sides multiples of {factor}", got=(h, w),
-                                    fix=f"pass height= and width= multiples of {factor}, e.g. {example}")
+            raise InvalidValueError(
+                f"image size {h}x{w} does not fit this pipeline",
+                expected=f"sides multiples of {factor}",
+                got=(h, w),
+                fix=f"pass height= and width= multiples of {factor}, e.g. {example}",
+            )
         self.vae_scale_factor = factor
-        self._vae_gen = (DiffusersVAEGenerator(self.vae, name, image_size=(h, w)) if self.vae is not None else None)
-        spaces = [LatentSpace("noise", (channels, h // factor, w // factor), "normal", model=name,
-                              description="initial latents of the sampler")]
+        self._vae_gen = DiffusersVAEGenerator(self.vae, name, image_size=(h, w)) if self.vae is not None else None
+        spaces = [
+            LatentSpace(
+                "noise",
+                (channels, h // factor, w // factor),
+                "normal",
+                model=name,
+                description="initial latents of the sampler",
+            )
+        ]
         if self.text_encoders:
             spaces += self._text_spaces(spaces[0])
         super().__init__(spaces, (h, w))
@@ -167,10 +177,17 @@ class DiffusionGenerator(Generator):
     def render_settings(self) -> dict[str, Any]:
         """Everything besides the latents that fixes the pixels (resumable morphs key their frames on it)."""
         negative = self.negative_prompt
-        return {"steps": self.steps, "guidance": self.guidance, "negative_prompt": negative,
-                "scheduler": self._scheduler_choice if isinstance(self._scheduler_choice, str)
-                else type(self._scheduler_choice).__name__, "prompt": self.prompt, "seed": self.seed,
-                "dtype": str(self._dtype)}
+        return {
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "negative_prompt": negative,
+            "scheduler": self._scheduler_choice
+            if isinstance(self._scheduler_choice, str)
+            else type(self._scheduler_choice).__name__,
+            "prompt": self.prompt,
+            "seed": self.seed,
+            "dtype": str(self._dtype),
+        }
 
     # -- spaces ---------------------------------------------------------------------
     def _text_spaces(self, noise: LatentSpace) -> list[LatentSpace]:
@@ -182,8 +199,12 @@ class DiffusionGenerator(Generator):
             prompt = joint_space("prompt", parts, model=self.name, description="text-encoder output + pooled")
         else:
             prompt = LatentSpace("prompt", (length, dim), "none", model=self.name, description="text-encoder output")
-        joint = joint_space("joint", [LatentPart("noise", noise.shape), *parts], model=self.name,
-                            description="noise and prompt of one image")
+        joint = joint_space(
+            "joint",
+            [LatentPart("noise", noise.shape), *parts],
+            model=self.name,
+            description="noise and prompt of one image",
+        )
         return [prompt, joint]
 
     def _prompt_parts(self, prompt: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -249,8 +270,9 @@ class DiffusionGenerator(Generator):
 
     @staticmethod
     def _token_ids(tokenizer: Any, texts: list[str]) -> torch.Tensor:
-        return tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                         return_tensors="pt").input_ids
+        return tokenizer(
+            texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
 
     def _negative(self, negative_prompt: Any, n: int) -> _Cond:
         """Negative conditioning for ``n`` latents: a text, prompt latents, or ``None`` (the default)."""
@@ -280,8 +302,12 @@ class DiffusionGenerator(Generator):
         if prompt is None:
             prompt = self.prompt
             if prompt is None:
-                raise InvalidValueError("no prompt given and gen.prompt is None", expected="a text or prompt latents",
-                                        got="None", fix="pass prompt='...' or set gen.prompt = '...'")
+                raise InvalidValueError(
+                    "no prompt given and gen.prompt is None",
+                    expected="a text or prompt latents",
+                    got="None",
+                    fix="pass prompt='...' or set gen.prompt = '...'",
+                )
         if isinstance(prompt, str) or (isinstance(prompt, Sequence) and not isinstance(prompt, torch.Tensor)):
             texts = as_prompt_list(prompt) if what == "prompt" else [str(t) for t in prompt]
             cond = self._encode_texts(texts)
@@ -292,8 +318,12 @@ class DiffusionGenerator(Generator):
         if count == 1:
             return cond.expand(n)
         if count != n:
-            raise ShapeError(f"{count} {what}s for {n} latents", expected=f"one {what} for all, or {n}",
-                             got=count, fix=f"pass one {what} per latent (a list of {n}) or a single one")
+            raise ShapeError(
+                f"{count} {what}s for {n} latents",
+                expected=f"one {what} for all, or {n}",
+                got=count,
+                fix=f"pass one {what} per latent (a list of {n}) or a single one",
+            )
         return cond
 
     # -- decode ---------------------------------------------------------------------
@@ -368,13 +398,21 @@ class DiffusionGenerator(Generator):
         for start in range(0, n, self.batch_size):
             sl = slice(start, start + self.batch_size)
             tracker = _Progress(options.progress, total, offset=start // self.batch_size * steps)
-            x = self._sample_loop(noise[sl], None if cond is None else cond.rows(sl),
-                                  None if neg is None else neg.rows(sl), steps, guidance, options, tracker)
+            x = self._sample_loop(
+                noise[sl],
+                None if cond is None else cond.rows(sl),
+                None if neg is None else neg.rows(sl),
+                steps,
+                guidance,
+                options,
+                tracker,
+            )
             out.append(self._to_images(x))
         return torch.cat(out)
 
-    def _noise_and_cond(self, latents: torch.Tensor, space: LatentSpace,
-                        options: _Options) -> tuple[torch.Tensor, _Cond | None]:
+    def _noise_and_cond(
+        self, latents: torch.Tensor, space: LatentSpace, options: _Options
+    ) -> tuple[torch.Tensor, _Cond | None]:
         n = latents.shape[0]
         if space.name == "noise":
             return latents, (self._prompt_cond(options.prompt, n) if self.text_encoders else None)
@@ -382,13 +420,18 @@ class DiffusionGenerator(Generator):
             noise = self._fixed_noise(options.noise, options.seed, n)
             return noise, self._latents_to_cond(latents)
         if options.prompt is not None or options.noise is not None:
-            raise InvalidValueError("joint latents already hold the noise and the prompt",
-                                    expected="no prompt= / noise= with space='joint'",
-                                    got="prompt=" if options.prompt is not None else "noise=",
-                                    fix="decode noise latents with prompt=..., or compose new joint latents")
+            raise InvalidValueError(
+                "joint latents already hold the noise and the prompt",
+                expected="no prompt= / noise= with space='joint'",
+                got="prompt=" if options.prompt is not None else "noise=",
+                fix="decode noise latents with prompt=..., or compose new joint latents",
+            )
         parts = space.split(latents)
-        prompt = self.space("prompt").join({k: v for k, v in parts.items() if k != "noise"}) if self.is_xl \
+        prompt = (
+            self.space("prompt").join({k: v for k, v in parts.items() if k != "noise"})
+            if self.is_xl
             else parts["prompt"]
+        )
         return parts["noise"].contiguous(), self._latents_to_cond(prompt)
 
     def _fixed_noise(self, noise: Any, seed: int | None, n: int) -> torch.Tensor:
@@ -398,15 +441,23 @@ class DiffusionGenerator(Generator):
             z, _ = as_batched_latents(noise, self.space("noise"), name="noise")
             z = z.to(self.device, torch.float32)
         if z.shape[0] not in (1, n):
-            raise ShapeError(f"{z.shape[0]} noises for {n} prompt latents", expected=f"1 or {n}", got=z.shape[0],
-                             fix="pass one noise for all prompts, or one per prompt")
+            raise ShapeError(
+                f"{z.shape[0]} noises for {n} prompt latents",
+                expected=f"1 or {n}",
+                got=z.shape[0],
+                fix="pass one noise for all prompts, or one per prompt",
+            )
         return z.expand(n, *z.shape[1:])
 
     def _steps(self, steps: int | None) -> int:
         value = self.steps if steps is None else steps
         if int(value) < 1:
-            raise InvalidValueError("steps must be at least 1", expected="steps >= 1", got=value,
-                                    fix="use 25-50 for DDIM, 1-4 for turbo models")
+            raise InvalidValueError(
+                "steps must be at least 1",
+                expected="steps >= 1",
+                got=value,
+                fix="use 25-50 for DDIM, 1-4 for turbo models",
+            )
         return int(value)
 
     # -- the sampler loop -------------------------------------------------------------
@@ -428,8 +479,16 @@ class DiffusionGenerator(Generator):
         sched.set_timesteps(steps, device=self.device)
         return sched
 
-    def _sample_loop(self, noise: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int,
-                     guidance: float, options: _Options, tracker: _Progress) -> torch.Tensor:
+    def _sample_loop(
+        self,
+        noise: torch.Tensor,
+        cond: _Cond | None,
+        neg: _Cond | None,
+        steps: int,
+        guidance: float,
+        options: _Options,
+        tracker: _Progress,
+    ) -> torch.Tensor:
         sched = self.make_scheduler(steps)
         step_kwargs = _step_kwargs(sched, self.device)
         x = noise.to(self._dtype) * sched.init_noise_sigma
@@ -454,18 +513,27 @@ class DiffusionGenerator(Generator):
             return self.unet(x, t, return_dict=False)[0]
         return self.unet(x, t, return_dict=False, **unet_kwargs)[0]
 
-    def _unet_kwargs(self, cond: _Cond | None, neg: _Cond | None, guided: bool, guidance: float,
-                     n: int) -> dict[str, Any]:
+    def _unet_kwargs(
+        self, cond: _Cond | None, neg: _Cond | None, guided: bool, guidance: float, n: int
+    ) -> dict[str, Any]:
         if cond is None:
             return {}
-        both = _Cond(torch.cat([neg.tokens, cond.tokens]),  # type: ignore[union-attr]
-                     None if cond.pooled is None else torch.cat([neg.pooled, cond.pooled])) if guided else cond  # type: ignore[union-attr, list-item]
+        both = (
+            _Cond(
+                torch.cat([neg.tokens, cond.tokens]),  # type: ignore[union-attr]
+                None if cond.pooled is None else torch.cat([neg.pooled, cond.pooled]),  # type: ignore[union-attr, list-item]
+            )
+            if guided
+            else cond
+        )
         kwargs: dict[str, Any] = {"encoder_hidden_states": both.tokens.to(self._dtype)}
         if self.is_xl:
             h, w = self.image_size
             time_ids = torch.tensor([[h, w, 0, 0, h, w]], dtype=self._dtype, device=self.device)
-            kwargs["added_cond_kwargs"] = {"text_embeds": both.pooled.to(self._dtype),  # type: ignore[union-attr]
-                                           "time_ids": time_ids.repeat(both.tokens.shape[0], 1)}
+            kwargs["added_cond_kwargs"] = {
+                "text_embeds": both.pooled.to(self._dtype),  # type: ignore[union-attr]
+                "time_ids": time_ids.repeat(both.tokens.shape[0], 1),
+            }
         proj = self.unet.config.time_cond_proj_dim
         if proj is not None:
             w_embed = _guidance_embedding(torch.full((n,), guidance - 1), int(proj))
@@ -494,8 +562,9 @@ class DiffusionGenerator(Generator):
             handle.remove()
         return seen[0][1], seen[0][2], seen[0][3]
 
-    def h_activations(self, noise: Any, *, prompt: Any = None, step: int = 0, steps: int | None = None,
-                      guidance: float | None = None) -> torch.Tensor:
+    def h_activations(
+        self, noise: Any, *, prompt: Any = None, step: int = 0, steps: int | None = None, guidance: float | None = None
+    ) -> torch.Tensor:
         """UNet mid-block outputs ``(N, C, h, w)`` at denoising step ``step`` (0: the noisiest) for ``noise``.
 
         With guidance on, the rows of the text-conditioned half. This is the h-space where
@@ -505,32 +574,46 @@ class DiffusionGenerator(Generator):
         z = z.to(self.device, torch.float32)
         n, total = z.shape[0], self._steps(steps)
         if not 0 <= int(step) < total:
-            raise InvalidValueError("step is outside the sampler's steps", expected=f"0 <= step < {total}",
-                                    got=step, fix="pass step=0 (the noisiest) or a smaller step")
+            raise InvalidValueError(
+                "step is outside the sampler's steps",
+                expected=f"0 <= step < {total}",
+                got=step,
+                fix="pass step=0 (the noisiest) or a smaller step",
+            )
         cond = self._prompt_cond(prompt, n) if self.text_encoders else None
         neg = self._negative(None, n) if self.text_encoders else None
         guidance = self.guidance if guidance is None else float(guidance)
         out = []
         for start in range(0, n, self.batch_size):
             sl = slice(start, start + self.batch_size)
-            out.append(self._h_batch(z[sl], None if cond is None else cond.rows(sl),
-                                     None if neg is None else neg.rows(sl), total, guidance, int(step)))
+            out.append(
+                self._h_batch(
+                    z[sl],
+                    None if cond is None else cond.rows(sl),
+                    None if neg is None else neg.rows(sl),
+                    total,
+                    guidance,
+                    int(step),
+                )
+            )
         return torch.cat(out)
 
-    def _h_batch(self, z: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int, guidance: float,
-                 step: int) -> torch.Tensor:
+    def _h_batch(
+        self, z: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int, guidance: float, step: int
+    ) -> torch.Tensor:
         seen: list[torch.Tensor] = []
         handle = self.unet.mid_block.register_forward_hook(lambda _m, _i, o: seen.append(o.detach().float()))
         try:
             with torch.no_grad():
-                self._sample_loop(z, cond, neg, steps, guidance, _Options(cancel=lambda: len(seen) > step),
-                                  _Progress(None, 1, 0))
+                self._sample_loop(
+                    z, cond, neg, steps, guidance, _Options(cancel=lambda: len(seen) > step), _Progress(None, 1, 0)
+                )
         except RenderCancelledError:
             pass  # stopped right after the step we wanted
         finally:
             handle.remove()
         h = seen[step]
-        return h[h.shape[0] // 2:] if h.shape[0] == 2 * z.shape[0] else h
+        return h[h.shape[0] // 2 :] if h.shape[0] == 2 * z.shape[0] else h
 
     @contextlib.contextmanager
     def _h_hook(self, edits: Sequence[HEdit] | None, active: set[int]) -> Iterator[_HookState]:
@@ -556,8 +639,12 @@ class DiffusionGenerator(Generator):
             vector = getattr(direction, "vector", direction)
             v = torch.as_tensor(vector, dtype=torch.float32).to(self.device)
             if v.numel() != math.prod(shape):
-                raise ShapeError("h-space direction has the wrong size", expected=f"{shape} (gen.h_shape())",
-                                 got=tuple(v.shape), fix="find h-space directions with ll.directions.h_space(gen)")
+                raise ShapeError(
+                    "h-space direction has the wrong size",
+                    expected=f"{shape} (gen.h_shape())",
+                    got=tuple(v.shape),
+                    fix="find h-space directions with ll.directions.h_space(gen)",
+                )
             total = total + float(strength) * v.reshape(shape)
         return total
 
@@ -589,8 +676,12 @@ class DiffusionGenerator(Generator):
         """
         s = self.space(space)
         if s.name not in ("noise", "joint"):
-            raise InvalidValueError("encode() inverts images to noise", expected="space='noise' or 'joint'",
-                                    got=repr(s.name), fix="use space='noise' (default) or 'joint'")
+            raise InvalidValueError(
+                "encode() inverts images to noise",
+                expected="space='noise' or 'joint'",
+                got=repr(s.name),
+                fix="use space='noise' (default) or 'joint'",
+            )
         self._inversion = (prompt, steps, guidance)
         try:
             return super().encode(images, s)
@@ -616,12 +707,21 @@ class DiffusionGenerator(Generator):
         """
         raise CapabilityError(
             f"{self.name!r} does not decode differentiably (gradients through the whole sampler loop)",
-            expected="method='encoder' (inverse DDIM) for diffusion pipelines", got="a gradient-based method",
-            fix="use ll.encode(gen, images) or gen.encode(images, prompt=...)")
+            expected="method='encoder' (inverse DDIM) for diffusion pipelines",
+            got="a gradient-based method",
+            fix="use ll.encode(gen, images) or gen.encode(images, prompt=...)",
+        )
 
     # -- the sampler on its own latents ---------------------------------------------
-    def denoise(self, noise: Any, *, prompt: Any = None, negative_prompt: Any = None, steps: int | None = None,
-                guidance: float | None = None) -> torch.Tensor:
+    def denoise(
+        self,
+        noise: Any,
+        *,
+        prompt: Any = None,
+        negative_prompt: Any = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+    ) -> torch.Tensor:
         """Run the sampler only: noise ``(N, *noise.shape)`` -> its final latents, not decoded.
 
         For latent pipelines these are VAE latents as the UNet sees them (scaled); for pixel
@@ -641,13 +741,22 @@ class DiffusionGenerator(Generator):
         with torch.no_grad():
             for start in range(0, n, self.batch_size):
                 sl = slice(start, start + self.batch_size)
-                out.append(self._sample_loop(z[sl], None if cond is None else cond.rows(sl),
-                                             None if neg is None else neg.rows(sl), steps_, guidance, _Options(),
-                                             _Progress(None, 1, 0)).float())
+                out.append(
+                    self._sample_loop(
+                        z[sl],
+                        None if cond is None else cond.rows(sl),
+                        None if neg is None else neg.rows(sl),
+                        steps_,
+                        guidance,
+                        _Options(),
+                        _Progress(None, 1, 0),
+                    ).float()
+                )
         return torch.cat(out)
 
-    def invert(self, latents: Any, *, prompt: Any = None, steps: int | None = None,
-               guidance: float = 1.0) -> torch.Tensor:
+    def invert(
+        self, latents: Any, *, prompt: Any = None, steps: int | None = None, guidance: float = 1.0
+    ) -> torch.Tensor:
         """Inverse DDIM (``DDIMInverseScheduler``): the sampler's final latents -> the noise that gives them.
 
         The inverse of :meth:`denoise` for the same prompt and steps, up to the discretisation
@@ -664,8 +773,9 @@ class DiffusionGenerator(Generator):
         with torch.no_grad():
             return self._invert(x, cond, neg, self._steps(steps), float(guidance))
 
-    def _invert(self, x: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int,
-                guidance: float) -> torch.Tensor:
+    def _invert(
+        self, x: torch.Tensor, cond: _Cond | None, neg: _Cond | None, steps: int, guidance: float
+    ) -> torch.Tensor:
         out = []
         for start in range(0, x.shape[0], self.batch_size):
             sl = slice(start, start + self.batch_size)
@@ -754,9 +864,11 @@ def _components_of(pipe: Any) -> dict[str, Any]:
     if not isinstance(components, dict) or "unet" not in components or "scheduler" not in components:
         raise InvalidValueError(
             "from_diffusers() needs a diffusers pipeline (or its folder / hub id)",
-            expected=f"one of: {_SUPPORTED_TEXT}", got=type(pipe).__name__,
+            expected=f"one of: {_SUPPORTED_TEXT}",
+            got=type(pipe).__name__,
             fix="pass e.g. StableDiffusionPipeline.from_pretrained(...), a save_pretrained folder, or a hub id; "
-                "a lone VAE goes to ll.from_diffusers_vae")
+            "a lone VAE goes to ll.from_diffusers_vae",
+        )
     return {k: components.get(k) for k in _COMPONENTS}
 
 
@@ -765,28 +877,41 @@ def _check_components(c: dict[str, Any], source: str) -> str:
     unet_cls = type(c["unet"]).__name__
     if unet_cls == "UNet2DModel":
         if c["vae"] is not None or c["text_encoder"] is not None:
-            raise _unsupported(f"{source}: a UNet2DModel with a VAE or text encoder is not supported",
-                               unet_cls, "unconditional pixel pipelines (DDPMPipeline/DDIMPipeline) work")
+            raise _unsupported(
+                f"{source}: a UNet2DModel with a VAE or text encoder is not supported",
+                unet_cls,
+                "unconditional pixel pipelines (DDPMPipeline/DDIMPipeline) work",
+            )
         return "pixel"
     if unet_cls != "UNet2DConditionModel":
-        raise _unsupported(f"{source}: its denoiser {unet_cls} is not supported", unet_cls,
-                           "use a Stable Diffusion 1.x/2.x or SDXL checkpoint (or a DDPM/DDIM one)")
+        raise _unsupported(
+            f"{source}: its denoiser {unet_cls} is not supported",
+            unet_cls,
+            "use a Stable Diffusion 1.x/2.x or SDXL checkpoint (or a DDPM/DDIM one)",
+        )
     if c["vae"] is None or c["text_encoder"] is None or c["tokenizer"] is None:
         missing = [k for k in ("vae", "text_encoder", "tokenizer") if c[k] is None]
-        raise _unsupported(f"{source}: the pipeline has no {', '.join(missing)}", f"missing {missing}",
-                           "refiner-only or image-conditioned pipelines are not supported; use a text-to-image one")
+        raise _unsupported(
+            f"{source}: the pipeline has no {', '.join(missing)}",
+            f"missing {missing}",
+            "refiner-only or image-conditioned pipelines are not supported; use a text-to-image one",
+        )
     ucfg = c["unet"].config
     latent_channels = int(c["vae"].config.latent_channels)
     if int(ucfg.in_channels) != latent_channels:
-        raise _unsupported(f"{source}: its UNet takes {ucfg.in_channels} channels, not the VAE's {latent_channels}",
-                           f"in_channels={ucfg.in_channels}", "inpainting / depth pipelines are not supported; "
-                           "load the text-to-image checkpoint of the family")
+        raise _unsupported(
+            f"{source}: its UNet takes {ucfg.in_channels} channels, not the VAE's {latent_channels}",
+            f"in_channels={ucfg.in_channels}",
+            "inpainting / depth pipelines are not supported; load the text-to-image checkpoint of the family",
+        )
     two = c["text_encoder_2"] is not None
     xl = getattr(ucfg, "addition_embed_type", None) == "text_time"
     if two != xl or getattr(ucfg, "encoder_hid_dim_type", None) is not None:
-        raise _unsupported(f"{source}: this text conditioning is not supported", f"addition_embed_type="
-                           f"{getattr(ucfg, 'addition_embed_type', None)!r}, second text encoder: {two}",
-                           "use an SD 1.x/2.x or SDXL text-to-image checkpoint")
+        raise _unsupported(
+            f"{source}: this text conditioning is not supported",
+            f"addition_embed_type={getattr(ucfg, 'addition_embed_type', None)!r}, second text encoder: {two}",
+            "use an SD 1.x/2.x or SDXL text-to-image checkpoint",
+        )
     return "text"
 
 
@@ -812,7 +937,8 @@ def _load_pipeline(source: str, dtype: torch.dtype | None, kwargs: dict[str, Any
             f"cannot read a diffusers pipeline from {source!r}",
             expected="a local save_pretrained folder (with model_index.json), or a hub id reachable from here",
             got=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            fix="check the path / id; offline, download it first (huggingface-cli download ...)") from exc
+            fix="check the path / id; offline, download it first (huggingface-cli download ...)",
+        ) from exc
     _check_index(index, source)
     load = load_kwargs(dtype, kwargs)
     for optional in ("safety_checker", "feature_extractor", "image_encoder"):
@@ -834,21 +960,28 @@ def _check_pipeline_folder(folder: Path) -> None:
         return
     config = folder / "config.json"
     cls = json.loads(config.read_text()).get("_class_name") if config.is_file() else None
-    fix = ("this is a lone AutoencoderKL: open it with ll.from_diffusers_vae(path)" if cls == "AutoencoderKL"
-           else "point at the folder pipe.save_pretrained(...) wrote (it has model_index.json)")
-    raise UnknownModelError(f"{folder} is not a diffusers pipeline folder",
-                            expected="a folder with model_index.json and unet/ scheduler/ ... subfolders",
-                            got=f"{folder} without model_index.json" + (f" (a {cls} config)" if cls else ""), fix=fix)
+    fix = (
+        "this is a lone AutoencoderKL: open it with ll.from_diffusers_vae(path)"
+        if cls == "AutoencoderKL"
+        else "point at the folder pipe.save_pretrained(...) wrote (it has model_index.json)"
+    )
+    raise UnknownModelError(
+        f"{folder} is not a diffusers pipeline folder",
+        expected="a folder with model_index.json and unet/ scheduler/ ... subfolders",
+        got=f"{folder} without model_index.json" + (f" (a {cls} config)" if cls else ""),
+        fix=fix,
+    )
 
 
 def _check_index(index: dict[str, Any], source: str) -> None:
     unet = index.get("unet")
     unet_cls = unet[1] if isinstance(unet, (list, tuple)) and len(unet) == 2 else None
     if unet_cls not in ("UNet2DConditionModel", "UNet2DModel"):
-        raise _unsupported(f"{source}: {index.get('_class_name', 'this pipeline')} is not supported",
-                           f"{index.get('_class_name')} with denoiser {unet_cls or 'none (no unet)'}",
-                           "diffusion transformers (SD3, Flux, PixArt) have no UNet; use an SD 1.x/2.x, SDXL "
-                           "or DDPM checkpoint")
+        raise _unsupported(
+            f"{source}: {index.get('_class_name', 'this pipeline')} is not supported",
+            f"{index.get('_class_name')} with denoiser {unet_cls or 'none (no unet)'}",
+            "diffusion transformers (SD3, Flux, PixArt) have no UNet; use an SD 1.x/2.x, SDXL or DDPM checkpoint",
+        )
 
 
 def from_diffusers(
@@ -928,20 +1061,37 @@ def from_diffusers(
     default_steps, default_guidance = _pipeline_defaults(kind, len(text_encoders) == 2, name)
     config = getattr(pipe, "config", {})
     gen = DiffusionGenerator(
-        unet=c["unet"], scheduler_config=c["scheduler"].config, vae=vae if kind == "text" else None,
-        text_encoders=text_encoders, tokenizers=tokenizers, name=name,
-        steps=default_steps if steps is None else steps, guidance=default_guidance if guidance is None else guidance,
-        height=height, width=width, scheduler=scheduler,
+        unet=c["unet"],
+        scheduler_config=c["scheduler"].config,
+        vae=vae if kind == "text" else None,
+        text_encoders=text_encoders,
+        tokenizers=tokenizers,
+        name=name,
+        steps=default_steps if steps is None else steps,
+        guidance=default_guidance if guidance is None else guidance,
+        height=height,
+        width=width,
+        scheduler=scheduler,
         force_zeros_for_empty_prompt=bool(dict(config).get("force_zeros_for_empty_prompt", False)),
-        prompt=prompt if kind == "text" else None, negative_prompt=negative_prompt, seed=seed)
+        prompt=prompt if kind == "text" else None,
+        negative_prompt=negative_prompt,
+        seed=seed,
+    )
     if scheduler not in ("ddim", "pipeline") and not hasattr(scheduler, "config"):
-        raise InvalidValueError("unknown scheduler", expected="'ddim', 'pipeline' or a diffusers scheduler object",
-                                got=repr(scheduler), fix="use scheduler='ddim' (deterministic, invertible)")
+        raise InvalidValueError(
+            "unknown scheduler",
+            expected="'ddim', 'pipeline' or a diffusers scheduler object",
+            got=repr(scheduler),
+            fix="use scheduler='ddim' (deterministic, invertible)",
+        )
     if device is not None:
         gen.to(device)
     return gen
 
 
-register_adapter("diffusers", "ll.from_diffusers('path/or/hub-id')",
-                 "diffusers text-to-image pipelines (SD 1.x/2.x, SDXL, turbo) and DDPM/DDIM",
-                 "noise (4, H/8, W/8), prompt (L, D), joint")
+register_adapter(
+    "diffusers",
+    "ll.from_diffusers('path/or/hub-id')",
+    "diffusers text-to-image pipelines (SD 1.x/2.x, SDXL, turbo) and DDPM/DDIM",
+    "noise (4, H/8, W/8), prompt (L, D), joint",
+)

@@ -30,9 +30,20 @@ from ._glyphs_net import CHARS, GlyphReader, GlyphsConfig, GlyphsNet
 from ._weights import load_weights, save_weights, write_manifest
 from .base import Generator
 
-__all__ = ["CHARS", "GlyphsGenerator", "load_bundled", "save_bundle", "render_font", "font_missing_chars",
-           "split_heldout_groups", "HELDOUT_HALVES", "nearest_ascii", "glyph_iou", "edge_fscore",
-           "knn_precision_recall"]
+__all__ = [
+    "CHARS",
+    "GlyphsGenerator",
+    "load_bundled",
+    "save_bundle",
+    "render_font",
+    "font_missing_chars",
+    "split_heldout_groups",
+    "HELDOUT_HALVES",
+    "nearest_ascii",
+    "glyph_iou",
+    "edge_fscore",
+    "knn_precision_recall",
+]
 
 HELDOUT_HALVES = ("validation", "test")  #: the held-out families' halves: decisions / the reported figures only
 
@@ -130,11 +141,13 @@ def font_foreign_chars(data: bytes, chars: str = CHARS) -> str:
         if c.isdigit() and base.startswith(_DIGIT_NAMES[int(c)]):  # zero, zerooldstyle, zero.tf ...
             return True
         return base in {c, f"uni{ord(c):04X}", f"u{ord(c):04X}"}
+
     return "".join(c for c, name in names.items() if not latin(c, name))
 
 
-def render_font(data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversample: int = 4,
-                fit_chars: str = CHARS) -> np.ndarray:
+def render_font(
+    data: bytes, chars: str = CHARS, size: int = GLYPH_SIZE, oversample: int = 4, fit_chars: str = CHARS
+) -> np.ndarray:
     """Render ``chars`` of a font as uint8 ``(len(chars), size, size)`` (255 = ink).
 
     One point size and one baseline for the whole font (fitted so that every glyph of
@@ -173,35 +186,67 @@ _MIN_INK_PIXELS = 4
 def _font_path(path: Any) -> Path:
     """``path`` as an existing font file, or an InputImageError saying what it is instead."""
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
-        raise InputImageError("a font path must be a string or a path", expected="'fonts/MyFont.ttf'",
-                              got=type(path).__name__, fix="pass the path of a .ttf, .otf, .woff or .woff2 file")
+        raise InputImageError(
+            "a font path must be a string or a path",
+            expected="'fonts/MyFont.ttf'",
+            got=type(path).__name__,
+            fix="pass the path of a .ttf, .otf, .woff or .woff2 file",
+        )
     p = Path(path)
     if p.is_dir():
-        raise InputImageError(f"{p} is a folder, not a font file", expected="a .ttf/.otf/.woff/.woff2 file",
-                              got=str(p), fix="pass one font file inside it")
+        raise InputImageError(
+            f"{p} is a folder, not a font file",
+            expected="a .ttf/.otf/.woff/.woff2 file",
+            got=str(p),
+            fix="pass one font file inside it",
+        )
     if not p.is_file():
-        raise InputImageError(f"font file {p} does not exist", expected="a .ttf/.otf/.woff/.woff2 file",
-                              got=str(p), fix="check the path")
+        raise InputImageError(
+            f"font file {p} does not exist", expected="a .ttf/.otf/.woff/.woff2 file", got=str(p), fix="check the path"
+        )
     return p
 
 
 def _char_indices(chars: str, *, what: str = "chars") -> torch.Tensor:
     if not isinstance(chars, str) or not chars:
-        raise InvalidValueError(f"{what} must be a non-empty string", expected="e.g. 'Hamburg'", got=repr(chars),
-                                fix="pass a string of letters and digits")
+        raise InvalidValueError(
+            f"{what} must be a non-empty string",
+            expected="e.g. 'Hamburg'",
+            got=repr(chars),
+            fix="pass a string of letters and digits",
+        )
     bad = sorted({c for c in chars if c not in CHARS})
     if bad:
         if bad == [SPACE]:
-            raise InvalidValueError(f"{what} cannot hold a space: a space is not a glyph", expected="A-Z, a-z, 0-9",
-                                    got=repr(chars), fix=f"drop the spaces: {chars.replace(SPACE, '')!r} (the "
-                                    "specimen text gen.text may hold spaces)")
+            raise InvalidValueError(
+                f"{what} cannot hold a space: a space is not a glyph",
+                expected="A-Z, a-z, 0-9",
+                got=repr(chars),
+                fix=f"drop the spaces: {chars.replace(SPACE, '')!r} (the specimen text gen.text may hold spaces)",
+            )
         raise _no_glyph_error(chars, bad, allowed="A-Z, a-z, 0-9")
     return torch.tensor([CHARS.index(c) for c in chars])
 
 
 # letters that NFKD does not decompose into an ASCII letter
-_ASCII_FALLBACK = {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
-                   "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "\u0131": "i"}
+_ASCII_FALLBACK = {
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "Th",
+    "\u0131": "i",
+}
 
 
 def nearest_ascii(char: str) -> str:
@@ -228,10 +273,12 @@ def _no_glyph_error(text: str, bad: list[str], allowed: str) -> InvalidValueErro
     keep = CHARS + SPACE if SPACE in allowed else CHARS
     suggestion = "".join(c if c in keep else nearest_ascii(c) for c in text)
     parts = ([f"use the nearest ASCII letters ({', '.join(hints)})"] if hints else []) + (
-        [f"leave out {', '.join(drop)}"] if drop else [])
+        [f"leave out {', '.join(drop)}"] if drop else []
+    )
     fix = "; ".join(parts) + (f": e.g. {suggestion!r}" if suggestion.strip() else "")
-    return InvalidValueError(f"the glyphs model has no glyph for {''.join(bad)!r}", expected=allowed, got=repr(text),
-                             fix=fix)
+    return InvalidValueError(
+        f"the glyphs model has no glyph for {''.join(bad)!r}", expected=allowed, got=repr(text), fix=fix
+    )
 
 
 def _text_layout(text: str) -> tuple[torch.Tensor, list[bool]]:
@@ -240,9 +287,12 @@ def _text_layout(text: str) -> tuple[torch.Tensor, list[bool]]:
     The specimen may hold spaces (drawn as gaps); every other character must be a glyph.
     """
     if not isinstance(text, str) or not text.strip():
-        raise InvalidValueError("the specimen text must hold at least one letter or digit",
-                                expected="e.g. 'Hello World'", got=repr(text),
-                                fix="pass a string of letters and digits")
+        raise InvalidValueError(
+            "the specimen text must hold at least one letter or digit",
+            expected="e.g. 'Hello World'",
+            got=repr(text),
+            fix="pass a string of letters and digits",
+        )
     bad = sorted({c for c in text if c not in CHARS and c != SPACE})
     if bad:
         raise _no_glyph_error(text, bad, allowed="A-Z, a-z, 0-9 and spaces")
@@ -263,13 +313,20 @@ def _glyph_to_tensor(char: str, img: Any) -> torch.Tensor:
     elif t.ndim == 3 and t.shape[-1] in (1, 3, 4):
         t = t[..., :3].mean(-1)
     if t.ndim != 2:
-        raise ShapeError(f"the image for {char!r} is not a single glyph image",
-                         expected="(H, W), (1|3, H, W) or (H, W, 3)",
-                         got=str(tuple(t.shape)), fix="pass one grayscale or RGB image per character")
+        raise ShapeError(
+            f"the image for {char!r} is not a single glyph image",
+            expected="(H, W), (1|3, H, W) or (H, W, 3)",
+            got=str(tuple(t.shape)),
+            fix="pass one grayscale or RGB image per character",
+        )
     check_finite(t, name=f"glyph image {char!r}")
     if float(t.min()) < -1e-3 or float(t.max()) > 1 + 1e-3:
-        raise InvalidValueError(f"the image for {char!r} is out of range", expected="floats in [0, 1] or uint8",
-                                got=f"[{float(t.min()):.3g}, {float(t.max()):.3g}]", fix="divide by 255")
+        raise InvalidValueError(
+            f"the image for {char!r} is out of range",
+            expected="floats in [0, 1] or uint8",
+            got=f"[{float(t.min()):.3g}, {float(t.max()):.3g}]",
+            fix="divide by 255",
+        )
     if float(t.mean()) > 0.5:  # dark ink on light paper -> ink coverage
         t = 1 - t
     if tuple(t.shape) != (GLYPH_SIZE, GLYPH_SIZE):
@@ -290,7 +347,7 @@ def _specimen_line(ink: torch.Tensor, spaces: list[bool] | None = None, space_wi
     """
     s = ink.shape[-1]
     trim, cell = _TRIM * s // GLYPH_SIZE, CELL * s // GLYPH_SIZE
-    cells = ink[..., trim:trim + cell]
+    cells = ink[..., trim : trim + cell]
     if spaces and any(spaces):
         gap = ink.new_zeros((ink.shape[0], 1, s, space_width * s // GLYPH_SIZE))
         parts, k = [], 0
@@ -298,7 +355,7 @@ def _specimen_line(ink: torch.Tensor, spaces: list[bool] | None = None, space_wi
             if is_space:
                 parts.append(gap)
             else:
-                parts.append(cells[:, k:k + 1])
+                parts.append(cells[:, k : k + 1])
                 k += 1
         line = torch.cat(parts, dim=-1)[:, 0]
     else:
@@ -329,9 +386,17 @@ class GlyphsGenerator(Generator):
 
     capabilities = frozenset({"encode", "encode_font", "codes", "labels", "preview"})
 
-    def __init__(self, net: GlyphsNet, card: dict[str, Any] | None = None, codes: np.ndarray | None = None,
-                 labels: dict[str, np.ndarray] | None = None, mixture: dict[str, torch.Tensor] | None = None,
-                 text: str = "Hamburg", sharpness: float = 1.0, name: str = "glyphs") -> None:
+    def __init__(
+        self,
+        net: GlyphsNet,
+        card: dict[str, Any] | None = None,
+        codes: np.ndarray | None = None,
+        labels: dict[str, np.ndarray] | None = None,
+        mixture: dict[str, torch.Tensor] | None = None,
+        text: str = "Hamburg",
+        sharpness: float = 1.0,
+        name: str = "glyphs",
+    ) -> None:
         self.net = net.eval()
         self.config = net.config
         self.name = name
@@ -345,8 +410,13 @@ class GlyphsGenerator(Generator):
         self._space_width: int | None = None
         _text_layout(text)
         self._text = text
-        space = LatentSpace("style", (net.config.latent_dim,), "normal", model=name,
-                            description="one point per typeface (set-VAE posterior mean)")
+        space = LatentSpace(
+            "style",
+            (net.config.latent_dim,),
+            "normal",
+            model=name,
+            description="one point per typeface (set-VAE posterior mean)",
+        )
         super().__init__([space], (GLYPH_SIZE, CELL))
         self.image_size = self._line_size(text)
         if self._codes is None or self._labels is None:
@@ -385,8 +455,12 @@ class GlyphsGenerator(Generator):
     @space_width.setter
     def space_width(self, value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 2 or value % 2:
-            raise InvalidValueError("space_width must be an even number of pixels", expected="e.g. 26",
-                                    got=repr(value), fix="pass an even int >= 2")
+            raise InvalidValueError(
+                "space_width must be an even number of pixels",
+                expected="e.g. 26",
+                got=repr(value),
+                fix="pass an even int >= 2",
+            )
         self._space_width = value
         self.image_size = self._line_size(self._text)
 
@@ -503,7 +577,7 @@ class GlyphsGenerator(Generator):
         ink = 1 - images.mean(1)  # (N, 64, W)
         idx, spaces = _text_layout(self._text)
         starts = self._cell_starts(spaces)
-        cells = torch.stack([ink[..., x:x + CELL] for x in starts], dim=1)  # (N, K, 64, CELL)
+        cells = torch.stack([ink[..., x : x + CELL] for x in starts], dim=1)  # (N, K, 64, CELL)
         present = cells.sum((-2, -1)) > 1.0  # (N, K)
         present = present | ~present.any(1, keepdim=True)
         cells = F.pad(cells, (_TRIM, GLYPH_SIZE - CELL - _TRIM))
@@ -544,8 +618,10 @@ class GlyphsGenerator(Generator):
             if not observed or unknown:
                 raise InvalidValueError(
                     "a character mask must name characters of the specimen text",
-                    expected=f"some of {self._text!r}", got=repr(mask),
-                    fix=f"pass the observed characters, e.g. mask={self._text[:3]!r}, or set gen.text first")
+                    expected=f"some of {self._text!r}",
+                    got=repr(mask),
+                    fix=f"pass the observed characters, e.g. mask={self._text[:3]!r}, or set gen.text first",
+                )
             _, spaces = _text_layout(self._text)
             widths = torch.tensor([self.space_width if sp else CELL for sp in spaces])
             cells = torch.tensor([float(c in observed and not sp) for c, sp in zip(self._text, spaces)])
@@ -567,9 +643,12 @@ class GlyphsGenerator(Generator):
             ``(latent_dim,)`` latent (posterior mean), on ``self.device``.
         """
         if not isinstance(glyphs, dict) or not glyphs:
-            raise InvalidValueError("encode_glyphs() needs a dict of glyph images", expected="{'H': image, ...}",
-                                    got=type(glyphs).__name__ if not isinstance(glyphs, dict) else "an empty dict",
-                                    fix="pass at least one character and its image")
+            raise InvalidValueError(
+                "encode_glyphs() needs a dict of glyph images",
+                expected="{'H': image, ...}",
+                got=type(glyphs).__name__ if not isinstance(glyphs, dict) else "an empty dict",
+                fix="pass at least one character and its image",
+            )
         chars = "".join(glyphs)
         idx = _char_indices(chars, what="the dict keys")
         stack = torch.stack([_glyph_to_tensor(c, glyphs[c]) for c in chars])
@@ -591,46 +670,70 @@ class GlyphsGenerator(Generator):
         repeated = sorted({c for c in chars if chars.count(c) > 1})
         if repeated:
             unique = "".join(dict.fromkeys(chars))
-            raise InvalidValueError("chars repeats characters, which would weight their glyphs more than once",
-                                    expected="each character once", got=f"{''.join(repeated)!r} repeated in {chars!r}",
-                                    fix=f"encode_font(path, chars={unique!r})")
+            raise InvalidValueError(
+                "chars repeats characters, which would weight their glyphs more than once",
+                expected="each character once",
+                got=f"{''.join(repeated)!r} repeated in {chars!r}",
+                fix=f"encode_font(path, chars={unique!r})",
+            )
         data = p.read_bytes()
         try:
             missing_all = font_missing_chars(data, CHARS)
             foreign = font_foreign_chars(data, CHARS)
             missing = "".join(c for c in chars if c in missing_all)
-            glyphs = None if missing or foreign else render_font(
-                data, chars, fit_chars="".join(c for c in CHARS if c not in missing_all) or CHARS)
+            glyphs = (
+                None
+                if missing or foreign
+                else render_font(data, chars, fit_chars="".join(c for c in CHARS if c not in missing_all) or CHARS)
+            )
         except Exception as exc:
             if type(exc).__name__ == "MissingDependencyError":
                 raise
-            raise InputImageError(f"cannot read the font file {p}", expected="a valid TrueType/OpenType/WOFF font",
-                                  got=f"{type(exc).__name__}: {exc}", fix="pass a .ttf, .otf, .woff or .woff2 file"
-                                  ) from exc
+            raise InputImageError(
+                f"cannot read the font file {p}",
+                expected="a valid TrueType/OpenType/WOFF font",
+                got=f"{type(exc).__name__}: {exc}",
+                fix="pass a .ttf, .otf, .woff or .woff2 file",
+            ) from exc
         letters = sum(c.isalpha() for c in CHARS if c not in missing_all)
         if foreign and len(foreign) > letters // 2:
-            raise InputImageError(f"{p.name} is a symbol or dingbat font: its letters and digits are other glyphs",
-                                  expected="a font with Latin letters and digits", got=f"{len(foreign)} of the 62 "
-                                  f"characters mapped to other glyphs ({foreign[:12]!r}...)",
-                                  fix="pick a text font; the model only knows Latin letters and digits")
+            raise InputImageError(
+                f"{p.name} is a symbol or dingbat font: its letters and digits are other glyphs",
+                expected="a font with Latin letters and digits",
+                got=f"{len(foreign)} of the 62 characters mapped to other glyphs ({foreign[:12]!r}...)",
+                fix="pick a text font; the model only knows Latin letters and digits",
+            )
         if missing:
             have = "".join(c for c in chars if c not in missing)
-            fix = (f"encode_font(path, chars={have!r}) uses only the characters it has" if have else
-                   "this font has none of the requested characters: pick other characters or another font")
-            raise InputImageError(f"the font {p.name} lacks {len(missing)} of the requested characters",
-                                  expected=f"glyphs for {chars!r}", got=f"missing {missing!r}", fix=fix)
+            fix = (
+                f"encode_font(path, chars={have!r}) uses only the characters it has"
+                if have
+                else "this font has none of the requested characters: pick other characters or another font"
+            )
+            raise InputImageError(
+                f"the font {p.name} lacks {len(missing)} of the requested characters",
+                expected=f"glyphs for {chars!r}",
+                got=f"missing {missing!r}",
+                fix=fix,
+            )
         if glyphs is None:  # a few foreign characters in a text font: leave them out like missing ones
             bad = "".join(c for c in chars if c in foreign)
             have = "".join(c for c in chars if c not in foreign)
-            raise InputImageError(f"{p.name} maps {bad!r} to glyphs of other characters",
-                                  expected=f"Latin glyphs for {chars!r}", got=f"foreign glyphs for {bad!r}",
-                                  fix=f"encode_font(path, chars={have!r})" if have else "pick another font")
+            raise InputImageError(
+                f"{p.name} maps {bad!r} to glyphs of other characters",
+                expected=f"Latin glyphs for {chars!r}",
+                got=f"foreign glyphs for {bad!r}",
+                fix=f"encode_font(path, chars={have!r})" if have else "pick another font",
+            )
         empty = "".join(c for c, g in zip(chars, glyphs) if int((g > 127).sum()) < _MIN_INK_PIXELS)
         if empty:
             have = "".join(c for c in chars if c not in empty)
-            raise InputImageError(f"{p.name} has empty outlines for {empty!r}", expected="ink for every character",
-                                  got=f"blank glyphs for {empty!r}",
-                                  fix=f"encode_font(path, chars={have!r})" if have else "pick another font")
+            raise InputImageError(
+                f"{p.name} has empty outlines for {empty!r}",
+                expected="ink for every character",
+                got=f"blank glyphs for {empty!r}",
+                fix=f"encode_font(path, chars={have!r})" if have else "pick another font",
+            )
         x = torch.from_numpy(glyphs).float() / 255
         return self._encode_set(x[None], idx)[0]
 
@@ -648,8 +751,9 @@ class GlyphsGenerator(Generator):
             self._text_prior = load_text_prior(BUNDLE_DIR, glyphs=self).to(self.device)
         return self._text_prior
 
-    def from_text(self, text: str | list[str], n: int = 4, seed: int = 0, guidance: float = 3.0,
-                  steps: int | None = None) -> torch.Tensor:
+    def from_text(
+        self, text: str | list[str], n: int = 4, seed: int = 0, guidance: float = 3.0, steps: int | None = None
+    ) -> torch.Tensor:
         """Fonts described by words: ``n`` style latents per text, from the bundled text-conditioned prior.
 
         Args:
@@ -676,8 +780,12 @@ class GlyphsGenerator(Generator):
 
         texts = check_texts(text)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise InvalidValueError("n must be a positive whole number", expected="e.g. n=4", got=repr(n),
-                                    fix="pass the number of fonts you want per text")
+            raise InvalidValueError(
+                "n must be a positive whole number",
+                expected="e.g. n=4",
+                got=repr(n),
+                fix="pass the number of fonts you want per text",
+            )
         prior = self.text_prior()
         noise = prior.sample(n, seed=seed)
         return torch.cat([prior.styles(noise, prompt=t, guidance=guidance, steps=steps) for t in texts])
@@ -701,16 +809,26 @@ class GlyphsGenerator(Generator):
 
 
 # -- bundles on disk ------------------------------------------------------------------------
-def save_bundle(folder: str | Path, net: GlyphsNet, card: dict[str, Any], codes: np.ndarray,
-                labels: dict[str, np.ndarray], mixture: dict[str, torch.Tensor] | None = None,
-                eval_sample: dict[str, torch.Tensor] | None = None) -> Path:
+def save_bundle(
+    folder: str | Path,
+    net: GlyphsNet,
+    card: dict[str, Any],
+    codes: np.ndarray,
+    labels: dict[str, np.ndarray],
+    mixture: dict[str, torch.Tensor] | None = None,
+    eval_sample: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Write a glyphs model folder: weights, codes (+ mixture), labels, eval sample, card, manifest."""
     from .._atomic import atomic_path
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    save_weights(out, WEIGHTS_NAME, {k: v.half() if v.is_floating_point() else v
-                                     for k, v in net.state_dict().items()}, {"config": net.config.to_dict()})
+    save_weights(
+        out,
+        WEIGHTS_NAME,
+        {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()},
+        {"config": net.config.to_dict()},
+    )
     tensors = {"codes": torch.from_numpy(np.asarray(codes, np.float32))}
     for k, v in (mixture or {}).items():
         tensors[f"mixture.{k}"] = v.float()
@@ -739,8 +857,16 @@ def load_bundled(folder: str | Path, restore_hint: str = "reinstall latentlab") 
     mixture = {k.split(".", 1)[1]: v for k, v in extra.items() if k.startswith("mixture.")} or None
     raw = json.loads((folder / LABELS_NAME).read_text())
     labels = {k: np.asarray(v) for k, v in raw.items()}
-    gen = GlyphsGenerator(net, card=card, codes=extra["codes"].numpy(), labels=labels, mixture=mixture,
-                          text=card.get("text", "Hamburg"), sharpness=card.get("sharpness", 1.0), name=folder.name)
+    gen = GlyphsGenerator(
+        net,
+        card=card,
+        codes=extra["codes"].numpy(),
+        labels=labels,
+        mixture=mixture,
+        text=card.get("text", "Hamburg"),
+        sharpness=card.get("sharpness", 1.0),
+        name=folder.name,
+    )
     gen.folder = folder
     return gen
 

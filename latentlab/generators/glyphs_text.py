@@ -45,8 +45,7 @@ from .base import Generator
 if TYPE_CHECKING:
     from .glyphs import GlyphsGenerator
 
-__all__ = ["TextPriorConfig", "TextPriorNet", "GlyphsTextGenerator", "load_bundled", "save_bundle",
-           "make_scheduler"]
+__all__ = ["TextPriorConfig", "TextPriorNet", "GlyphsTextGenerator", "load_bundled", "save_bundle", "make_scheduler"]
 
 WEIGHTS_NAME = "weights.safetensors"
 BUNDLE_DIR = Path(__file__).resolve().parent.parent / "models" / "glyphs-text"
@@ -191,17 +190,33 @@ def make_scheduler(config: TextPriorConfig, kind: str = "ddim") -> Any:
     from .._optional import require
 
     diffusers = require("diffusers", purpose="the glyphs-text diffusion sampler")
-    common = {"num_train_timesteps": config.train_timesteps, "beta_schedule": config.beta_schedule,
-              "prediction_type": "epsilon", "clip_sample": False}
+    common = {
+        "num_train_timesteps": config.train_timesteps,
+        "beta_schedule": config.beta_schedule,
+        "prediction_type": "epsilon",
+        "clip_sample": False,
+    }
     if kind == "ddpm":
         return diffusers.DDPMScheduler(**common)
-    return diffusers.DDIMScheduler(**{**common, "clip_sample": True}, clip_sample_range=4.0,
-                                   timestep_spacing="leading", steps_offset=1, set_alpha_to_one=False)
+    return diffusers.DDIMScheduler(
+        **{**common, "clip_sample": True},
+        clip_sample_range=4.0,
+        timestep_spacing="leading",
+        steps_offset=1,
+        set_alpha_to_one=False,
+    )
 
 
 @torch.no_grad()
-def denoise(net: TextPriorNet, scheduler: Any, noise: torch.Tensor, emb: torch.Tensor, guidance: float,
-            steps: int, on_step: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+def denoise(
+    net: TextPriorNet,
+    scheduler: Any,
+    noise: torch.Tensor,
+    emb: torch.Tensor,
+    guidance: float,
+    steps: int,
+    on_step: Callable[[int, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
     """DDIM from ``noise (N, 64)`` (standardised space) to style codes ``(N, 64)``, guided by ``emb (N, 384)``.
 
     ``on_step(i, x0)`` (optional) sees the predicted clean style codes after each step.
@@ -249,9 +264,18 @@ class GlyphsTextGenerator(Generator):
 
     capabilities = frozenset({"prompt", "preview"})
 
-    def __init__(self, net: TextPriorNet, glyphs: GlyphsGenerator | None = None, card: dict[str, Any] | None = None,
-                 prompt: str = "a regular sans-serif", guidance: float = 3.0, steps: int | None = None,
-                 seed: int = 0, encoder: TextEncoder | None = None, name: str = "glyphs-text") -> None:
+    def __init__(
+        self,
+        net: TextPriorNet,
+        glyphs: GlyphsGenerator | None = None,
+        card: dict[str, Any] | None = None,
+        prompt: str = "a regular sans-serif",
+        guidance: float = 3.0,
+        steps: int | None = None,
+        seed: int = 0,
+        encoder: TextEncoder | None = None,
+        name: str = "glyphs-text",
+    ) -> None:
         self.net = net.eval()
         self.config = net.config
         self.name = name
@@ -266,10 +290,15 @@ class GlyphsTextGenerator(Generator):
         self._prompt = check_texts(prompt)[0]
         d, e = net.config.latent_dim, net.config.embed_dim
         noise = LatentSpace("noise", (d,), "normal", model=name, description="initial latent of the DDIM sampler")
-        prompt_space = LatentSpace("prompt", (e,), "none", model=name,
-                                   description="MiniLM sentence embedding (unit length) of the prompt")
-        joint = joint_space("joint", [LatentPart("noise", (d,)), LatentPart("prompt", (e,), "none")], model=name,
-                            description="noise and prompt side by side")
+        prompt_space = LatentSpace(
+            "prompt", (e,), "none", model=name, description="MiniLM sentence embedding (unit length) of the prompt"
+        )
+        joint = joint_space(
+            "joint",
+            [LatentPart("noise", (d,)), LatentPart("prompt", (e,), "none")],
+            model=name,
+            description="noise and prompt side by side",
+        )
         size = glyphs.image_size if glyphs is not None else tuple(self.card.get("image_size", (64, 364)))
         super().__init__([noise, prompt_space, joint], (int(size[0]), int(size[1])))
 
@@ -323,8 +352,12 @@ class GlyphsTextGenerator(Generator):
         """A text, texts (1 or ``n``), or prompt latents (1 or ``n``) -> ``(n, 384)`` on the device."""
         emb = self._prompt_latents(self._prompt if prompt is None else prompt).to(self.device, torch.float32)
         if emb.shape[0] not in (1, n):
-            raise ShapeError("one prompt per latent, or one for all", expected=f"1 or {n} prompts",
-                             got=f"{emb.shape[0]} prompts", fix="pass a single text, or a list as long as the latents")
+            raise ShapeError(
+                "one prompt per latent, or one for all",
+                expected=f"1 or {n} prompts",
+                got=f"{emb.shape[0]} prompts",
+                fix="pass a single text, or a list as long as the latents",
+            )
         return emb.expand(n, -1)
 
     def _noise_for(self, noise: Any, seed: int | None, n: int) -> torch.Tensor:
@@ -333,18 +366,26 @@ class GlyphsTextGenerator(Generator):
         else:
             z, _ = as_batched_latents(noise, self.space("noise"), name="noise")
         if z.shape[0] not in (1, n):
-            raise ShapeError("one noise per prompt latent, or one for all", expected=f"1 or {n}",
-                             got=f"{z.shape[0]} noises", fix="pass noise of shape (64,) or (N, 64)")
+            raise ShapeError(
+                "one noise per prompt latent, or one for all",
+                expected=f"1 or {n}",
+                got=f"{z.shape[0]} noises",
+                fix="pass noise of shape (64,) or (N, 64)",
+            )
         return z.to(self.device, torch.float32).expand(n, -1)
 
-    def _split(self, z: torch.Tensor, space: LatentSpace, prompt: Any, seed: int | None,
-               noise: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _split(
+        self, z: torch.Tensor, space: LatentSpace, prompt: Any, seed: int | None, noise: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Latents of any space -> ``(noise (N, 64), prompt embeddings (N, 384))``."""
         if space.name == "joint":
             if prompt is not None or noise is not None:
-                raise InvalidValueError("joint latents already hold the noise and the prompt",
-                                        expected="no prompt= or noise= with space='joint'", got="extra arguments",
-                                        fix="compose new joint latents with gen.compose(noise=..., prompt=...)")
+                raise InvalidValueError(
+                    "joint latents already hold the noise and the prompt",
+                    expected="no prompt= or noise= with space='joint'",
+                    got="extra arguments",
+                    fix="compose new joint latents with gen.compose(noise=..., prompt=...)",
+                )
             parts = space.split(z)
             return parts["noise"], parts["prompt"]
         if space.name == "prompt":
@@ -352,9 +393,17 @@ class GlyphsTextGenerator(Generator):
         return z, self._prompt_for(prompt, z.shape[0])
 
     # -- words -> style latents -----------------------------------------------------------
-    def styles(self, latents: Any, space: str | LatentSpace | None = None, *, prompt: Any = None,
-               seed: int | None = None, noise: Any = None, guidance: float | None = None,
-               steps: int | None = None) -> torch.Tensor:
+    def styles(
+        self,
+        latents: Any,
+        space: str | LatentSpace | None = None,
+        *,
+        prompt: Any = None,
+        seed: int | None = None,
+        noise: Any = None,
+        guidance: float | None = None,
+        steps: int | None = None,
+    ) -> torch.Tensor:
         """The glyphs style latents ``(N, 64)`` that the sampler reaches from ``latents``.
 
         Args:
@@ -376,22 +425,37 @@ class GlyphsTextGenerator(Generator):
         out = self._denoise(x, emb, guidance, steps)
         return out if batched else out[0]
 
-    def _denoise(self, noise: torch.Tensor, emb: torch.Tensor, guidance: float | None, steps: int | None,
-                 on_step: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+    def _denoise(
+        self,
+        noise: torch.Tensor,
+        emb: torch.Tensor,
+        guidance: float | None,
+        steps: int | None,
+        on_step: Callable[[int, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
         g = self.guidance if guidance is None else guidance
         k = self.steps if steps is None else steps
         if not isinstance(g, (int, float)) or not math.isfinite(g) or g < 0:
-            raise InvalidValueError("guidance must be a number >= 0", expected="e.g. 3.0 (0 ignores the words)",
-                                    got=repr(g), fix="pass guidance=3.0")
+            raise InvalidValueError(
+                "guidance must be a number >= 0",
+                expected="e.g. 3.0 (0 ignores the words)",
+                got=repr(g),
+                fix="pass guidance=3.0",
+            )
         if not isinstance(k, int) or k < 1 or k > self.config.train_timesteps:
-            raise InvalidValueError("steps must be a whole number of DDIM steps",
-                                    expected=f"1 .. {self.config.train_timesteps}", got=repr(k), fix="pass steps=25")
+            raise InvalidValueError(
+                "steps must be a whole number of DDIM steps",
+                expected=f"1 .. {self.config.train_timesteps}",
+                got=repr(k),
+                fix="pass steps=25",
+            )
         if self._scheduler is None:
             self._scheduler = make_scheduler(self.config)
         return denoise(self.net, self._scheduler, noise, emb.to(noise.device), float(g), k, on_step)
 
-    def denoising_steps(self, noise: Any, prompt: Any = None, guidance: float | None = None,
-                        steps: int | None = None) -> torch.Tensor:
+    def denoising_steps(
+        self, noise: Any, prompt: Any = None, guidance: float | None = None, steps: int | None = None
+    ) -> torch.Tensor:
         """The sampler's predicted clean style latent after every step: ``(steps, N, 64)``.
 
         Decode each row to watch a font appear out of noise (the last row is the result).
@@ -404,10 +468,19 @@ class GlyphsTextGenerator(Generator):
         return torch.stack(seen)
 
     # -- rendering ---------------------------------------------------------------------------
-    def decode(self, latents: Any, space: str | LatentSpace | None = None, *, prompt: Any = None,
-               seed: int | None = None, noise: Any = None, guidance: float | None = None,
-               steps: int | None = None) -> torch.Tensor:
+    def decode(
+        self,
+        latents: Any,
+        space: str | LatentSpace | None = None,
+        *,
+        prompt: Any = None,
+        seed: int | None = None,
+        noise: Any = None,
+        guidance: float | None = None,
+        steps: int | None = None,
+    ) -> torch.Tensor:
         """Render fonts: ``(N, 3, 64, 52 * len(text))`` specimens of :meth:`styles` (see there for the arguments)."""
+
         def run(z: torch.Tensor, s: LatentSpace) -> torch.Tensor:
             x, emb = self._split(z, s, prompt, seed, noise)
             return self.glyphs._decode(self._denoise(x, emb, guidance, steps), self.glyphs.default_space)
@@ -420,6 +493,7 @@ class GlyphsTextGenerator(Generator):
 
     def preview(self, latents: Any, space: str | LatentSpace | None = None) -> torch.Tensor:
         """The glyphs half-resolution preview of the fonts (for live widgets)."""
+
         def run(z: torch.Tensor, s: LatentSpace) -> torch.Tensor:
             x, emb = self._split(z, s, None, None, None)
             return self.glyphs._decode_half(self._denoise(x, emb, None, None), self.glyphs.default_space)
@@ -449,8 +523,10 @@ def save_bundle(folder: str | Path, net: TextPriorNet, card: dict[str, Any], ext
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.half() if v.is_floating_point() and not k.startswith(("code_", "emb_")) else v
-             for k, v in net.state_dict().items()}
+    state = {
+        k: v.half() if v.is_floating_point() and not k.startswith(("code_", "emb_")) else v
+        for k, v in net.state_dict().items()
+    }
     save_weights(out, WEIGHTS_NAME, state, {"config": net.config.to_dict()})
     card = {**card, "config": net.config.to_dict(), "module": "glyphs_text"}
     with atomic_path(out / "card.json") as tmp:
@@ -469,13 +545,19 @@ def load_net(folder: str | Path, restore_hint: str = "reinstall latentlab") -> t
     return net.eval(), card
 
 
-def load_bundled(folder: str | Path, restore_hint: str = "reinstall latentlab",
-                 glyphs: GlyphsGenerator | None = None) -> GlyphsTextGenerator:
+def load_bundled(
+    folder: str | Path, restore_hint: str = "reinstall latentlab", glyphs: GlyphsGenerator | None = None
+) -> GlyphsTextGenerator:
     """Open a glyphs-text folder; the registry calls this for ``ll.load("glyphs-text")``."""
     net, card = load_net(folder, restore_hint)
-    gen = GlyphsTextGenerator(net, glyphs=glyphs, card=card, prompt=card.get("prompt", "a regular sans-serif"),
-                              guidance=card.get("guidance", 3.0), steps=card.get("steps"),
-                              name=Path(folder).name)
+    gen = GlyphsTextGenerator(
+        net,
+        glyphs=glyphs,
+        card=card,
+        prompt=card.get("prompt", "a regular sans-serif"),
+        guidance=card.get("guidance", 3.0),
+        steps=card.get("steps"),
+        name=Path(folder).name,
+    )
     gen.folder = Path(folder)
     return gen
-

@@ -27,8 +27,19 @@ if TYPE_CHECKING:
     from .glyphs import GlyphsGenerator
     from .glyphs_text import GlyphsTextGenerator
 
-__all__ = ["nearest_categories", "category_hits", "category_rate", "weight_spearman", "italic_gap", "mean_pairwise",
-           "variety", "novelty", "heldout_caption_ranks", "spearman", "font_measure"]
+__all__ = [
+    "nearest_categories",
+    "category_hits",
+    "category_rate",
+    "weight_spearman",
+    "italic_gap",
+    "mean_pairwise",
+    "variety",
+    "novelty",
+    "heldout_caption_ranks",
+    "spearman",
+    "font_measure",
+]
 
 
 def nearest_categories(styles: torch.Tensor, codes: torch.Tensor, categories: np.ndarray, k: int = 10) -> np.ndarray:
@@ -42,14 +53,22 @@ def nearest_categories(styles: torch.Tensor, codes: torch.Tensor, categories: np
     return np.asarray(out)
 
 
-def category_hits(styles: torch.Tensor, codes: torch.Tensor, categories: np.ndarray, asked: str,
-                  k: int = 10) -> np.ndarray:
+def category_hits(
+    styles: torch.Tensor, codes: torch.Tensor, categories: np.ndarray, asked: str, k: int = 10
+) -> np.ndarray:
     """Whether each sample's 10-nearest-neighbour majority category is ``asked``, ``(N,)`` bool."""
     return nearest_categories(styles, codes, categories, k) == asked
 
 
-def category_rate(prior: GlyphsTextGenerator, prompts: dict[str, str], codes: torch.Tensor, categories: np.ndarray,
-                  n: int = 20, seed: int = 0, guidance: float | None = None) -> dict[str, float]:
+def category_rate(
+    prior: GlyphsTextGenerator,
+    prompts: dict[str, str],
+    codes: torch.Tensor,
+    categories: np.ndarray,
+    n: int = 20,
+    seed: int = 0,
+    guidance: float | None = None,
+) -> dict[str, float]:
     """Share of ``n`` samples per prompt whose neighbours' category is the one asked: ``{prompt: rate}``."""
     out = {}
     for text, asked in prompts.items():
@@ -78,8 +97,13 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return float(spearmanr(a, b)[0])
 
 
-def weight_spearman(prior: GlyphsTextGenerator, words: Sequence[str], templates: Sequence[str], seeds: int = 4,
-                    guidance: float | None = None) -> dict[str, float]:
+def weight_spearman(
+    prior: GlyphsTextGenerator,
+    words: Sequence[str],
+    templates: Sequence[str],
+    seeds: int = 4,
+    guidance: float | None = None,
+) -> dict[str, float]:
     """Bar 1: ink along the weight words, Spearman per (template, seed); mean and min.
 
     Each template (e.g. ``"a {} sans-serif"``) is filled with each word, all with the same noise
@@ -94,8 +118,13 @@ def weight_spearman(prior: GlyphsTextGenerator, words: Sequence[str], templates:
     return {"mean": float(np.mean(rhos)), "min": float(np.min(rhos)), "n": len(rhos)}
 
 
-def italic_gap(prior: GlyphsTextGenerator, pairs: Sequence[tuple[str, str]], reference_std: float, seeds: int = 8,
-               guidance: float | None = None) -> dict[str, float]:
+def italic_gap(
+    prior: GlyphsTextGenerator,
+    pairs: Sequence[tuple[str, str]],
+    reference_std: float,
+    seeds: int = 8,
+    guidance: float | None = None,
+) -> dict[str, float]:
     """Bar 2: mean per-glyph slant of the italic prompts minus the upright ones, in units of ``reference_std``."""
     noise = prior.sample(seeds, seed=0)
     gaps = []
@@ -114,16 +143,26 @@ def mean_pairwise(x: torch.Tensor) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
-def variety(prior: GlyphsTextGenerator, prompts: Sequence[str], codes: torch.Tensor, seeds: int = 8,
-            guidance: float | None = None) -> dict[str, float]:
+def variety(
+    prior: GlyphsTextGenerator,
+    prompts: Sequence[str],
+    codes: torch.Tensor,
+    seeds: int = 8,
+    guidance: float | None = None,
+) -> dict[str, float]:
     """Bar 5a: mean pairwise distance of ``seeds`` samples of one prompt / that of the training codes."""
     gen = torch.Generator().manual_seed(0)
     ref = codes[torch.randperm(len(codes), generator=gen)[:512]]
     base = mean_pairwise(ref)
-    ratios = {p: mean_pairwise(prior.styles(prior.sample(seeds, seed=1), prompt=p, guidance=guidance)) / base
-              for p in prompts}
-    return {"mean": float(np.mean(list(ratios.values()))), "min": float(min(ratios.values())),
-            "train_pairwise": base, "each": ratios}  # type: ignore[dict-item]
+    ratios = {
+        p: mean_pairwise(prior.styles(prior.sample(seeds, seed=1), prompt=p, guidance=guidance)) / base for p in prompts
+    }
+    return {
+        "mean": float(np.mean(list(ratios.values()))),
+        "min": float(min(ratios.values())),
+        "train_pairwise": base,
+        "each": ratios,  # type: ignore[dict-item]
+    }
 
 
 def novelty(styles: torch.Tensor, codes: torch.Tensor) -> dict[str, float]:
@@ -132,12 +171,21 @@ def novelty(styles: torch.Tensor, codes: torch.Tensor) -> dict[str, float]:
     dc = torch.cdist(codes.float(), codes.float())
     dc.fill_diagonal_(float("inf"))
     own = dc.min(1).values
-    return {"sample_nn_median": float(d.median()), "train_nn_median": float(own.median()),
-            "sample_nn_min": float(d.min()), "share_closer_than_train_median": float((d < own.median()).float().mean())}
+    return {
+        "sample_nn_median": float(d.median()),
+        "train_nn_median": float(own.median()),
+        "sample_nn_min": float(d.min()),
+        "share_closer_than_train_median": float((d < own.median()).float().mean()),
+    }
 
 
-def heldout_caption_ranks(prior: GlyphsTextGenerator, captions: Sequence[Sequence[str]], codes: torch.Tensor,
-                          samples: int = 16, guidance: float | None = None) -> np.ndarray:
+def heldout_caption_ranks(
+    prior: GlyphsTextGenerator,
+    captions: Sequence[Sequence[str]],
+    codes: torch.Tensor,
+    samples: int = 16,
+    guidance: float | None = None,
+) -> np.ndarray:
     """Bar 4: for each held-out font, the rank (0 = best) of its true code among all held-out codes by
     distance to the mean of ``samples`` codes generated from its captions (spread over its captions)."""
     means = []

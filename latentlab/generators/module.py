@@ -231,11 +231,19 @@ def from_module(
     """
     shape = (int(latent_shape),) if isinstance(latent_shape, int) else tuple(int(s) for s in latent_shape)
     if not shape or min(shape) < 1:
-        raise InvalidValueError("latent_shape must be positive sizes", expected="e.g. 128 or (4, 8, 8)",
-                                got=repr(latent_shape), fix="pass the shape of one latent, without the batch dim")
+        raise InvalidValueError(
+            "latent_shape must be positive sizes",
+            expected="e.g. 128 or (4, 8, 8)",
+            got=repr(latent_shape),
+            fix="pass the shape of one latent, without the batch dim",
+        )
     if not callable(decoder):
-        raise InvalidValueError("from_module() needs a decoder module", expected="an nn.Module or callable",
-                                got=type(decoder).__name__, fix="pass your decoder network")
+        raise InvalidValueError(
+            "from_module() needs a decoder module",
+            expected="an nn.Module or callable",
+            got=type(decoder).__name__,
+            fix="pass your decoder network",
+        )
     if output_range != "logits":
         _check_range(output_range)
     if device is not None:
@@ -252,8 +260,9 @@ def from_module(
     raw = probe[0] if isinstance(probe, (tuple, list)) and probe else probe
     first = to_unit_rgb(probe, output_range, source=f"decoder of {name!r}")
     space = LatentSpace(space_name, shape, prior, model=name, description="latent of a wrapped nn.Module")
-    return ModuleGenerator(decoder, space, (first.shape[-2], first.shape[-1]), output_range, encoder,
-                           output_channels=int(raw.shape[1]))
+    return ModuleGenerator(
+        decoder, space, (first.shape[-2], first.shape[-1]), output_range, encoder, output_channels=int(raw.shape[1])
+    )
 
 
 def _adapter_factory(call: str) -> Callable[[], Generator]:
@@ -270,9 +279,20 @@ def _adapter_factory(call: str) -> Callable[[], Generator]:
 
 def register_adapter(name: str, call: str, description: str, spaces: str) -> None:
     """List an adapter in ``ll.models()`` (source ``"adapter"``); ``ll.load(name)`` explains how to call it."""
-    register(name, _adapter_factory(call), description=f"{description}: {call}", spaces=spaces,
-             license="the model's own", source="adapter", overwrite=True)
+    register(
+        name,
+        _adapter_factory(call),
+        description=f"{description}: {call}",
+        spaces=spaces,
+        license="the model's own",
+        source="adapter",
+        overwrite=True,
+    )
 
 
-register_adapter("torch-module", "ll.from_module(decoder, latent_shape, output_range=(-1, 1))",
-                 "any PyTorch decoder", "one space of your latent_shape")
+register_adapter(
+    "torch-module",
+    "ll.from_module(decoder, latent_shape, output_range=(-1, 1))",
+    "any PyTorch decoder",
+    "one space of your latent_shape",
+)

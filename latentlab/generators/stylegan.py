@@ -60,8 +60,10 @@ _REQUIRED = ("mapping", "synthesis", "z_dim", "w_dim")
 _NVLABS_CODE = ("torch_utils", "dnnlib")
 #: What NVlabs' code imports besides torch (the [stylegan] extra): dnnlib needs requests, StyleGAN3 scipy.
 _STYLEGAN_EXTRA = ("requests", "scipy", "packaging")
-_CODE_FIX = ("clone the NVlabs code (git clone https://github.com/NVlabs/stylegan3, or stylegan2-ada-pytorch for "
-             "its pickles) and pass its folder: ll.from_stylegan(path, trust=True, code_path='path/to/stylegan3')")
+_CODE_FIX = (
+    "clone the NVlabs code (git clone https://github.com/NVlabs/stylegan3, or stylegan2-ada-pytorch for "
+    "its pickles) and pass its folder: ll.from_stylegan(path, trust=True, code_path='path/to/stylegan3')"
+)
 
 
 class StyleGANGenerator(Generator):
@@ -135,15 +137,19 @@ class StyleGANGenerator(Generator):
                 raise InvalidValueError(
                     f"class index {value} does not exist in {self.name!r}",
                     expected=f"an int in [0, {self.c_dim})" if self.c_dim else "no class (unconditional network)",
-                    got=value, fix="pick a valid class index" if self.c_dim else "leave c=None",
+                    got=value,
+                    fix="pick a valid class index" if self.c_dim else "leave c=None",
                 )
             self._c = torch.nn.functional.one_hot(torch.tensor(value), self.c_dim).float()
             return
         label = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
         if label.numel() != self.c_dim:
-            raise InvalidValueError("the class label has the wrong size", expected=f"({self.c_dim},)",
-                                    got=shape_str(tuple(torch.as_tensor(value).shape)),
-                                    fix="pass a class index (int) or a label vector of length c_dim")
+            raise InvalidValueError(
+                "the class label has the wrong size",
+                expected=f"({self.c_dim},)",
+                got=shape_str(tuple(torch.as_tensor(value).shape)),
+                fix="pass a class index (int) or a label vector of length c_dim",
+            )
         self._c = label
 
     @property
@@ -195,7 +201,8 @@ class StyleGANGenerator(Generator):
         if self.c_dim and self._c is None:
             raise InvalidValueError(
                 f"{self.name!r} is class-conditional and no class was chosen",
-                expected=f"a class label of length c_dim={self.c_dim}", got="c=None",
+                expected=f"a class label of length c_dim={self.c_dim}",
+                got="c=None",
                 fix="set gen.c = 3 (a class index) or a label vector, or pass c=... to ll.from_stylegan",
             )
         c = torch.zeros(len(z), 0) if self._c is None else self._c.expand(len(z), -1)
@@ -215,8 +222,12 @@ class StyleGANGenerator(Generator):
         """
         s = self.space(space)
         if s.name not in ("w", "w+"):
-            raise IncompatibleLatentError("truncation works in W and W+ only", expected="space 'w' or 'w+'",
-                                          got=repr(s.name), fix="map z latents first: gen.map(z, 'z', 'w')")
+            raise IncompatibleLatentError(
+                "truncation works in W and W+ only",
+                expected="space 'w' or 'w+'",
+                got=repr(s.name),
+                fix="map z latents first: gen.map(z, 'z', 'w')",
+            )
         psi = self.truncation_psi if psi is None else float(psi)
         w, batched = as_batched_latents(latents, s)
         avg = self.w_avg.to(w.device, w.dtype)
@@ -261,9 +272,12 @@ class StyleGANGenerator(Generator):
         wa, batched_a = as_batched_latents(a, s, name="a")
         wb, batched_b = as_batched_latents(b, s, name="b")
         if len(wa) != len(wb) and 1 not in (len(wa), len(wb)):
-            raise IncompatibleLatentError("mix() needs batches of the same size (or one latent)",
-                                          expected=f"{len(wa)} latents in b, or 1", got=len(wb),
-                                          fix="pass batches of the same size, or a single latent for a or b")
+            raise IncompatibleLatentError(
+                "mix() needs batches of the same size (or one latent)",
+                expected=f"{len(wa)} latents in b, or 1",
+                got=len(wb),
+                fix="pass batches of the same size, or a single latent for a or b",
+            )
         plus_a = self.map(wa.to(self.device), s, "w+")
         plus_b = self.map(wb.to(self.device), s, "w+")
         n = max(len(plus_a), len(plus_b))
@@ -300,8 +314,12 @@ class StyleGANGenerator(Generator):
         synthesis = self.network.synthesis
         for name, module in synthesis.named_modules():
             weight = getattr(module, "weight", None)
-            if name.split(".")[-1] == "affine" and isinstance(weight, torch.Tensor) and weight.ndim == 2 \
-                    and weight.shape[1] == self.w_dim:
+            if (
+                name.split(".")[-1] == "affine"
+                and isinstance(weight, torch.Tensor)
+                and weight.ndim == 2
+                and weight.shape[1] == self.w_dim
+            ):
                 if style_only and not _is_style_affine(synthesis, name):
                     continue
                 found.append((name, module))
@@ -315,25 +333,38 @@ class StyleGANGenerator(Generator):
         ``gen.sefa_layers`` to names from :meth:`affine_layers` to choose others.
         """
         if self.space(space).name != "w":
-            raise CapabilityError("SeFa directions of StyleGAN live in W", expected="space 'w'",
-                                  got=repr(self.space(space).name),
-                                  fix="find them with space='w'; they apply to w+ rows too")
-        chosen = (self._affines(style_only=True) if self.sefa_layers is None
-                  else [(n, m) for n, m in self._affines() if n in self.sefa_layers])
+            raise CapabilityError(
+                "SeFa directions of StyleGAN live in W",
+                expected="space 'w'",
+                got=repr(self.space(space).name),
+                fix="find them with space='w'; they apply to w+ rows too",
+            )
+        chosen = (
+            self._affines(style_only=True)
+            if self.sefa_layers is None
+            else [(n, m) for n, m in self._affines() if n in self.sefa_layers]
+        )
         if not chosen:
-            raise CapabilityError(f"no modulation layers found in {self.name!r}",
-                                  expected=f"layers named '*.affine' with weight (out, {self.w_dim})",
-                                  got=f"sefa_layers={self.sefa_layers!r}; available {self.affine_layers()}",
-                                  fix="leave gen.sefa_layers = None, or pick names from gen.affine_layers()")
+            raise CapabilityError(
+                f"no modulation layers found in {self.name!r}",
+                expected=f"layers named '*.affine' with weight (out, {self.w_dim})",
+                got=f"sefa_layers={self.sefa_layers!r}; available {self.affine_layers()}",
+                fix="leave gen.sefa_layers = None, or pick names from gen.affine_layers()",
+            )
         return torch.cat([m.weight.detach().float() * float(getattr(m, "weight_gain", 1.0)) for _, m in chosen])
 
 
 def _class_index(value: Any) -> Any:
     """A class label given as an index (int, numpy integer, 0-d integer tensor/array) -> ``int``; bools refused."""
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (torch.Tensor, np.ndarray))
-                                                 and value.dtype in (torch.bool, np.bool_)):
-        raise InvalidValueError("a class label cannot be True or False", expected="a class index or a label vector",
-                                got=repr(value), fix="pass the class index, e.g. c=1")
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (torch.Tensor, np.ndarray)) and value.dtype in (torch.bool, np.bool_)
+    ):
+        raise InvalidValueError(
+            "a class label cannot be True or False",
+            expected="a class index or a label vector",
+            got=repr(value),
+            fix="pass the class index, e.g. c=1",
+        )
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
@@ -361,7 +392,7 @@ def _check_interface(network: Any) -> None:
             expected="G.mapping(z, c), G.mapping.w_avg, G.synthesis(ws), G.z_dim, G.w_dim, G.num_ws",
             got=f"{type(network).__name__} without {', '.join(missing)}",
             fix="pass the 'G_ema' network of an NVlabs StyleGAN2-ADA/StyleGAN3 pickle, or wrap other decoders "
-                "with ll.from_module(decoder, latent_shape)",
+            "with ll.from_module(decoder, latent_shape)",
         )
 
 
@@ -370,9 +401,12 @@ def _num_ws(network: Any) -> int:
         value = getattr(owner, "num_ws", None)
         if value:
             return int(value)
-    raise InvalidValueError("cannot tell how many W rows the synthesis network takes",
-                            expected="G.num_ws (or G.synthesis.num_ws)", got="neither attribute",
-                            fix="set G.num_ws = <number of style inputs> before wrapping it")
+    raise InvalidValueError(
+        "cannot tell how many W rows the synthesis network takes",
+        expected="G.num_ws (or G.synthesis.num_ws)",
+        got="neither attribute",
+        fix="set G.num_ws = <number of style inputs> before wrapping it",
+    )
 
 
 def _layer_rows(layers: int | slice | Sequence[int] | range, num_ws: int) -> list[int]:
@@ -382,7 +416,9 @@ def _layer_rows(layers: int | slice | Sequence[int] | range, num_ws: int) -> lis
         rows = [int(layers)] if isinstance(layers, int) else [int(i) for i in layers]
     if not rows or any(not -num_ws <= i < num_ws for i in rows):
         raise InvalidValueError(
-            "style-mixing layers are out of range", expected=f"layer indices in [0, {num_ws})", got=repr(layers),
+            "style-mixing layers are out of range",
+            expected=f"layer indices in [0, {num_ws})",
+            got=repr(layers),
             fix=f"pick rows of w+, e.g. range(0, 4) (coarse) or range(4, {num_ws}) (fine)",
         )
     return [i % num_ws for i in rows]
@@ -420,9 +456,12 @@ def _nvlabs_compat(code_path: str | os.PathLike[str] | None) -> Iterator[None]:
     if code_path is not None:
         folder = Path(code_path).expanduser().resolve()
         if not (folder / "torch_utils").is_dir():
-            raise InvalidValueError("code_path is not a NVlabs StyleGAN checkout",
-                                    expected="a folder containing torch_utils/ and dnnlib/", got=str(folder),
-                                    fix=_CODE_FIX)
+            raise InvalidValueError(
+                "code_path is not a NVlabs StyleGAN checkout",
+                expected="a folder containing torch_utils/ and dnnlib/",
+                got=str(folder),
+                fix=_CODE_FIX,
+            )
         _forget_other_checkouts(folder)
         if str(folder) not in sys.path:
             added_path = str(folder)
@@ -466,8 +505,12 @@ def load_stylegan_pickle(
             fix=f"ll.from_stylegan({str(path)!r}, trust=True) if you trust where the file came from",
         )
     if not path.is_file():
-        raise InvalidValueError("no such StyleGAN pickle", expected="an existing .pkl file", got=str(path),
-                                fix="check the path (NVlabs pickles end in .pkl)")
+        raise InvalidValueError(
+            "no such StyleGAN pickle",
+            expected="an existing .pkl file",
+            got=str(path),
+            fix="check the path (NVlabs pickles end in .pkl)",
+        )
     try:
         with _nvlabs_compat(code_path), open(path, "rb") as f:
             data = pickle.load(f)  # explicitly trusted by the caller (trust=True)
@@ -475,13 +518,20 @@ def load_stylegan_pickle(
         raise _missing_module_error(exc, path) from exc
     if isinstance(data, dict):
         if key not in data:
-            raise InvalidValueError(f"{path.name} has no network {key!r}", expected=repr(key),
-                                    got=f"keys {sorted(map(str, data))}", fix="pass key='G' (or one of the keys)")
+            raise InvalidValueError(
+                f"{path.name} has no network {key!r}",
+                expected=repr(key),
+                got=f"keys {sorted(map(str, data))}",
+                fix="pass key='G' (or one of the keys)",
+            )
         data = data[key]
     if not isinstance(data, nn.Module):
-        raise InvalidValueError(f"{path.name} does not hold a PyTorch network", expected="an nn.Module",
-                                got=type(data).__name__,
-                                fix="TensorFlow StyleGAN pickles must be converted first with NVlabs' legacy.py")
+        raise InvalidValueError(
+            f"{path.name} does not hold a PyTorch network",
+            expected="an nn.Module",
+            got=type(data).__name__,
+            fix="TensorFlow StyleGAN pickles must be converted first with NVlabs' legacy.py",
+        )
     return data
 
 
@@ -491,11 +541,16 @@ def _missing_module_error(exc: ModuleNotFoundError, path: Path) -> MissingDepend
         return MissingDependencyError(
             f"{path.name} needs NVlabs' own code ({name!r}) to unpickle; it is not a pip package",
             expected="importable torch_utils and dnnlib (from the NVlabs StyleGAN repository)",
-            got=f"ModuleNotFoundError: {exc}", fix=_CODE_FIX,
+            got=f"ModuleNotFoundError: {exc}",
+            fix=_CODE_FIX,
         )
     hint = 'pip install "latentlab[stylegan]"' if name in _STYLEGAN_EXTRA else f"pip install {name}"
-    return MissingDependencyError(f"unpickling {path.name} needs the package {name!r}",
-                                  expected=f"an importable {name!r}", got=f"ModuleNotFoundError: {exc}", fix=hint)
+    return MissingDependencyError(
+        f"unpickling {path.name} needs the package {name!r}",
+        expected=f"an importable {name!r}",
+        got=f"ModuleNotFoundError: {exc}",
+        fix=hint,
+    )
 
 
 def from_stylegan(
@@ -540,12 +595,19 @@ def from_stylegan(
         name = name or Path(network_or_pkl).stem
     else:
         network = network_or_pkl
-    gen = StyleGANGenerator(network, name or "stylegan", truncation_psi=truncation_psi,
-                            truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, c=c)
+    gen = StyleGANGenerator(
+        network,
+        name or "stylegan",
+        truncation_psi=truncation_psi,
+        truncation_cutoff=truncation_cutoff,
+        noise_mode=noise_mode,
+        c=c,
+    )
     if device is not None:
         gen.to(device)
     return gen
 
 
-register_adapter("stylegan", "ll.from_stylegan('network.pkl', trust=True)", "NVlabs StyleGAN2-ADA / StyleGAN3",
-                 "w, w+, z")
+register_adapter(
+    "stylegan", "ll.from_stylegan('network.pkl', trust=True)", "NVlabs StyleGAN2-ADA / StyleGAN3", "w, w+, z"
+)

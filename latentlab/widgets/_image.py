@@ -64,14 +64,22 @@ class LiveImage:
         if size is None and workshop.display_size is not None and max(self.size) > workshop.display_size:
             self.size = fit_size(gen.image_size, workshop.display_size)
         h, w = self.size
-        self.widget = W.Image(format=fmt, width=w, height=h,
-                              layout=W.Layout(width=f"{w}px", height=f"{h}px", object_fit="contain",
-                                                border="1px solid #ddd"))
+        self.widget = W.Image(
+            format=fmt,
+            width=w,
+            height=h,
+            layout=W.Layout(width=f"{w}px", height=f"{h}px", object_fit="contain", border="1px solid #ddd"),
+        )
         self.widget.add_class("latentlab-image")
         self.error = W.HTML("")
         self.slow = bool(getattr(gen, "slow", False))
-        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
-                                        layout=W.Layout(width=f"{w}px", display=None if self.slow else "none"))
+        self.progress = W.FloatProgress(
+            value=0.0,
+            min=0.0,
+            max=1.0,
+            bar_style="info",
+            layout=W.Layout(width=f"{w}px", display=None if self.slow else "none"),
+        )
         self.progress.add_class("latentlab-progress")
         self.cancelled = 0  #: renders abandoned part-way because a newer state arrived
         if preview is None and workshop.previews:
@@ -79,13 +87,22 @@ class LiveImage:
         self.previews = gen.can("preview") if preview is None else bool(preview)
         self._set_lock = threading.Lock()
         self._loop: LatestWins[Any] = LatestWins(
-            self._work, settle_s=settle_s if self.previews else None, on_error=self._show_error)
+            self._work, settle_s=settle_s if self.previews else None, on_error=self._show_error
+        )
         self.latent: torch.Tensor | None = None  #: the latent most recently shown at full quality
 
     def render(self, latent: torch.Tensor, *, preview: bool = False, **step_options: Any) -> bytes:
         """The encoded image for ``latent`` (``(*space.shape)``), without showing it."""
-        return render_bytes(self.gen, latent, self.space, size=self.size, fmt=self.fmt, quality=self.quality,
-                            preview=preview, **step_options)
+        return render_bytes(
+            self.gen,
+            latent,
+            self.space,
+            size=self.size,
+            fmt=self.fmt,
+            quality=self.quality,
+            preview=preview,
+            **step_options,
+        )
 
     def show_now(self, state: Any) -> None:
         """Render ``state`` (a latent unless ``to_latent`` is set) at full quality in the calling thread."""
@@ -115,8 +132,7 @@ class LiveImage:
         if self.slow:
             self.progress.value = 0.0
             try:
-                data = self.render(latent, preview=preview, progress=self._on_progress,
-                                   cancel=self._loop.has_pending)
+                data = self.render(latent, preview=preview, progress=self._on_progress, cancel=self._loop.has_pending)
             except RenderCancelledError:
                 self.cancelled += 1  # a newer state is waiting: render that one instead
                 return

@@ -22,13 +22,14 @@ from ..generators.base import Generator
 from ..render import jpeg_bytes, png_bytes
 from ..spaces import LatentSpace
 
-__all__ = ["ImageFormat", "decode_one", "render_bytes", "combine", "direction_vectors",
-           "pad_weights", "pad_corners"]
+__all__ = ["ImageFormat", "decode_one", "render_bytes", "combine", "direction_vectors", "pad_weights", "pad_corners"]
 
 ImageFormat = Literal["jpeg", "png"]
 
-def decode_one(gen: Generator, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False,
-               **step_options: Any) -> torch.Tensor:
+
+def decode_one(
+    gen: Generator, latent: torch.Tensor, space: LatentSpace, *, preview: bool = False, **step_options: Any
+) -> torch.Tensor:
     """Decode one latent ``(*space.shape)`` to one image ``(3, H, W)`` in [0, 1].
 
     With ``preview=True`` a generator that declares the ``"preview"`` capability renders
@@ -86,8 +87,12 @@ def render_bytes(
         return jpeg_bytes(image, quality=quality, size=(h, w))
     if fmt == "png":
         return png_bytes(image, compress_level=1, size=(h, w))
-    raise InvalidValueError("unknown image format", expected="'jpeg' or 'png'", got=repr(fmt),
-                            fix="use fmt='jpeg' for speed or fmt='png' for exact pixels")
+    raise InvalidValueError(
+        "unknown image format",
+        expected="'jpeg' or 'png'",
+        got=repr(fmt),
+        fix="use fmt='jpeg' for speed or fmt='png' for exact pixels",
+    )
 
 
 def direction_vectors(directions: Sequence[Any], space: LatentSpace) -> torch.Tensor:
@@ -109,7 +114,8 @@ def direction_vectors(directions: Sequence[Any], space: LatentSpace) -> torch.Te
             if tuple(v.shape) != space.shape:
                 raise ShapeError(
                     f"direction {i} does not fit the {space.name!r} space of model {space.model!r}",
-                    expected=shape_str(space.shape), got=shape_str(tuple(v.shape)),
+                    expected=shape_str(space.shape),
+                    got=shape_str(tuple(v.shape)),
                     fix="find directions with this generator (e.g. latentlab.directions.pca(gen))",
                 )
         else:
@@ -153,8 +159,12 @@ def combine(base: torch.Tensor, vectors: torch.Tensor, strengths: Sequence[float
         tensor([ 2., -1.,  0.])
     """
     if len(strengths) != vectors.shape[0]:
-        raise ShapeError("one strength per direction is needed", expected=vectors.shape[0], got=len(strengths),
-                         fix="pass as many strengths as directions")
+        raise ShapeError(
+            "one strength per direction is needed",
+            expected=vectors.shape[0],
+            got=len(strengths),
+            fix="pass as many strengths as directions",
+        )
     if vectors.shape[0] == 0:
         return base.clone()
     s = torch.tensor([float(x) for x in strengths], dtype=base.dtype, device=base.device)
@@ -174,8 +184,12 @@ def pad_corners(k: int) -> torch.Tensor:
         return torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, 1.0]])
     if k == 4:
         return torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    raise InvalidValueError("a blend pad blends 3 or 4 latents", expected="3 or 4 latents", got=k,
-                            fix="pass latents of shape (3, *space.shape) or (4, *space.shape)")
+    raise InvalidValueError(
+        "a blend pad blends 3 or 4 latents",
+        expected="3 or 4 latents",
+        got=k,
+        fix="pass latents of shape (3, *space.shape) or (4, *space.shape)",
+    )
 
 
 def pad_weights(x: float, y: float, k: int) -> torch.Tensor:
@@ -192,8 +206,9 @@ def pad_weights(x: float, y: float, k: int) -> torch.Tensor:
         [0.0, 0.0, 1.0]
     """
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise InvalidValueError("pad position must be finite", expected="x, y in [0, 1]", got=(x, y),
-                                fix="pass numbers between 0 and 1")
+        raise InvalidValueError(
+            "pad position must be finite", expected="x, y in [0, 1]", got=(x, y), fix="pass numbers between 0 and 1"
+        )
     x, y = min(max(float(x), 0.0), 1.0), min(max(float(y), 0.0), 1.0)
     if k == 4:
         return torch.tensor([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y])
@@ -210,11 +225,16 @@ def pad_weights(x: float, y: float, k: int) -> torch.Tensor:
     return w / w.sum()
 
 
-def check_latents(latents: Any, space: LatentSpace, *, count: tuple[int, ...] | None = None,
-                  name: str = "latents") -> torch.Tensor:
+def check_latents(
+    latents: Any, space: LatentSpace, *, count: tuple[int, ...] | None = None, name: str = "latents"
+) -> torch.Tensor:
     """Check a batch ``(N, *space.shape)`` of latents (``N`` in ``count`` when given); return it on the CPU."""
     z, _ = as_batched_latents(latents, space, name=name)
     if count is not None and z.shape[0] not in count:
-        raise ShapeError(f"wrong number of {name}", expected=" or ".join(map(str, count)), got=z.shape[0],
-                         fix=f"pass a batch of shape ({count[0]}, {', '.join(map(str, space.shape))})")
+        raise ShapeError(
+            f"wrong number of {name}",
+            expected=" or ".join(map(str, count)),
+            got=z.shape[0],
+            fix=f"pass a batch of shape ({count[0]}, {', '.join(map(str, space.shape))})",
+        )
     return z.detach().float().cpu()

@@ -91,12 +91,15 @@ class BlendPad(LiveWidget, W.HBox):
         self.method = ("spherical" if self.space.prior == "normal" else "linear") if method == "auto" else method
         self.view = LiveImage(gen, self.space, size=size, fmt=fmt, preview=False, to_latent=self._blend_at)
         centre = pad_corners(k).mean(0).tolist()
-        self.pad: Any = pad_class()(x=centre[0], y=centre[1], corners=pad_corners(k).tolist(),
-                                    thumbnails=self._thumbnails())
+        self.pad: Any = pad_class()(
+            x=centre[0], y=centre[1], corners=pad_corners(k).tolist(), thumbnails=self._thumbnails()
+        )
         self.readout = W.HTML("")
         self.pad.observe(self._on_move, names=["x", "y"])
-        super().__init__([W.VBox([self.pad, self.readout]), W.VBox([self.view.widget, self.view.error])],
-                         layout=W.Layout(align_items="center"))
+        super().__init__(
+            [W.VBox([self.pad, self.readout]), W.VBox([self.view.widget, self.view.error])],
+            layout=W.Layout(align_items="center"),
+        )
         self.add_class("latentlab-blendpad")
         self._show_weights()
         self.view.show_now((self.pad.x, self.pad.y))

@@ -97,8 +97,9 @@ class Explorer(LiveWidget, W.VBox):
         self.directions = list(directions)
         self.vectors = direction_vectors(self.directions, self.space)
         if not strength_range > 0:
-            raise InvalidValueError("strength_range must be positive", expected="> 0", got=strength_range,
-                                    fix="pass strength_range=3.0")
+            raise InvalidValueError(
+                "strength_range must be positive", expected="> 0", got=strength_range, fix="pass strength_range=3.0"
+            )
         self.export_dir = Path(export_dir)
         self.bookmarks: list[torch.Tensor] = []
         self._quiet = False
@@ -109,20 +110,37 @@ class Explorer(LiveWidget, W.VBox):
 
         self.view = LiveImage(gen, self.space, size=size, fmt=fmt, preview=preview)
         self.sliders = [self._slider(direction_name(d, i), strength_range) for i, d in enumerate(self.directions)]
-        self.seed_box = W.IntText(value=self._seed, description="seed", layout=W.Layout(width="160px"),
-                                  style={"description_width": "40px"})
+        self.seed_box = W.IntText(
+            value=self._seed, description="seed", layout=W.Layout(width="160px"), style={"description_width": "40px"}
+        )
         self.random_button = W.Button(description="random", icon="random", layout=W.Layout(width="90px"))
-        self.temperature = W.FloatSlider(value=1.0, min=0.05, max=2.0, step=0.05, description="temperature",
-                                         continuous_update=True, style={"description_width": "110px"},
-                                         layout=W.Layout(width="380px"))
+        self.temperature = W.FloatSlider(
+            value=1.0,
+            min=0.05,
+            max=2.0,
+            step=0.05,
+            description="temperature",
+            continuous_update=True,
+            style={"description_width": "110px"},
+            layout=W.Layout(width="380px"),
+        )
         self.reset_button = W.Button(description="reset", icon="undo", layout=W.Layout(width="80px"))
         self.bookmark_button = W.Button(description="bookmark", icon="bookmark", layout=W.Layout(width="100px"))
         self.save_button = W.Button(description="save PNG", icon="download", layout=W.Layout(width="100px"))
-        self.morph_button = W.Button(description="morph GIF", icon="film", layout=W.Layout(width="110px"),
-                                     tooltip="GIF through the bookmarks (needs 2 or more)")
-        self.prompt_box = W.Text(value=str(getattr(gen, "prompt", "") or ""), description="prompt",
-                                 continuous_update=False, placeholder="describe the image, then Enter",
-                                 style={"description_width": "50px"}, layout=W.Layout(width="380px"))
+        self.morph_button = W.Button(
+            description="morph GIF",
+            icon="film",
+            layout=W.Layout(width="110px"),
+            tooltip="GIF through the bookmarks (needs 2 or more)",
+        )
+        self.prompt_box = W.Text(
+            value=str(getattr(gen, "prompt", "") or ""),
+            description="prompt",
+            continuous_update=False,
+            placeholder="describe the image, then Enter",
+            style={"description_width": "50px"},
+            layout=W.Layout(width="380px"),
+        )
         self.status = W.HTML("")
         self.gallery = W.HBox([], layout=W.Layout(overflow="auto hidden", min_height=f"{THUMB_PX + 40}px"))
         self.gallery.add_class("latentlab-gallery")
@@ -155,8 +173,12 @@ class Explorer(LiveWidget, W.VBox):
     def strengths(self, values: Sequence[float]) -> None:
         """Set every slider at once (rounded to the slider step, so the sliders show what is drawn)."""
         if len(values) != len(self.sliders):
-            raise InvalidValueError("one strength per slider is needed", expected=len(self.sliders),
-                                    got=len(values), fix="pass a list as long as explorer.directions")
+            raise InvalidValueError(
+                "one strength per slider is needed",
+                expected=len(self.sliders),
+                got=len(values),
+                fix="pass a list as long as explorer.directions",
+            )
         with self._quietly():
             for s, v in zip(self.sliders, values):
                 s.value = round(round(float(v) / s.step) * s.step, 10)  # on the slider's grid: shown as set
@@ -196,21 +218,30 @@ class Explorer(LiveWidget, W.VBox):
         self._set_status(f"saved {out.name}")
         return out
 
-    def save_morph(self, path: str | os.PathLike[str] | None = None, *, fps: int = 24, seconds: float = 4.0,
-                   **kwargs: Any) -> Any:
+    def save_morph(
+        self, path: str | os.PathLike[str] | None = None, *, fps: int = 24, seconds: float = 4.0, **kwargs: Any
+    ) -> Any:
         """Save a morph through the bookmarks with :func:`latentlab.save_morph`; returns its ``Animation``.
 
         The format follows the suffix of ``path`` (``.gif``, ``.mp4``, ``.webp``); the default is a GIF
         in ``export_dir``. Extra keyword arguments (``easing=``, ``loop=``, ``size=``...) go to ``save_morph``.
         """
         if len(self.bookmarks) < 2:
-            raise InvalidValueError("a morph needs at least two bookmarks", expected=">= 2 bookmarks",
-                                    got=len(self.bookmarks), fix="press 'bookmark' at two or more places first")
+            raise InvalidValueError(
+                "a morph needs at least two bookmarks",
+                expected=">= 2 bookmarks",
+                got=len(self.bookmarks),
+                fix="press 'bookmark' at two or more places first",
+            )
         try:
             from ..animate import save_morph
         except ImportError as exc:
-            raise CapabilityError("saving a morph needs latentlab.animate", expected="latentlab.animate",
-                                  got=f"ImportError: {exc}", fix="update latentlab") from exc
+            raise CapabilityError(
+                "saving a morph needs latentlab.animate",
+                expected="latentlab.animate",
+                got=f"ImportError: {exc}",
+                fix="update latentlab",
+            ) from exc
         path = self.export_dir / f"explorer-{self.gen.name}-morph.gif" if path is None else Path(path)
         keyframes = torch.stack(self.bookmarks)
         kwargs.setdefault("progress", False)
@@ -222,8 +253,12 @@ class Explorer(LiveWidget, W.VBox):
         """Render with the prompt ``text``: ``gen.prompt`` for the ``noise`` space, the latent's prompt part
         for the ``joint`` and ``prompt`` spaces (sliders keep their values). The prompt box calls it on Enter."""
         if not self.gen.can("prompt"):
-            raise CapabilityError(f"model {self.gen.name!r} takes no prompts", expected="a text-conditioned model",
-                                  got=f"capabilities {sorted(self.gen.capabilities)}", fix="leave the prompt out")
+            raise CapabilityError(
+                f"model {self.gen.name!r} takes no prompts",
+                expected="a text-conditioned model",
+                got=f"capabilities {sorted(self.gen.capabilities)}",
+                fix="leave the prompt out",
+            )
         text = str(text).strip()
         self.gen.embed(text)  # checks the text (and caches it) before it becomes the default
         self.gen.prompt = text  # new seeds keep it
@@ -239,9 +274,18 @@ class Explorer(LiveWidget, W.VBox):
 
     # -- wiring -------------------------------------------------------------------
     def _slider(self, name: str, limit: float) -> W.FloatSlider:
-        s = W.FloatSlider(value=0.0, min=-limit, max=limit, step=_nice_step(limit / 30), description=name[:18],
-                          continuous_update=True, readout_format=".2f", tooltip=name,
-                          style={"description_width": "110px"}, layout=W.Layout(width="380px"))
+        s = W.FloatSlider(
+            value=0.0,
+            min=-limit,
+            max=limit,
+            step=_nice_step(limit / 30),
+            description=name[:18],
+            continuous_update=True,
+            readout_format=".2f",
+            tooltip=name,
+            style={"description_width": "110px"},
+            layout=W.Layout(width="380px"),
+        )
         return s
 
     def _layout(self) -> list[W.Widget]:
@@ -253,8 +297,10 @@ class Explorer(LiveWidget, W.VBox):
             controls.append(W.HBox([self.seed_box, self.random_button]))
         if self.gen.can("prompt"):
             controls.insert(0, self.prompt_box)
-        controls += [W.HBox([self.reset_button, self.bookmark_button, self.save_button, self.morph_button]),
-                     self.status]
+        controls += [
+            W.HBox([self.reset_button, self.bookmark_button, self.save_button, self.morph_button]),
+            self.status,
+        ]
         left = W.VBox([self.view.widget, self.view.progress, self.view.error])
         right = W.VBox(controls, layout=W.Layout(margin="0 0 0 16px"))
         return [W.HBox([left, right]), self.gallery]
@@ -330,8 +376,11 @@ class Explorer(LiveWidget, W.VBox):
         scale = min(THUMB_PX / h, 3 * THUMB_PX / w)  # wide specimens (glyphs) stay legible: up to 3x wider
         th, tw = max(1, round(h * scale)), max(1, round(w * scale))
         thumb = W.Image(value=png_bytes(image, size=(th, tw)), format="png", width=tw, height=th)
-        button = W.Button(description=f"go {index + 1}", layout=W.Layout(width=f"{max(tw, 56)}px"),
-                          tooltip=f"show bookmark {index + 1}")
+        button = W.Button(
+            description=f"go {index + 1}",
+            layout=W.Layout(width=f"{max(tw, 56)}px"),
+            tooltip=f"show bookmark {index + 1}",
+        )
         button.on_click(lambda _: self.goto(index))
         return W.VBox([thumb, button], layout=W.Layout(margin="0 6px 0 0", align_items="center"))
 
@@ -385,7 +434,8 @@ def _default_directions(gen: Any, space: Any, n_components: int, seed: int) -> l
     except ImportError as exc:
         raise CapabilityError(
             "Explorer's default sliders come from latentlab.directions, which is not available",
-            expected="latentlab.directions.pca", got=f"ImportError: {exc}",
+            expected="latentlab.directions.pca",
+            got=f"ImportError: {exc}",
             fix="pass directions=[...] explicitly (Direction objects or tensors of the space's shape)",
         ) from exc
     if gen.can("codes") and space == gen.default_space:
@@ -416,6 +466,12 @@ def _random_directions(space: Any, n: int, seed: int) -> list[Any]:
     for k in range(q.shape[1]):
         flat = torch.zeros(space.dim, dtype=torch.float32)
         flat[where] = q[:, k].float()
-        out.append(Direction(flat.view(space.shape), space, name=f"noise {k}",
-                             provenance={"method": "random_orthonormal", "seed": int(seed), "component": k}))
+        out.append(
+            Direction(
+                flat.view(space.shape),
+                space,
+                name=f"noise {k}",
+                provenance={"method": "random_orthonormal", "seed": int(seed), "component": k},
+            )
+        )
     return out

@@ -170,7 +170,8 @@ class MapWidget(anywidget.AnyWidget):
         if cats is not None and len(cats) > 255 and values.dtype.kind not in "iuf":
             raise InvalidValueError(
                 f"too many categories to colour the map by{f' {name!r}' if name else ''}",
-                expected="at most 255 distinct values (or numbers)", got=f"{len(cats)} distinct values",
+                expected="at most 255 distinct values (or numbers)",
+                got=f"{len(cats)} distinct values",
                 fix="colour by a label with fewer values, e.g. color_by='category' for the glyphs fonts",
             )
         if cats is not None and len(cats) <= 255:
@@ -233,8 +234,10 @@ class MapWidget(anywidget.AnyWidget):
             view = []
         if len(view) != 4 or not np.isfinite(view).all() or not (view[0] < view[1] and view[2] < view[3]):
             raise InvalidValueError(
-                "not a window of the map", expected="[x0, x1, y0, y1], finite, with x0 < x1 and y0 < y1",
-                got=value, fix="pass map coordinates, e.g. widget.view = widget.extent, or call widget.reset_view()",
+                "not a window of the map",
+                expected="[x0, x1, y0, y1], finite, with x0 < x1 and y0 < y1",
+                got=value,
+                fix="pass map coordinates, e.g. widget.view = widget.extent, or call widget.reset_view()",
             )
         return view
 
@@ -248,7 +251,9 @@ class MapWidget(anywidget.AnyWidget):
         n = len(self.map.embedding_)
         if not 0 <= int(index) < n:
             raise InvalidValueError(
-                "no map point with that index", expected=f"0 <= index < {n}", got=index,
+                "no map point with that index",
+                expected=f"0 <= index < {n}",
+                got=index,
                 fix="click a point of the map, or pass an index of the fitted latents",
             )
         latent = self.map.latents_[int(index)]
@@ -312,8 +317,10 @@ class MapWidget(anywidget.AnyWidget):
         """Link an Explorer: clicks set ``explorer.latent``; its changes move the marker."""
         if not hasattr(explorer, "observe"):
             raise InvalidValueError(
-                "cannot link this object to the map", expected="an ll.Explorer (with .latent and .observe)",
-                got=type(explorer).__name__, fix="pass explorer=ll.Explorer(gen)",
+                "cannot link this object to the map",
+                expected="an ll.Explorer (with .latent and .observe)",
+                got=type(explorer).__name__,
+                fix="pass explorer=ll.Explorer(gen)",
             )
         self.explorer = explorer
         try:

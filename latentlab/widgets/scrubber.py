@@ -68,16 +68,33 @@ class Scrubber(LiveWidget, W.VBox):
         self.gen = gen
         self.space = gen.space(space)
         if isinstance(frames, bool) or not isinstance(frames, int) or frames < 2:
-            raise InvalidValueError("a scrubber needs at least 2 frames", expected="frames >= 2 (an int)",
-                                    got=repr(frames), fix="pass frames=60")
+            raise InvalidValueError(
+                "a scrubber needs at least 2 frames",
+                expected="frames >= 2 (an int)",
+                got=repr(frames),
+                fix="pass frames=60",
+            )
         if not fps > 0:
             raise InvalidValueError("fps must be positive", expected="fps > 0", got=fps, fix="pass fps=24")
         self.latents = _morph_latents(a, b, self.space, frames, method)
         self.view = LiveImage(gen, self.space, size=size, fmt=fmt, preview=False)
-        self.frame = W.IntSlider(value=0, min=0, max=frames - 1, description="frame", continuous_update=True,
-                                 style={"description_width": "50px"}, layout=W.Layout(width="360px"))
-        self.play = W.Play(value=0, min=0, max=frames - 1, interval=max(1, round(1000 / fps)),
-                           description="play", layout=W.Layout(width="auto"))
+        self.frame = W.IntSlider(
+            value=0,
+            min=0,
+            max=frames - 1,
+            description="frame",
+            continuous_update=True,
+            style={"description_width": "50px"},
+            layout=W.Layout(width="360px"),
+        )
+        self.play = W.Play(
+            value=0,
+            min=0,
+            max=frames - 1,
+            interval=max(1, round(1000 / fps)),
+            description="play",
+            layout=W.Layout(width="auto"),
+        )
         W.jslink((self.play, "value"), (self.frame, "value"))
         self.frame.observe(self._on_frame, names="value")
         super().__init__([self.view.widget, self.view.error, W.HBox([self.play, self.frame])])
@@ -113,13 +130,21 @@ def _morph_latents(a: Any, b: Any, space: Any, frames: int, method: Any) -> torc
 
     if isinstance(a, LatentPath):
         if b is not None:
-            raise InvalidValueError("give either a Path or two latents", expected="Scrubber(gen, path) or "
-                                    "Scrubber(gen, a, b)", got="a Path and b", fix="leave b out")
+            raise InvalidValueError(
+                "give either a Path or two latents",
+                expected="Scrubber(gen, path) or Scrubber(gen, a, b)",
+                got="a Path and b",
+                fix="leave b out",
+            )
         return check_latents(a.sample(frames), space, name="path frames")
     if b is None:
-        raise InvalidValueError("a scrubber needs an end latent", expected="Scrubber(gen, a, b)",
-                                got="b=None", fix="pass two latents, e.g. z = gen.sample(2); Scrubber(gen, z[0], z[1])")
-    ends = torch.cat([check_latents(a, space, count=(1,), name="latent a"),
-                      check_latents(b, space, count=(1,), name="latent b")])
+        raise InvalidValueError(
+            "a scrubber needs an end latent",
+            expected="Scrubber(gen, a, b)",
+            got="b=None",
+            fix="pass two latents, e.g. z = gen.sample(2); Scrubber(gen, z[0], z[1])",
+        )
+    ends = torch.cat(
+        [check_latents(a, space, count=(1,), name="latent a"), check_latents(b, space, count=(1,), name="latent b")]
+    )
     return interpolate(ends[0], ends[1], frames, method=method, space=space).float()
-

@@ -35,8 +35,7 @@ print("cells:", sum(c.cell_type == "code" for c in nb.cells), "| checks:", [s fo
 
 def clean_env() -> dict[str, str]:
     """The environment without pip settings, PYTHONPATH or a virtualenv, so nothing outside the kit leaks in."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PIP_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_CONFIG_FILE"] = os.devnull
     env["LATENTLAB_QUICK"] = "1"
     env["MPLBACKEND"] = "Agg"
@@ -68,16 +67,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         times = {
             "venv": step("fresh venv", [sys.executable, "-m", "venv", str(venv)], env),
-            "install": step("install from the wheelhouse only",
-                            [str(py), "-m", "pip", "install", "--isolated", "--no-index", "--no-cache-dir",
-                             "--find-links", str(wheels), f"latentlab[{args.extras}]"], env),
-            "doctor": step("latentlab doctor", [str(venv / "bin" / "latentlab"), "doctor", "--disk", str(tmp)], env,
-                           cwd=tmp),
+            "install": step(
+                "install from the wheelhouse only",
+                [
+                    str(py),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--isolated",
+                    "--no-index",
+                    "--no-cache-dir",
+                    "--find-links",
+                    str(wheels),
+                    f"latentlab[{args.extras}]",
+                ],
+                env,
+            ),
+            "doctor": step(
+                "latentlab doctor", [str(venv / "bin" / "latentlab"), "doctor", "--disk", str(tmp)], env, cwd=tmp
+            ),
         }
         work = tmp / "notebooks"
         shutil.copytree(REPO / "notebooks" / "workshop", work / "workshop")
-        times["notebook"] = step("the first workshop notebook", [str(py), "-c", RUN_NOTEBOOK,
-                                 str(work / "workshop" / FIRST.name), str(work / "workshop")], env, cwd=tmp)
+        times["notebook"] = step(
+            "the first workshop notebook",
+            [str(py), "-c", RUN_NOTEBOOK, str(work / "workshop" / FIRST.name), str(work / "workshop")],
+            env,
+            cwd=tmp,
+        )
         print("ok: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
         return 0
     except subprocess.CalledProcessError as exc:
