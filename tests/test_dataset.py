@@ -91,7 +91,10 @@ def test_render_given_latents_and_glyph_measures_average_the_glyphs(tmp_path):
     views, k = gen.measure_views(z)
     per_font = ll.measures.stroke_weight(views).double().view(6, k).mean(1)
     assert k == 2 and np.allclose(table["stroke_weight"].to_numpy(), per_font.numpy(), atol=1e-6)
-    assert not np.allclose(per_font.numpy(), ll.measures.stroke_weight(gen.decode(z)).double().numpy(), atol=1e-3)
+    # the control: the whole specimen's measure is another quantity (its difference, up to ~1e-3 with the shipped
+    # sharpness, is 100x the 1e-6 the per-glyph mean is held to above)
+    whole = ll.measures.stroke_weight(gen.decode(z)).double().numpy()
+    assert not np.allclose(per_font.numpy(), whole, atol=1e-4)
 
 
 def test_pandas_and_streaming_reads(digits, tmp_path):
