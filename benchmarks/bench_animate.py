@@ -5,7 +5,8 @@ in one array and handed to the writer (imageio-ffmpeg with latentlab's own x264 
 preset medium, for MP4, so both encode the same quality; imageio's Pillow plugin for GIF).
 latentlab decodes in batches and pipes each frame to ffmpeg as it comes.
 
-Peak memory is measured in a fresh process per run (``ru_maxrss`` of the Python process, plus
+Peak memory is measured in a fresh process per run (``VmHWM`` of the Python process image from
+``/proc/self/status``: ``ru_maxrss`` of a child counts its parent's pages from before ``exec``; plus
 ``tracemalloc``'s peak of Python/numpy allocations; torch's own buffers are only in the RSS).
 ffmpeg runs as a child process and is not counted for either side.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 _CHILD = r"""
-import json, resource, sys, tracemalloc
+import json, sys, tracemalloc
 import numpy as np
 import imageio.v3 as iio
 import latentlab as ll
@@ -31,7 +32,9 @@ mode, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 gen = ll.load("digits")
 keys = animate.seed_keyframes(gen, [1, 5, 9, 2])
 ll.save_morph(gen, keys, out, fps=30, seconds=64 / 30, size=256, progress=False)  # warm-up: 2 full batches
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():  # peak RSS (kB) of this process image; ru_maxrss would include the parent's before exec
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+base = hwm()
 tracemalloc.start()
 if mode == "stream":
     ll.save_morph(gen, keys, out, fps=30, seconds=n / 30, size=256, progress=False)
@@ -39,7 +42,7 @@ else:
     frames = np.stack(list(ll.frames(gen, keys, fps=30, seconds=n / 30, size=256)))
     iio.imwrite(out, frames, fps=30, codec="libx264")
 peak_py = tracemalloc.get_traced_memory()[1]
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss = hwm()
 print(json.dumps({"rss_mb": rss / 1024, "rss_growth_mb": (rss - base) / 1024, "py_peak_mb": peak_py / 2**20}))
 """
 
