@@ -106,7 +106,7 @@ class EncodeResult:
 
     def _scored(self) -> _Scores:
         """The scores, computed now if they were left for later."""
-        if callable(self.scores) and not isinstance(self.scores, _Scores):
+        if callable(self.scores):
             self.scores = self.scores()
         if not isinstance(self.scores, _Scores):
             raise InvalidValueError(
@@ -231,16 +231,15 @@ def encode(
     n_steps = 0 if chosen == "encoder" else int(steps if steps is not None else DEFAULT_STEPS[chosen])
     weight = DEFAULT_REGULARIZE if regularize is None else float(regularize)
     mean = None if chosen == "encoder" else _mean_latent(gen, s, seed)
-    chunks = list(range(0, len(target), batch_size))
-    bar = tqdm(total=max(1, n_steps) * len(chunks), desc=f"encode ({chosen})", unit="step", disable=not progress)
+    batches = _batches(target, weights, batch_size)
+    bar = tqdm(total=max(1, n_steps) * len(batches), desc=f"encode ({chosen})", unit="step", disable=not progress)
     if chosen == "encoder":
         return _encode_only(
             gen,
             s,
             target,
             weights,
-            chunks,
-            batch_size,
+            batches,
             bar,
             lambda: _Run(gen, s, chosen, 0, lr, tol, weight, _mean_latent(gen, s, seed)),
             t0,
@@ -249,9 +248,7 @@ def encode(
     run = _Run(gen, s, chosen, n_steps, lr, tol, weight, mean)
     parts: list[_Part] = []
     try:
-        for start in chunks:
-            y = target[start : start + batch_size]
-            m = None if weights is None else weights[start : start + batch_size]
+        for y, m in batches:
             parts.append(run.batch(y, m, bar) if not run.interrupted else run.initial_only(y, m))
     finally:
         bar.close()
@@ -569,13 +566,22 @@ class _Run:
         return best_z, best, torch.stack(history), None
 
 
+def _batches(
+    target: torch.Tensor, weights: torch.Tensor | None, batch_size: int
+) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """The ``(images, mask)`` batches one :func:`encode` call works through, in order."""
+    return [
+        (target[i : i + batch_size], None if weights is None else weights[i : i + batch_size])
+        for i in range(0, len(target), batch_size)
+    ]
+
+
 def _encode_only(
     gen: Generator,
     space: LatentSpace,
     target: torch.Tensor,
     weights: torch.Tensor | None,
-    chunks: list[int],
-    batch_size: int,
+    batches: list[tuple[torch.Tensor, torch.Tensor | None]],
     bar: Any,
     make_run: Callable[[], _Run],
     t0: float,
@@ -583,9 +589,7 @@ def _encode_only(
     """``method="encoder"``: the encoder's latents now, the scores (a decode of every image) when first asked."""
     latents = []
     try:
-        for start in chunks:
-            y = target[start : start + batch_size]
-            m = None if weights is None else weights[start : start + batch_size]
+        for y, m in batches:
             latents.append(_initial(gen, space, _paper_where_masked(gen, y, m), "encoder", None))
             bar.update(1)
     finally:
@@ -594,19 +598,9 @@ def _encode_only(
 
     def score() -> _Scores:
         run = make_run()
-        parts = [
-            (
-                z[i : i + batch_size],
-                *run.evaluate(
-                    z[i : i + batch_size],
-                    target[i : i + batch_size],
-                    None if weights is None else weights[i : i + batch_size],
-                ),
-            )
-            for i in chunks
-        ]
-        loss = torch.cat([p[1] for p in parts]).detach().cpu()
-        recon = torch.cat([p[2] for p in parts])
+        evaluated = [run.evaluate(zb, y, m) for zb, (y, m) in zip(z.split([len(y) for y, _ in batches]), batches)]
+        loss = torch.cat([e[0] for e in evaluated]).detach().cpu()
+        recon = torch.cat([e[1] for e in evaluated])
         return _Scores(
             loss=loss, mse=_masked_mse(recon, target, weights).cpu(), history=loss[None].clone(), reconstructions=recon
         )

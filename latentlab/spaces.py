@@ -161,13 +161,9 @@ class LatentSpace:
             >>> s.part_slice("prompt")
             slice(2, 5, None)
         """
-        start = 0
-        for p in self.parts:
-            if p.name == name:
-                return slice(start, start + p.dim)
-            start += p.dim
-        self.part(name)  # raises with the part names
-        raise AssertionError("unreachable")
+        part = self.part(name)  # raises with the part names
+        start = sum(p.dim for p in self.parts[: self.parts.index(part)])
+        return slice(start, start + part.dim)
 
     def split(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
         """Cut flat ``(N, D)`` latents (or one ``(D,)``) into ``{part name: (N, *part.shape)}``.
