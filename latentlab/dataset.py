@@ -204,10 +204,9 @@ def _pickle(obj: Any, what: str) -> bytes:
 
 def _registered_factory(name: str) -> Callable[[], Generator] | None:
     """The factory of a name registered in this process (not bundled): workers do not have it."""
-    from .generators import registry
+    from .generators.registry import models
 
-    registry._register_bundled()
-    entry = registry._REGISTRY.get(name)
+    entry = next((m for m in models() if m.name == name), None)
     return entry.factory if entry is not None and entry.source != "bundled" else None
 
 
