@@ -113,7 +113,7 @@ def run(quick: bool = False) -> list[dict[str, str]]:
     t0 = time.perf_counter()
     fresh = ll.from_diffusers(pipe, steps=steps, guidance=5.0)
     keys = fresh.keyframes(list(zip(prompts, seeds)))
-    lat = ll.animate.frame_latents(fresh, keys, fps=n_frames, seconds=1, curve="linear", space="joint")
+    lat = ll.animate.frame_latents(fresh, keys, fps=n_frames, seconds=1, curve="piecewise", space="joint")
     ours = torch.cat([fresh.decode(lat[i : i + 16], space="joint") for i in range(0, n_frames, 16)])
     t_morph = time.perf_counter() - t0
     t0 = time.perf_counter()

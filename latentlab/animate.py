@@ -165,7 +165,8 @@ def frame_latents(
         fps, seconds: ``round(fps * seconds)`` frames are sampled along the path.
         easing: easing name for keyframes (default ``"linear"``); not allowed with a ``Path``.
         loop: return to the first keyframe (seamless on repeat); not allowed with a ``Path``.
-        curve: path curve for keyframes; default ``"spherical"`` for normal priors, else ``"linear"``.
+        curve: path curve for keyframes, ``"smooth"`` (default for normal priors) or ``"piecewise"``
+            (default otherwise); the geometry follows the space (pass a ``LatentPath`` for another).
         interpolate: ``False`` uses the rows of ``source`` as the frames as they are.
         space: the latent space (default space when ``None``).
 
@@ -226,7 +227,7 @@ def _keyframe_path(
             got=f"{keys.shape[0] if batched else 1} keyframe",
             fix="pass gen.sample(3, seed=0), or seeds 1 5 9",
         )
-    curve = curve or ("spherical" if s.prior == "normal" or s.parts else "linear")
+    curve = curve or ("smooth" if s.prior == "normal" or s.parts else "piecewise")
     return LatentPath(keys, easing=easing or "linear", curve=curve, loop=bool(loop), space=s)  # type: ignore[arg-type]
 
 
@@ -729,7 +730,7 @@ def save_morph(
         seconds: length; ``round(fps * seconds)`` frames (ignored with ``interpolate=False`` or ``audio``).
         easing: easing per segment (``"linear"``, ``"ease-in-out"`` ...), keyframes only.
         loop: go back to the first keyframe at the end (seamless when repeated), keyframes only.
-        curve: path curve for keyframes (default ``"spherical"`` in normal-prior spaces, else ``"linear"``).
+        curve: path curve for keyframes (default ``"smooth"`` in normal-prior spaces, else ``"piecewise"``).
         interpolate: ``False``: the rows of ``source`` are the frames.
         size: frame size: ``None`` enlarges small models to about 256 px, an int sets the long side,
             or ``(H, W)``. MP4 rounds sides up to even numbers.

@@ -1,5 +1,9 @@
 """Interpolation in latent spaces: lerp, slerp, multi-way blends and analogies.
 
+Two geometries, one word each everywhere (:data:`latentlab.spaces.GEOMETRIES`): ``"linear"``
+(:func:`lerp`, straight lines) and ``"spherical"`` (:func:`slerp`, great circles). They name the
+``method`` of :func:`interpolate` and :func:`blend` and the ``geometry`` of a path.
+
 Keyframe paths are :class:`latentlab.paths.LatentPath`.
 
 Everything here is batched, differentiable and follows the input's device and dtype.
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -40,10 +44,11 @@ import torch
 from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator
-from .spaces import LatentPart, LatentSpace, map_parts
+from .spaces import GEOMETRIES, OLD_METHODS, LatentPart, LatentSpace, map_parts, warn_renamed
 
 __all__ = [
     "EASINGS",
+    "METHODS",
     "analogy",
     "blend",
     "ease",
@@ -520,36 +525,46 @@ def _slerp_precise(
 
 
 # --------------------------------------------------------------------------- interpolate
+#: Interpolation methods: a geometry of :data:`~latentlab.spaces.GEOMETRIES`, ``"spherical-norm"``
+#: (great-circle direction, norm going linearly from ``|a|`` to ``|b|``), or ``"auto"``.
+Method = Literal["auto", "linear", "spherical", "spherical-norm"]
+METHODS: tuple[str, ...] = ("auto", *GEOMETRIES, "spherical-norm")
+
+
 def interpolate(
     a: Any,
     b: Any,
     steps: int,
-    method: Literal["auto", "lerp", "slerp", "slerp-norm"] = "auto",
+    method: Method = "auto",
     space: LatentSpace | Generator | None = None,
     *,
     easing: Easing = "linear",
 ) -> torch.Tensor:
-    """A ``steps``-frame path from ``a`` to ``b`` (both included), picking the method for the space.
+    """A ``steps``-frame path from ``a`` to ``b`` (both included), picking the geometry for the space.
 
     ``method="auto"`` chooses:
 
-    * ``"slerp"`` when the space has a ``"normal"`` prior (``z`` of GANs, VAE latents) or no
-      space is given: Gaussian latents concentrate on a shell of radius about ``sqrt(D)``,
-      and the straight line cuts through the low-probability middle (washed-out frames);
-      slerp stays on the shell;
-    * ``"lerp"`` when the prior is ``"none"`` (StyleGAN ``w``/``w+``, encoder outputs): those
-      spaces are not spherical, and their generators are trained on linear mixes.
+    * ``"spherical"`` (:func:`slerp`) when the space has a ``"normal"`` prior (``z`` of GANs, VAE
+      latents) or no space is given: Gaussian latents concentrate on a shell of radius about
+      ``sqrt(D)``, and the straight line cuts through the low-probability middle (washed-out
+      frames); a great circle stays on the shell;
+    * ``"linear"`` (:func:`lerp`) when the prior is ``"none"`` (StyleGAN ``w``/``w+``, encoder
+      outputs): those spaces are not spherical, and their generators are trained on linear mixes.
+
+    The old method names ``"lerp"``, ``"slerp"`` and ``"slerp-norm"`` still work and warn
+    (:data:`~latentlab.spaces.OLD_METHODS`).
 
     Args:
         a: ``(*shape)`` or ``(N, *shape)``.
         b: same shape as ``a``.
         steps: number of frames, ``>= 2``.
-        method: ``"auto"``, ``"lerp"``, ``"slerp"`` (classic) or ``"slerp-norm"`` (great-circle
-            direction with a linearly interpolated norm: norm-aware for Gaussian priors).
+        method: ``"auto"``, ``"linear"``, ``"spherical"`` (classic slerp) or ``"spherical-norm"``
+            (great-circle direction with a linearly interpolated norm: norm-aware for Gaussian priors).
         space: a :class:`~latentlab.LatentSpace` or a generator (its default space), used by
             ``"auto"`` and to check shapes. For a space made of parts (a text-conditioned
-            generator's ``joint`` space) each part is interpolated on its own: ``"auto"`` slerps
-            the noise and lerps the prompt embedding; another method applies to every part.
+            generator's ``joint`` space) each part is interpolated on its own: ``"auto"`` follows
+            each part's geometry (spherical noise, linear prompt embedding); another method applies
+            to every part.
         easing: easing of the times (see :func:`ease`); ``"ease-in-out"`` slows down at both ends.
 
     Returns:
@@ -561,6 +576,8 @@ def interpolate(
         >>> z = gen.sample(2, seed=0)
         >>> interpolate(z[0], z[1], 8, space=gen).shape
         torch.Size([8, 16])
+        >>> torch.equal(interpolate(z[0], z[1], 8, "spherical"), ll.slerp(z[0], z[1], steps=8))
+        True
     """
     s = space.default_space if isinstance(space, Generator) else space
     check_int(
@@ -570,37 +587,48 @@ def interpolate(
         fix="pass steps=60 (both endpoints are included)",
         message="interpolate() needs at least 2 steps",
     )
-    chosen = _choose_method(method, s)
+    word = method_word(method)
     t = ease(torch.linspace(0, 1, steps, dtype=torch.float64), easing)
     t[-1] = 1.0
     if s is not None:
         _check_space_shape(to_tensor(a, name="a"), s, "a")
-    if s is not None and s.parts:  # each part on its own curve (noise: slerp, prompt: lerp)
+    if s is not None and s.parts:  # each part on its own curve (noise: spherical, prompt: linear)
         ta, tb = _pair(a, b)
-        return map_parts(s, lambda part, x, y: _interpolate_path(x, y, t, _part_method(method, part)), ta, tb)
-    return _interpolate_path(a, b, t, chosen)
+        return map_parts(s, lambda part, x, y: _interpolate_path(x, y, t, _part_method(word, part)), ta, tb)
+    return _interpolate_path(a, b, t, _choose_method(word, s))
 
 
 def _interpolate_path(a: Any, b: Any, t: torch.Tensor, chosen: str) -> torch.Tensor:
-    if chosen == "lerp":
+    if chosen == "linear":
         return lerp(a, b, t)
-    return slerp(a, b, t, norm="linear" if chosen == "slerp-norm" else "classic")
+    return slerp(a, b, t, norm="linear" if chosen == "spherical-norm" else "classic")
 
 
 def _part_method(method: str, part: LatentPart) -> str:
-    """``method`` for one part of a joint latent: ``"auto"`` follows the part's declared curve."""
-    if method == "auto":
-        return "slerp" if part.curve == "spherical" else "lerp"
-    return _choose_method(method, None)
+    """``method`` for one part of a joint latent: ``"auto"`` follows the part's geometry."""
+    return cast(str, part.geometry) if method == "auto" else method
 
 
 def _choose_method(method: str, space: LatentSpace | None) -> str:
     if method == "auto":
-        return "lerp" if space is not None and space.prior == "none" else "slerp"
-    if method not in ("lerp", "slerp", "slerp-norm"):
+        return "linear" if space is not None and space.prior == "none" else "spherical"
+    return method
+
+
+def method_word(method: str) -> str:
+    """The interpolation method ``method`` in today's words (old spellings warn), checked.
+
+    Example:
+        >>> method_word("spherical")
+        'spherical'
+    """
+    if method in OLD_METHODS:
+        warn_renamed(f"method={method!r}", f"method={OLD_METHODS[method]!r}", stacklevel=4)
+        return OLD_METHODS[method]
+    if method not in METHODS:
         raise InvalidValueError(
             f"unknown interpolation method {method!r}",
-            expected="'auto', 'lerp', 'slerp' or 'slerp-norm'",
+            expected=" or ".join(map(repr, METHODS)),
             got=repr(method),
             fix="leave method='auto' to choose from the space's prior",
         )

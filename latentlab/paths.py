@@ -4,8 +4,12 @@ Example:
     >>> import torch
     >>> from latentlab.paths import LatentPath
     >>> keys = torch.randn(3, 16, generator=torch.Generator().manual_seed(0))
-    >>> LatentPath(keys, curve="spherical").sample(10).shape
+    >>> LatentPath(keys, curve="smooth", geometry="spherical").sample(10).shape
     torch.Size([10, 16])
+
+A path has a ``curve`` (:data:`~latentlab.spaces.CURVES`: ``"piecewise"`` or ``"smooth"``) and a
+``geometry`` (:data:`~latentlab.spaces.GEOMETRIES`: ``"linear"`` or ``"spherical"``); the old
+single-word curves map onto the pair (:data:`~latentlab.spaces.OLD_CURVES`) and warn.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator, as_generator
 from .interpolation import Easing, check_nonzero, ease, easing_fn, float_dtype, slerp_core, vector_norm
-from .spaces import LatentPart, LatentSpace, map_parts
+from .spaces import CURVES, GEOMETRIES, OLD_CURVES, Curve, Geometry, LatentPart, LatentSpace, map_parts, warn_renamed
 
 __all__ = ["LatentPath"]
 
-Curve = Literal["linear", "slerp", "catmull-rom", "spherical"]
+#: ``"auto"``: from the space (each part its own; spherical for a normal prior; else linear).
+GeometryChoice = Literal["linear", "spherical", "auto"]
 
 
 class LatentPath:
@@ -36,17 +41,20 @@ class LatentPath:
             for a loop (the last segment returns to the first keyframe). Default: all equal.
         easing: per-segment easing (name or callable, see :func:`ease`); ``"ease-in-out"``
             lingers at each keyframe.
-        curve: ``"linear"`` (straight segments), ``"slerp"`` (great-circle segments),
-            ``"catmull-rom"`` (a smooth C1 spline through the keyframes) or ``"spherical"``
-            (for Gaussian spaces: the directions follow a Catmull-Rom spline built from slerps,
-            Barry-Goldman form, and the norms a Catmull-Rom spline of log-norms; smooth, and it
-            stays on the shell where the prior lives).
+        curve: ``"piecewise"`` (one segment per pair of keyframes) or ``"smooth"`` (a C1
+            Catmull-Rom spline through the keyframes, Barry-Goldman form, so it stays C1 in time
+            for unequal durations). Old spellings warn and map onto ``curve`` and ``geometry``:
+            ``"linear"`` (piecewise, linear), ``"slerp"`` (piecewise, spherical),
+            ``"catmull-rom"`` (smooth, linear), ``"spherical"`` (smooth, spherical).
         loop: close the path; the last frame leads into the first with the same spacing.
         space: optional :class:`~latentlab.LatentSpace` the keyframes live in (shape check;
-            used to decode for ``constant_speed="image"``). For a space made of parts (joint
-            noise + prompt latents) each part follows the curve in its own geometry: the noise
-            on great circles (``"slerp"``/``"spherical"``), the prompt on straight lines
-            (``"linear"``/``"catmull-rom"``); ``curve`` then only chooses piecewise or smooth.
+            used to decode for ``constant_speed="image"`` and by ``geometry="auto"``).
+        geometry: ``"linear"`` (straight segments; a smooth path is the classic Catmull-Rom),
+            ``"spherical"`` (great-circle segments; a smooth path moves the directions on a
+            spline of slerps and the norms on a spline of log-norms, so it stays on the shell
+            where a Gaussian prior lives) or ``"auto"``: from ``space``, spherical for a normal
+            prior, linear otherwise or without a space; in a space made of parts (joint noise +
+            prompt latents) each part in its own geometry (spherical noise, linear prompt).
 
     Attributes:
         keyframes: ``(K, *shape)`` tensor.
@@ -55,9 +63,11 @@ class LatentPath:
 
     Example:
         >>> keys = torch.randn(4, 16, generator=torch.Generator().manual_seed(0))
-        >>> path = LatentPath(keys, curve="spherical", easing="ease-in-out", loop=True)
+        >>> path = LatentPath(keys, curve="smooth", geometry="spherical", easing="ease-in-out", loop=True)
         >>> path.sample(30).shape
         torch.Size([30, 16])
+        >>> path
+        LatentPath(4 keyframes (16,), curve='smooth', geometry='spherical', easing='ease-in-out', loop, duration=4)
         >>> torch.equal(LatentPath(keys).sample(4)[-1], keys[-1])
         True
     """
@@ -67,9 +77,11 @@ class LatentPath:
         keyframes: Any,
         durations: Sequence[float] | torch.Tensor | None = None,
         easing: Easing = "linear",
-        curve: Curve = "linear",
+        curve: Curve = "piecewise",
         loop: bool = False,
         space: LatentSpace | None = None,
+        *,
+        geometry: GeometryChoice = "auto",
     ) -> None:
         keys = to_tensor(keyframes, name="keyframes")
         keys = check_finite(keys.to(float_dtype(keys)), name="keyframes")
@@ -87,17 +99,10 @@ class LatentPath:
                 got=shape_str(keys.shape),
                 fix="sample or encode the keyframes with this generator",
             )
-        if curve not in ("linear", "slerp", "catmull-rom", "spherical"):
-            raise InvalidValueError(
-                f"unknown path curve {curve!r}",
-                expected="'linear', 'slerp', 'catmull-rom' or 'spherical'",
-                got=repr(curve),
-                fix="use 'spherical' for Gaussian latents, 'catmull-rom' otherwise",
-            )
         easing_fn(easing)  # validate now, not at sample time
         self.keyframes = keys
         self.easing = easing
-        self.curve = curve
+        self.curve, self.geometry = path_words(curve, geometry, space)
         self.loop = bool(loop)
         self.space = space
         self.durations = self._check_durations(durations)
@@ -133,7 +138,7 @@ class LatentPath:
         kind = "loop" if self.loop else "open"
         return (
             f"LatentPath({k} keyframes {shape_str(self.keyframes.shape[1:])}, curve={self.curve!r}, "
-            f"easing={self.easing!r}, {kind}, duration={self.duration:g})"
+            f"geometry={self.geometry!r}, easing={self.easing!r}, {kind}, duration={self.duration:g})"
         )
 
     # -- evaluation -------------------------------------------------------------
@@ -168,20 +173,21 @@ class LatentPath:
 
     def _curve_points(self, seg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         keys = self.keyframes.double()
-        if self.space is not None and self.space.parts:  # each part of a joint latent on its own curve
-            return map_parts(self.space, lambda part, k: self._curve_of(k, _part_curve(self.curve, part), seg, u), keys)
-        return self._curve_of(keys, self.curve, seg, u)
+        if self.geometry == "auto":  # a space made of parts: each part of a joint latent in its own geometry
+            assert self.space is not None
+            return map_parts(self.space, lambda part, k: self._curve_of(k, _part_geometry(part), seg, u), keys)
+        return self._curve_of(keys, cast(Geometry, self.geometry), seg, u)
 
-    def _curve_of(self, keys: torch.Tensor, curve: Curve, seg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Points of ``curve`` through float64 keyframes ``keys (K, ...)`` at segments ``seg`` and local times ``u``."""
+    def _curve_of(self, keys: torch.Tensor, geometry: Geometry, seg: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Points of the path's curve in ``geometry`` through float64 keyframes ``keys (K, ...)`` at segments
+        ``seg`` and local times ``u``."""
         k = keys.shape[0]
-        if curve == "linear":
-            return _mix_linear(keys[seg], keys[(seg + 1) % k], u)
-        if curve == "slerp":
-            return _mix_sphere(keys[seg], keys[(seg + 1) % k], u)
-        if curve == "catmull-rom":
+        if self.curve == "piecewise":
+            mix = _mix_linear if geometry == "linear" else _mix_sphere
+            return mix(keys[seg], keys[(seg + 1) % k], u)
+        if geometry == "linear":
             return _barry_goldman(self._quad(keys, seg, _reflect_linear), u, self._knots(seg), _mix_linear)
-        # spherical: directions by a Catmull-Rom of slerps on the unit sphere, norms by a Catmull-Rom
+        # smooth spherical: directions by a Catmull-Rom of slerps on the unit sphere, norms by a Catmull-Rom
         # of log-norms (so they stay positive), each C1 through the keyframes
         norms = vector_norm(keys, (-1,))
         check_nonzero(norms, "keyframes")
@@ -298,8 +304,9 @@ class LatentPath:
         loop: bool = True,
         *,
         step: float = 1.0,
-        curve: Curve | None = None,
+        curve: Curve = "smooth",
         easing: Easing = "linear",
+        geometry: GeometryChoice | None = None,
     ) -> LatentPath:
         """A smooth random tour or walk through a Gaussian latent space, reproducible from ``seed``.
 
@@ -314,8 +321,10 @@ class LatentPath:
             seed: int or ``torch.Generator``; the same seed gives the same path.
             loop: close the path so it plays seamlessly on repeat.
             step: size of each step relative to the prior, in ``(0, 1]``.
-            curve: default ``"spherical"`` (smooth and norm-aware).
+            curve: ``"smooth"`` (default) or ``"piecewise"``; old spellings as in :class:`LatentPath`.
             easing: per-segment easing.
+            geometry: ``"spherical"`` (the default: norm-aware, on the prior's shell; in a space made
+                of parts, each part in its own), ``"linear"`` or ``"auto"`` (see :class:`LatentPath`).
 
         Returns:
             A :class:`LatentPath` with keyframes ``(n_keyframes, *shape)`` (float32, CPU; move with
@@ -353,7 +362,9 @@ class LatentPath:
         keep = math.sqrt(1 - step * step)
         for _ in range(n_keyframes - 1):
             keys.append(keep * keys[-1] + step * torch.randn(shape, generator=rng))
-        return cls(torch.stack(keys), easing=easing, curve=curve or "spherical", loop=loop, space=space)
+        if geometry is None:  # an old curve says its own geometry
+            geometry = "auto" if curve in OLD_CURVES or (space is not None and space.parts) else "spherical"
+        return cls(torch.stack(keys), easing=easing, curve=curve, loop=loop, space=space, geometry=geometry)
 
 
 def _mix_linear(a: torch.Tensor, b: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -425,10 +436,46 @@ def _invert_monotone(y: torch.Tensor, x: torch.Tensor, target: torch.Tensor) -> 
     return x0 + frac.clamp(0, 1) * (x1 - x0)
 
 
-def _part_curve(curve: Curve, part: LatentPart) -> Curve:
-    """The path curve for one part of a joint latent: the path's choice of piecewise or smooth,
-    in the part's geometry (great circles for noise, straight lines for prompt embeddings)."""
-    smooth = curve in ("catmull-rom", "spherical")
-    if part.curve == "spherical":
-        return "spherical" if smooth else "slerp"
-    return "catmull-rom" if smooth else "linear"
+def _part_geometry(part: LatentPart) -> Geometry:
+    """The geometry of one part of a joint latent (great circles for noise, straight lines for prompts)."""
+    return cast(Geometry, part.geometry)
+
+
+def path_words(curve: str, geometry: str, space: LatentSpace | None) -> tuple[Curve, str]:
+    """``(curve, geometry)`` of a path in today's words; old single-word curves warn and map onto both.
+
+    The geometry is resolved: ``"auto"`` stays only for a space made of parts (each part its own).
+
+    Example:
+        >>> path_words("smooth", "auto", None)
+        ('smooth', 'linear')
+    """
+    if curve in OLD_CURVES:
+        new_curve, old_geometry = OLD_CURVES[curve]
+        if geometry != "auto":
+            raise InvalidValueError(
+                f"the old path curve {curve!r} already says its geometry, so geometry= cannot be given too",
+                expected=f"curve={new_curve!r}, geometry={geometry!r}",
+                got=f"curve={curve!r}, geometry={geometry!r}",
+                fix=f"write curve={new_curve!r}, geometry={geometry!r}",
+            )
+        warn_renamed(f"curve={curve!r}", f"curve={new_curve!r}, geometry={old_geometry!r}", stacklevel=5)
+        # the old curves always put each part of a joint latent in its own geometry
+        curve, geometry = new_curve, "auto" if space is not None and space.parts else old_geometry
+    if curve not in CURVES:
+        raise InvalidValueError(
+            f"unknown path curve {curve!r}",
+            expected=" or ".join(map(repr, CURVES)),
+            got=repr(curve),
+            fix="use curve='smooth' for a spline through the keyframes, 'piecewise' for segments",
+        )
+    if geometry not in (*GEOMETRIES, "auto"):
+        raise InvalidValueError(
+            f"unknown path geometry {geometry!r}",
+            expected=" or ".join(map(repr, (*GEOMETRIES, "auto"))),
+            got=repr(geometry),
+            fix="use geometry='spherical' for Gaussian latents, 'linear' otherwise, or leave 'auto'",
+        )
+    if geometry == "auto" and not (space is not None and space.parts):
+        geometry = "spherical" if space is not None and space.prior == "normal" else "linear"
+    return cast(Curve, curve), geometry

@@ -2,28 +2,75 @@
 
 A space can be made of **parts** (:class:`LatentPart`): a text-conditioned generator's ``joint``
 space holds a ``noise`` part and a ``prompt`` part side by side in one flat vector, so every tool
-that takes ``(N, D)`` latents takes it, while interpolation treats each part with its own curve
+that takes ``(N, D)`` latents takes it, while interpolation treats each part in its own geometry
 (``"spherical"`` for Gaussian noise, ``"linear"`` for prompt embeddings).
+
+This module also holds the **words** of interpolation, the one table every tool reads
+(:func:`latentlab.interpolate`, :func:`latentlab.blend`, :class:`latentlab.LatentPath`, the widgets):
+
+* a **geometry** (:data:`GEOMETRIES`): ``"linear"`` (straight lines) or ``"spherical"`` (great
+  circles, norm kept: right for Gaussian priors);
+* for keyframe paths, a **curve** (:data:`CURVES`): ``"piecewise"`` (one segment per pair of
+  keyframes) or ``"smooth"`` (a C1 spline through them).
+
+The spellings used before (``"lerp"``/``"slerp"`` methods, path curves ``"slerp"``,
+``"catmull-rom"`` and ``"spherical"`` meaning the smooth spherical spline) still work and warn
+with the new spelling (:data:`OLD_METHODS`, :data:`OLD_CURVES`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from .errors import InvalidValueError, ShapeError
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["LatentSpace", "LatentPart", "Prior", "Curve", "joint_space", "map_parts"]
+__all__ = [
+    "CURVES",
+    "GEOMETRIES",
+    "OLD_CURVES",
+    "OLD_METHODS",
+    "Curve",
+    "Geometry",
+    "LatentPart",
+    "LatentSpace",
+    "Prior",
+    "joint_space",
+    "map_parts",
+]
 
 Prior = Literal["normal", "none"]
-#: How interpolation moves between two latents: along a great circle or a straight line.
-Curve = Literal["spherical", "linear"]
+
+# --------------------------------------------------------------------------- the words of interpolation
+#: How interpolation moves between two latents: along a straight line or a great circle.
+Geometry = Literal["linear", "spherical"]
+#: The geometries, in the order error messages list them.
+GEOMETRIES: tuple[Geometry, ...] = ("linear", "spherical")
+#: How a keyframe path goes through its keyframes: one segment per pair, or one smooth (C1) spline.
+Curve = Literal["piecewise", "smooth"]
+#: The path curves.
+CURVES: tuple[Curve, ...] = ("piecewise", "smooth")
+#: Old interpolation methods (``interpolate``, ``Scrubber``) -> their new spelling.
+OLD_METHODS: Mapping[str, str] = {"lerp": "linear", "slerp": "spherical", "slerp-norm": "spherical-norm"}
+#: Old ``LatentPath`` curves -> ``(curve, geometry)``: the old ``"spherical"`` was the *smooth* spherical spline.
+OLD_CURVES: Mapping[str, tuple[Curve, Geometry]] = {
+    "linear": ("piecewise", "linear"),
+    "slerp": ("piecewise", "spherical"),
+    "catmull-rom": ("smooth", "linear"),
+    "spherical": ("smooth", "spherical"),
+}
+
+
+def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn (DeprecationWarning) that the spelling ``old`` is now ``new``; both give the same result."""
+    warnings.warn(f"{old} is an old spelling; write {new} (same result)", DeprecationWarning, stacklevel=stacklevel)
 
 
 @dataclass(frozen=True)
@@ -35,30 +82,36 @@ class LatentPart:
             space is exactly this part (so a direction found there applies here).
         shape: shape of the part in one latent, e.g. ``(4, 64, 64)`` or ``(77, 768)``.
         prior: ``"normal"`` for Gaussian noise, ``"none"`` for conditioning such as embeddings.
-        curve: how interpolation moves through this part; ``None`` picks ``"spherical"`` for a
-            normal prior (noise keeps its norm) and ``"linear"`` otherwise.
+        geometry: how interpolation moves through this part (:data:`GEOMETRIES`); ``None`` picks
+            ``"spherical"`` for a normal prior (noise keeps its norm) and ``"linear"`` otherwise.
 
     Example:
-        >>> LatentPart("noise", (4, 8, 8)).curve, LatentPart("prompt", (7, 32), "none").curve
+        >>> LatentPart("noise", (4, 8, 8)).geometry, LatentPart("prompt", (7, 32), "none").geometry
         ('spherical', 'linear')
     """
 
     name: str
     shape: tuple[int, ...]
     prior: Prior = "normal"
-    curve: Curve | None = None
+    geometry: Geometry | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
-        if self.curve is None:
-            object.__setattr__(self, "curve", "spherical" if self.prior == "normal" else "linear")
-        if self.curve not in ("spherical", "linear"):
+        if self.geometry is None:
+            object.__setattr__(self, "geometry", "spherical" if self.prior == "normal" else "linear")
+        if self.geometry not in GEOMETRIES:
             raise InvalidValueError(
-                f"unknown curve {self.curve!r} for part {self.name!r}",
-                expected="'spherical' or 'linear'",
-                got=repr(self.curve),
+                f"unknown geometry {self.geometry!r} for part {self.name!r}",
+                expected=" or ".join(map(repr, GEOMETRIES)),
+                got=repr(self.geometry),
                 fix="use 'spherical' for Gaussian noise and 'linear' for embeddings",
             )
+
+    @property
+    def curve(self) -> Geometry:
+        """Old name of :attr:`geometry` (warns)."""
+        warn_renamed("LatentPart.curve", "LatentPart.geometry")
+        return cast("Geometry", self.geometry)
 
     @property
     def dim(self) -> int:

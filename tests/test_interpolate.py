@@ -249,7 +249,7 @@ def test_interpolate_auto_follows_the_prior() -> None:
     torch.testing.assert_close(interpolate(a, b, 9, space=z_space), slerp(a, b, steps=9))
     torch.testing.assert_close(interpolate(a, b, 9, space=w_space), lerp(a, b, steps=9))
     torch.testing.assert_close(interpolate(a, b, 9), slerp(a, b, steps=9))
-    norm_path = interpolate(a, b, 9, method="slerp-norm")
+    norm_path = interpolate(a, b, 9, method="spherical-norm")
     expected = torch.linspace(float(a.norm()), float(b.norm()), 9)
     torch.testing.assert_close(norm_path.norm(dim=-1), expected, rtol=1e-5, atol=1e-5)
 
@@ -264,7 +264,7 @@ def test_interpolate_with_a_generator_and_easing() -> None:
     assert float(steps[0]) < float(steps[5]) and float(steps[-1]) < float(steps[5])  # slow in, slow out
     with pytest.raises(ShapeError, match="digits"):
         interpolate(torch.randn(8), torch.randn(8), 4, space=gen)
-    with pytest.raises(InvalidValueError, match="slerp-norm"):
+    with pytest.raises(InvalidValueError, match="spherical-norm"):
         interpolate(z[0], z[1], 4, method="cubic")  # type: ignore[arg-type]
 
 

@@ -103,21 +103,22 @@ def test_analogy_batches_and_rejects_mismatched_shapes() -> None:
 
 
 # ----------------------------------------------------------------------------- LatentPath
-@pytest.mark.parametrize("curve", ["linear", "slerp", "catmull-rom", "spherical"])
-def test_path_passes_through_keyframes_exactly(curve: str) -> None:
+@pytest.mark.parametrize("curve", ["piecewise", "smooth"])
+@pytest.mark.parametrize("geometry", ["linear", "spherical"])
+def test_path_passes_through_keyframes_exactly(curve: str, geometry: str) -> None:
     keys = _keys(4)
-    path = LatentPath(keys, durations=[1.0, 2.0, 1.0], curve=curve)  # type: ignore[arg-type]
+    path = LatentPath(keys, durations=[1.0, 2.0, 1.0], curve=curve, geometry=geometry)  # type: ignore[arg-type]
     frames = path.at(torch.tensor([0.0, 1.0, 3.0, 4.0]))
     assert torch.equal(frames, keys)
     assert path.sample(9).shape == (9, 16)
 
 
-@pytest.mark.parametrize("curve", ["catmull-rom", "spherical"])
+@pytest.mark.parametrize("geometry", ["linear", "spherical"])
 @pytest.mark.parametrize("loop", [False, True])
-def test_smooth_curves_are_c1_in_time_with_unequal_durations(curve: str, loop: bool) -> None:
+def test_smooth_curves_are_c1_in_time_with_unequal_durations(geometry: str, loop: bool) -> None:
     keys = _keys(5, 8, seed=7).double()
     durations = [1.0, 2.5, 0.5, 1.0, 3.0] if loop else [1.0, 2.5, 0.5, 1.0]
-    path = LatentPath(keys, durations=durations, curve=curve, loop=loop)  # type: ignore[arg-type]
+    path = LatentPath(keys, durations=durations, curve="smooth", geometry=geometry, loop=loop)  # type: ignore[arg-type]
     h = 1e-6
     for knot in path.times[1:-1].tolist() + ([0.0] if loop else []):
         f = path.at(torch.tensor([knot - h, knot, knot + h], dtype=torch.float64) % path.duration)
@@ -125,11 +126,11 @@ def test_smooth_curves_are_c1_in_time_with_unequal_durations(curve: str, loop: b
         assert float((left - right).norm()) < 1e-3 * float(left.norm())
 
 
-@pytest.mark.parametrize("curve", ["catmull-rom", "spherical"])
-def test_smooth_curves_have_no_kinks_at_keyframes(curve: str) -> None:
+@pytest.mark.parametrize("geometry", ["linear", "spherical"])
+def test_smooth_curves_have_no_kinks_at_keyframes(geometry: str) -> None:
     keys = _keys(5, 16, seed=3)
-    frames = LatentPath(keys, curve=curve).sample(401)  # type: ignore[arg-type]
-    kinked = LatentPath(keys, curve="linear").sample(401)
+    frames = LatentPath(keys, curve="smooth", geometry=geometry).sample(401)  # type: ignore[arg-type]
+    kinked = LatentPath(keys, curve="piecewise", geometry=geometry).sample(401)  # type: ignore[arg-type]
 
     def worst_turn(f: torch.Tensor) -> float:
         v = f[1:] - f[:-1]
@@ -142,8 +143,8 @@ def test_smooth_curves_have_no_kinks_at_keyframes(curve: str) -> None:
 
 def test_spherical_curve_stays_near_the_gaussian_shell() -> None:
     keys = _keys(6, 512, seed=4)
-    norms = LatentPath(keys, curve="spherical").sample(200).norm(dim=-1)
-    lin = LatentPath(keys, curve="catmull-rom").sample(200).norm(dim=-1)
+    norms = LatentPath(keys, curve="smooth", geometry="spherical").sample(200).norm(dim=-1)
+    lin = LatentPath(keys, curve="smooth", geometry="linear").sample(200).norm(dim=-1)
     assert float(norms.min()) > 0.99 * float(keys.norm(dim=-1).min())
     assert float(norms.max()) < 1.01 * float(keys.norm(dim=-1).max())
     assert float(lin.min()) < 0.85 * math.sqrt(512)
@@ -160,12 +161,12 @@ def test_durations_and_easing_set_the_timing() -> None:
     assert float(steps[19]) < 0.2 * float(steps[10])
 
 
-@pytest.mark.parametrize("curve", ["catmull-rom", "spherical"])
-def test_loop_joins_seamlessly(curve: str) -> None:
+@pytest.mark.parametrize("geometry", ["linear", "spherical"])
+def test_loop_joins_seamlessly(geometry: str) -> None:
     keys = _keys(4, 16, seed=5)
-    path = LatentPath(keys, curve=curve, loop=True)  # type: ignore[arg-type]
+    path = LatentPath(keys, curve="smooth", geometry=geometry, loop=True)  # type: ignore[arg-type]
     # the seam is like any other keyframe: rotating the keyframes only shifts the path in time
-    rolled = LatentPath(keys.roll(-1, dims=0), curve=curve, loop=True)  # type: ignore[arg-type]
+    rolled = LatentPath(keys.roll(-1, dims=0), curve="smooth", geometry=geometry, loop=True)  # type: ignore[arg-type]
     t = torch.linspace(-0.5, 0.5, 21, dtype=torch.float64)
     torch.testing.assert_close(path.at(t), rolled.at(t + 3))
     frames = path.sample(400)
@@ -179,7 +180,7 @@ def test_loop_joins_seamlessly(curve: str) -> None:
 
 def test_piecewise_loop_closes_back_to_the_first_keyframe() -> None:
     keys = _keys(3)
-    frames = LatentPath(keys, curve="slerp", loop=True).sample(30)
+    frames = LatentPath(keys, geometry="spherical", loop=True).sample(30)
     assert torch.equal(frames[0], keys[0]) and torch.equal(frames[10], keys[1]) and torch.equal(frames[20], keys[2])
     last_step = float((frames[-1] - keys[0]).norm())
     assert last_step < float((keys[2] - keys[0]).norm()) / 5  # the last frame is on its way back
@@ -194,7 +195,7 @@ def test_open_path_does_not_loop() -> None:
 
 def test_constant_latent_speed_evens_out_the_steps() -> None:
     keys = torch.stack([torch.zeros(16), torch.ones(16) * 0.1, torch.ones(16) * 3.0])  # short then long
-    path = LatentPath(keys, curve="linear")
+    path = LatentPath(keys, geometry="linear")
     naive = _steps(path.sample(30))
     even = _steps(path.sample(30, constant_speed="latent"))
     assert float(naive.max() / naive.min()) > 5
@@ -204,7 +205,7 @@ def test_constant_latent_speed_evens_out_the_steps() -> None:
 
 def test_constant_latent_speed_on_a_loop_includes_the_seam() -> None:
     keys = _keys(4, 16, seed=6) * torch.tensor([0.3, 1.0, 2.0, 1.0])[:, None]
-    frames = LatentPath(keys, curve="spherical", loop=True).sample(80, constant_speed="latent")
+    frames = LatentPath(keys, curve="smooth", geometry="spherical", loop=True).sample(80, constant_speed="latent")
     steps = _steps(torch.cat([frames, frames[:1]]))
     assert float(steps.max() / steps.min()) < 1.1
 
@@ -212,7 +213,7 @@ def test_constant_latent_speed_on_a_loop_includes_the_seam() -> None:
 def test_constant_image_speed_with_digits() -> None:
     gen = ll.load("digits")
     keys = gen.sample(4, seed=0)
-    path = LatentPath(keys, curve="spherical", space=gen.default_space)
+    path = LatentPath(keys, curve="smooth", space=gen.default_space)  # geometry from the space: spherical
 
     def image_steps(frames: torch.Tensor) -> torch.Tensor:
         return _steps(gen.decode(frames))
@@ -232,7 +233,7 @@ def test_random_walk_is_reproducible_and_seeded() -> None:
     w3 = LatentPath.random_walk(16, 5, seed=1)
     assert torch.equal(w1.keyframes, w2.keyframes)
     assert not torch.equal(w1.keyframes, w3.keyframes)
-    assert w1.loop and w1.curve == "spherical"
+    assert w1.loop and (w1.curve, w1.geometry) == ("smooth", "spherical")
     near = LatentPath.random_walk(512, 20, seed=0, step=0.2).keyframes
     far = LatentPath.random_walk(512, 20, seed=0, step=1.0).keyframes
     assert float(_steps(near).mean()) < 0.5 * float(_steps(far).mean())
@@ -252,7 +253,7 @@ def test_path_errors_teach() -> None:
         LatentPath(keys, durations=[1.0, 1.0], loop=True)
     with pytest.raises(ShapeError, match="K >= 2"):
         LatentPath(keys[:1])
-    with pytest.raises(InvalidValueError, match="catmull-rom"):
+    with pytest.raises(InvalidValueError, match="smooth"):
         LatentPath(keys, curve="bezier")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="f\\(1\\) = 1"):
         LatentPath(keys, easing=lambda t: t * 0.5)
@@ -266,8 +267,8 @@ def test_path_errors_teach() -> None:
 
 def test_path_follows_dtype() -> None:
     keys = _keys(3).double()
-    assert LatentPath(keys, curve="spherical").sample(7).dtype == torch.float64
-    half = LatentPath(_keys(3).half(), curve="catmull-rom").sample(7)
+    assert LatentPath(keys, curve="smooth", geometry="spherical").sample(7).dtype == torch.float64
+    half = LatentPath(_keys(3).half(), curve="smooth", geometry="linear").sample(7)
     assert half.dtype == torch.float16 and bool(torch.isfinite(half).all())
 
 

@@ -42,7 +42,7 @@ def test_parts_split_and_join_round_trip() -> None:
     assert parts["noise"].shape == (5, 2, 3) and parts["prompt"].shape == (5, 4)
     assert torch.equal(s.join(parts), z)
     assert torch.equal(s.join(s.split(z[0])), z[:1])
-    assert s.part("prompt").curve == "linear" and s.part("noise").curve == "spherical"
+    assert s.part("prompt").geometry == "linear" and s.part("noise").geometry == "spherical"
 
 
 def test_join_repeats_a_single_part_and_refuses_mismatches() -> None:
@@ -122,7 +122,7 @@ def test_latent_path_follows_the_parts_geometry() -> None:
     gen = ToyText()
     joint = gen.space("joint")
     keys = gen.keyframes([("a", 1), ("a red fox", 2), ("a blue bird", 3)])
-    frames = ll.LatentPath(keys, curve="linear", space=joint).sample(9)
+    frames = ll.LatentPath(keys, space=joint).sample(9)
     parts = joint.split(frames)
     kp = joint.split(keys)
     # piecewise: the middle frame of segment 0 is the slerp of the noises and the lerp of the prompts

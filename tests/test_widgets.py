@@ -323,7 +323,7 @@ def test_scrubber_over_a_path_and_errors(gen: ll.Generator) -> None:
     from latentlab.paths import LatentPath
 
     keys = gen.sample(3, seed=2)
-    sc = Scrubber(gen, LatentPath(keys, curve="spherical"), frames=9)
+    sc = Scrubber(gen, LatentPath(keys, curve="smooth", geometry="spherical"), frames=9)
     assert torch.allclose(sc.latents[-1], keys[-1], atol=1e-5)
     sc.close()
     with pytest.raises(InvalidValueError, match="end latent"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import torch
@@ -13,6 +13,9 @@ from ..generators.base import Generator
 from ._image import LiveImage
 from ._lifecycle import LiveWidget
 from ._render import ImageFormat, check_latents
+
+if TYPE_CHECKING:
+    from ..interpolation import Method
 
 __all__ = ["Scrubber"]
 
@@ -27,7 +30,7 @@ class Scrubber(LiveWidget, W.VBox):
         gen: a :class:`~latentlab.Generator`.
         a: start latent ``(*space.shape)`` (or a ``Path``, then leave ``b`` out).
         b: end latent ``(*space.shape)``.
-        method: ``"auto"`` (slerp for Gaussian spaces, lerp otherwise), ``"slerp"``, ``"lerp"``...
+        method: ``"auto"`` (spherical for Gaussian spaces, linear otherwise), ``"spherical"``, ``"linear"``...
         frames: number of frames.
         fps: playback speed.
         space: latent space of ``a`` and ``b`` (default: the generator's default space).
@@ -58,7 +61,7 @@ class Scrubber(LiveWidget, W.VBox):
         a: Any,
         b: Any = None,
         *,
-        method: Literal["auto", "lerp", "slerp", "slerp-norm"] = "auto",
+        method: Method = "auto",
         frames: int = 60,
         fps: float = 24,
         space: str | Any = None,

@@ -60,7 +60,7 @@ ll.show(gen.decode(torch.cat([path_lerp, path_slerp])), nrow=FRAMES)
 The norm along each path tells the story. Left, our two 16-D digit latents: the lerp norm sags
 deep into the middle. Classic slerp sags a little too, because these two latents have different
 norms and a wide angle; `norm="linear"` moves the direction along the great circle and the norm
-linearly from `|a|` to `|b|` (the norm-aware option; `ll.interpolate(..., method="slerp-norm")`).
+linearly from `|a|` to `|b|` (the norm-aware option; `ll.interpolate(..., method="spherical-norm")`).
 Right, the 512-D latents of large GANs: the shell is thin, every sample sits on it, and only lerp
 leaves it.
 """),
@@ -77,9 +77,9 @@ for ax, (p, q), d in ((axes[0], (a, b), 16), (axes[1], big, 512)):
 axes[0].legend(); plt.tight_layout(); plt.show()
 """),
     md("""
-`ll.interpolate(a, b, steps, space=gen)` picks the method from the space's prior: slerp for a
-`normal` prior (like this one), lerp for spaces without one (StyleGAN's `w`). Easing slows the
-morph down at both ends.
+`ll.interpolate(a, b, steps, space=gen)` picks the geometry from the space's prior: `"spherical"`
+(slerp) for a `normal` prior (like this one), `"linear"` (lerp) for spaces without one (StyleGAN's
+`w`). Easing slows the morph down at both ends.
 
 Everything is batched: for `(N, 16)` inputs, `slerp` works **per sample** and returns
 `(T, N, 16)`, time first. (A common slerp snippet flattens the whole batch into one vector and
@@ -132,20 +132,21 @@ ll.show(gen.decode(torch.stack([pa, pb, pc, raw, fixed])), nrow=5)
     md("""
 ## 3. Keyframe paths and loops
 
-A `LatentPath` goes through keyframes with per-segment `durations` and `easing`. `curve="spherical"` is a
-smooth spline for Gaussian spaces (Catmull-Rom on the sphere for the directions, and on the
-log-norms), so the morph turns smoothly at each keyframe instead of changing direction abruptly.
+A `LatentPath` goes through keyframes with per-segment `durations` and `easing`. Its `curve` is
+`"piecewise"` or `"smooth"` and its `geometry` `"linear"` or `"spherical"`; `curve="smooth",
+geometry="spherical"` is a smooth spline for Gaussian spaces (Catmull-Rom on the sphere for the
+directions, and on the log-norms), so the morph turns smoothly at each keyframe instead of changing direction abruptly.
 With `loop=True` the last frame leads into the first, so the animation can play on repeat.
 """),
     code("""
 keys = z[:4]
-loop = ll.LatentPath(keys, curve="spherical", loop=True, durations=[1, 1, 2, 1])
+loop = ll.LatentPath(keys, curve="smooth", geometry="spherical", loop=True, durations=[1, 1, 2, 1])
 frames = loop.sample(4 * FRAMES)
 print(loop, "->", tuple(frames.shape))
 ll.show(gen.decode(frames), nrow=FRAMES)
 """),
     md("""
-How far each frame moves from the one before, in latent space. The `linear` path has kinks at
+How far each frame moves from the one before, in latent space. The piecewise linear path has kinks at
 each keyframe (the direction and speed jump); the spherical spline is smooth, including across
 the seam where the loop wraps around (the last point is the step from the last frame back to the
 first).
@@ -155,10 +156,10 @@ def steps(frames):
     ring = torch.cat([frames, frames[:1]])          # include the wrap-around step
     return (ring[1:] - ring[:-1]).norm(dim=-1)
 
-linear = ll.LatentPath(keys, curve="linear", loop=True, durations=[1, 1, 2, 1]).sample(4 * FRAMES)
+linear = ll.LatentPath(keys, curve="piecewise", geometry="linear", loop=True, durations=[1, 1, 2, 1]).sample(4 * FRAMES)
 fig, ax = plt.subplots(figsize=(7, 2.8))
-ax.plot(steps(linear), "o-", ms=3, label="linear")
-ax.plot(steps(frames), "s-", ms=3, label="spherical")
+ax.plot(steps(linear), "o-", ms=3, label="piecewise linear")
+ax.plot(steps(frames), "s-", ms=3, label="smooth spherical")
 ax.set_xlabel("frame"); ax.set_ylabel("latent step"); ax.legend(); plt.tight_layout(); plt.show()
 """),
     md("""
@@ -179,7 +180,7 @@ differ by the same amount in pixels (`"latent"` does the same with latent distan
 Top: naive timing; bottom: constant image speed.
 """),
     code("""
-path = ll.LatentPath(z[[0, 1, 2]], curve="spherical")
+path = ll.LatentPath(z[[0, 1, 2]], curve="smooth", geometry="spherical")
 naive = path.sample(2 * FRAMES)
 even = path.sample(2 * FRAMES, constant_speed="image", gen=gen)
 ll.show(gen.decode(torch.cat([naive, even])), nrow=2 * FRAMES)

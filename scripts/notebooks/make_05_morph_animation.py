@@ -80,7 +80,7 @@ ll.grid_image(strip, nrow=len(strip), scale=1)
 A linear walk moves at constant speed and turns sharply at each keyframe. An `ll.LatentPath` can
 
 * ease in and out of every keyframe (`easing="ease-in-out"`) so that each digit lingers a moment;
-* follow a smooth spline through the keyframes (`curve="spherical"`: smooth and norm-aware,
+* follow a smooth spline through the keyframes (`curve="smooth", geometry="spherical"`: smooth and norm-aware,
   the right choice for Gaussian latents);
 * loop back to the start (`loop=True`): the last frame leads into the first, so the video
   repeats without a jump.
@@ -88,7 +88,7 @@ A linear walk moves at constant speed and turns sharply at each keyframe. An `ll
 Pass the path instead of the keyframes. MP4 is the smallest file for long, smooth morphs.
 """),
     code("""
-path = ll.LatentPath(keys, easing="ease-in-out", curve="spherical", loop=True)
+path = ll.LatentPath(keys, easing="ease-in-out", curve="smooth", geometry="spherical", loop=True)
 video = ll.save_morph(gen, path, OUT / "loop.mp4", fps=24, seconds=2 * SECONDS, progress=False)
 print(video, f"({video.path.stat().st_size / 1024:.0f} kB)")
 ll.show_animation(video, width=256)
