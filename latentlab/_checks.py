@@ -8,15 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import InvalidValueError, ShapeError
+from .errors import InvalidValueError, ShapeError, shape_str
 from .spaces import LatentSpace
 
 __all__ = ["to_tensor", "check_finite", "as_batched_latents", "as_batched_images", "shape_str"]
-
-
-def shape_str(shape: tuple[int, ...] | torch.Size) -> str:
-    """``(8, 16)`` style text for error messages."""
-    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def to_tensor(x: Any, *, name: str = "input") -> torch.Tensor:
@@ -61,28 +56,8 @@ def as_batched_latents(x: Any, space: LatentSpace, *, name: str = "latents") -> 
     t = to_tensor(x, name=name)
     if not t.is_floating_point():
         t = t.float()
-    shape = tuple(t.shape)
-    if shape == space.shape:
-        batched, t = False, t.unsqueeze(0)
-    elif shape[1:] == space.shape:
-        batched = True
-    else:
-        raise ShapeError(
-            f"{name} do not fit the {space.name!r} space of model {space.model!r}",
-            expected=f"(N, {', '.join(map(str, space.shape))}) or {shape_str(space.shape)}",
-            got=shape_str(shape),
-            fix=_latent_fix(shape, space),
-        )
-    return check_finite(t, name=name), batched
-
-
-def _latent_fix(shape: tuple[int, ...], space: LatentSpace) -> str:
-    if len(shape) >= 1 and shape[-1] != space.shape[-1]:
-        return (
-            f"these latents come from another model or space (last dim {shape[-1]} vs "
-            f"{space.shape[-1]}); sample or encode with this generator, or pass space=..."
-        )
-    return f"reshape to (N, {', '.join(map(str, space.shape))})"
+    batched = tuple(space.check(t, name).shape) != space.shape
+    return check_finite(t if batched else t.unsqueeze(0), name=name), batched
 
 
 def as_batched_images(

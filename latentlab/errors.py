@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "LatentLabError",
     "ShapeError",
@@ -25,6 +27,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownSpaceError",
     "IncompatibleLatentError",
+    "LatentShapeError",
     "CapabilityError",
     "ChecksumError",
     "MissingDependencyError",
@@ -32,7 +35,18 @@ __all__ = [
     "ExportError",
     "InputImageError",
     "RenderCancelledError",
+    "shape_str",
 ]
+
+
+def shape_str(shape: Sequence[object]) -> str:
+    """``(8, 16)``, ``(16,)`` or ``(N, 16)`` style text of a shape, for error messages.
+
+    Example:
+        >>> shape_str((16,)), shape_str(("N", 18, 512))
+        ('(16,)', '(N, 18, 512)')
+    """
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 class LatentLabError(Exception):
@@ -95,6 +109,15 @@ class UnknownSpaceError(LatentLabError, ValueError):
 
 class IncompatibleLatentError(LatentLabError, ValueError):
     """A latent, direction or code belongs to another model or space."""
+
+
+class LatentShapeError(ShapeError, IncompatibleLatentError):
+    """Latents (keyframes, codes, direction vectors ...) do not have the shape of the space they are used in.
+
+    Raised by the one check :meth:`latentlab.LatentSpace.check`; a :class:`ShapeError` and an
+    :class:`IncompatibleLatentError` (the wrong shape usually means another model or space), so
+    handlers of either keep working.
+    """
 
 
 class CapabilityError(LatentLabError, NotImplementedError):

@@ -366,15 +366,8 @@ def _sample_dims(x: torch.Tensor, per_row: bool, space: LatentSpace | None) -> t
     if per_row:
         return (-1,)
     if space is not None:
-        k = len(space.shape)
-        if tuple(x.shape[-k:]) != space.shape or x.ndim > k + 1:
-            raise ShapeError(
-                f"latents do not fit the {space.name!r} space",
-                expected=f"{shape_str(space.shape)} or (N, {', '.join(map(str, space.shape))})",
-                got=shape_str(x.shape),
-                fix="pass latents from this space, or leave space out",
-            )
-        return tuple(range(-k, 0))
+        space.check(x, fix="pass latents from this space, or leave space out")
+        return tuple(range(-len(space.shape), 0))
     k = x.ndim - 1 if x.ndim >= 2 else 1
     return tuple(range(-k, 0))
 
@@ -591,7 +584,7 @@ def interpolate(
     t = ease(torch.linspace(0, 1, steps, dtype=torch.float64), easing)
     t[-1] = 1.0
     if s is not None:
-        _check_space_shape(to_tensor(a, name="a"), s, "a")
+        s.check(to_tensor(a, name="a"), "a")
     if s is not None and s.parts:  # each part on its own curve (noise: spherical, prompt: linear)
         ta, tb = _pair(a, b)
         return map_parts(s, lambda part, x, y: _interpolate_path(x, y, t, _part_method(word, part)), ta, tb)
@@ -633,17 +626,6 @@ def method_word(method: str) -> str:
             fix="leave method='auto' to choose from the space's prior",
         )
     return method
-
-
-def _check_space_shape(x: torch.Tensor, space: LatentSpace, name: str) -> None:
-    shape = tuple(x.shape)
-    if shape != space.shape and shape[1:] != space.shape:
-        raise ShapeError(
-            f"{name} does not fit the {space.name!r} space of model {space.model!r}",
-            expected=f"{shape_str(space.shape)} or (N, {', '.join(map(str, space.shape))})",
-            got=shape_str(shape),
-            fix="sample or encode with this generator, or pass the right space=",
-        )
 
 
 # --------------------------------------------------------------------------- blends and analogies

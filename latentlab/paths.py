@@ -92,13 +92,8 @@ class LatentPath:
                 got=shape_str(keys.shape),
                 fix="stack them: torch.stack([z0, z1, z2]) or gen.sample(4, seed=0)",
             )
-        if space is not None and tuple(keys.shape[1:]) != space.shape:
-            raise ShapeError(
-                f"keyframes do not fit the {space.name!r} space of model {space.model!r}",
-                expected=f"(K, {', '.join(map(str, space.shape))})",
-                got=shape_str(keys.shape),
-                fix="sample or encode the keyframes with this generator",
-            )
+        if space is not None:
+            space.check(keys, "keyframes", batch="required", n="K")
         easing_fn(easing)  # validate now, not at sample time
         self.keyframes = keys
         self.easing = easing

@@ -25,9 +25,9 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast
 
-from .errors import InvalidValueError, ShapeError
+from .errors import InvalidValueError, LatentShapeError, ShapeError, shape_str
 
 if TYPE_CHECKING:
     import torch
@@ -47,6 +47,18 @@ __all__ = [
 ]
 
 Prior = Literal["normal", "none"]
+#: Which leading dims :meth:`LatentSpace.check` accepts before ``space.shape``: ``"optional"`` one
+#: latent ``(*shape)`` or a batch ``(N, *shape)``; ``"required"`` a batch; ``"none"`` one latent;
+#: ``"any"`` any leading dims ``(..., *shape)`` (paths ``(T, N, *shape)``).
+Batch = Literal["optional", "required", "none", "any"]
+
+
+class _Shaped(Protocol):
+    @property
+    def shape(self) -> Sequence[int]: ...
+
+
+ShapedT = TypeVar("ShapedT", bound=_Shaped)
 
 # --------------------------------------------------------------------------- the words of interpolation
 #: How interpolation moves between two latents: along a straight line or a great circle.
@@ -187,6 +199,85 @@ class LatentSpace:
             return f"{self.name} ({inner})"
         return f"{self.name} {self.shape} {prior}"
 
+    def check(
+        self,
+        latents: ShapedT,
+        what: str = "latents",
+        *,
+        batch: Batch = "optional",
+        n: str = "N",
+        fix: str | None = None,
+    ) -> ShapedT:
+        """``latents`` unchanged if their shape fits this space, else :class:`~latentlab.errors.LatentShapeError`.
+
+        The one "latents fit this space" check of latentlab: every tool that takes latents,
+        keyframes, codes or direction vectors for a space calls it, so a wrong shape reads the same
+        everywhere (what, expected, got, fix).
+
+        Args:
+            latents: a tensor or array (anything with ``.shape``).
+            what: what they are, for the message (``"keyframes"``, ``"direction 0"`` ...).
+            batch: the leading dims allowed (:data:`Batch`): ``"optional"`` ``(*shape)`` or
+                ``(N, *shape)``; ``"required"`` ``(N, *shape)``; ``"none"`` ``(*shape)``; ``"any"``
+                ``(..., *shape)``.
+            n: the letter of the batch dim in the message (``"K"`` for keyframes).
+            fix: the advice; by default it says whether they come from another model or space.
+
+        Returns:
+            ``latents`` itself.
+
+        Example:
+            >>> import torch
+            >>> s = LatentSpace("z", (16,), model="digits")
+            >>> s.check(torch.zeros(4, 16)).shape
+            torch.Size([4, 16])
+            >>> s.check(torch.zeros(4, 8), "keyframes", batch="required", n="K")
+            Traceback (most recent call last):
+            ...
+            latentlab.errors.LatentShapeError: keyframes: shape (4, 8) does not fit the space digits:z (16,)
+              expected: (K, 16)
+              got:      (4, 8)
+              fix:      these come from another model or space (last dim 8, not 16); ...
+        """
+        shape, k = tuple(int(d) for d in latents.shape), len(self.shape)
+        fits = {
+            "optional": shape == self.shape or shape[1:] == self.shape,
+            "required": shape[1:] == self.shape,
+            "none": shape == self.shape,
+            "any": len(shape) >= k and shape[len(shape) - k :] == self.shape,
+        }
+        if batch not in fits:
+            raise InvalidValueError(
+                f"unknown batch rule {batch!r}",
+                expected=" or ".join(map(repr, fits)),
+                got=repr(batch),
+                fix="use 'optional'",
+            )
+        if fits[batch]:
+            return latents
+        one, many = shape_str(self.shape), shape_str((n, *self.shape))
+        expected = {
+            "optional": f"{many} or {one}",
+            "required": many,
+            "none": one,
+            "any": shape_str(("...", *self.shape)),
+        }
+        where = self.key if self.model else repr(self.name)
+        raise LatentShapeError(
+            f"{what}: shape {shape_str(shape)} does not fit the space {where} {one}",
+            expected=expected[batch],
+            got=shape_str(shape),
+            fix=fix or self._shape_fix(shape),
+        )
+
+    def _shape_fix(self, shape: tuple[int, ...]) -> str:
+        if shape and shape[-1] != self.shape[-1]:
+            return (
+                f"these come from another model or space (last dim {shape[-1]}, not {self.shape[-1]}); "
+                "sample or encode them with this generator, or pass the space they belong to"
+            )
+        return f"reshape to {shape_str(('N', *self.shape))} for a batch or {shape_str(self.shape)} for one"
+
     # -- parts ------------------------------------------------------------------
     def part(self, name: str) -> LatentPart:
         """The part called ``name``.
@@ -231,15 +322,9 @@ class LatentSpace:
             ((2, 2, 2), [11.0, 12.0, 13.0])
         """
         self._require_parts("split")
+        self.check(latents, fix="compose joint latents with gen.compose(noise=..., prompt=...)")
         batched = latents.ndim == 2
         z = latents if batched else latents.unsqueeze(0)
-        if z.ndim != 2 or z.shape[1] != self.dim:
-            raise ShapeError(
-                f"latents do not fit the {self.name!r} space of model {self.model!r}",
-                expected=f"(N, {self.dim}) or ({self.dim},)",
-                got=str(tuple(latents.shape)),
-                fix="compose joint latents with gen.compose(noise=..., prompt=...)",
-            )
         out = {p.name: z[:, self.part_slice(p.name)].reshape(z.shape[0], *p.shape) for p in self.parts}
         return out if batched else {k: v[0] for k, v in out.items()}
 
@@ -335,12 +420,6 @@ def map_parts(space: LatentSpace, fn: Callable[..., torch.Tensor], *latents: tor
 
     space._require_parts("have its parts mapped")
     for x in latents:
-        if x.shape[-1] != space.dim:
-            raise ShapeError(
-                f"latents do not fit the {space.name!r} space of model {space.model!r}",
-                expected=f"(..., {space.dim})",
-                got=str(tuple(x.shape)),
-                fix="compose joint latents with gen.compose(noise=..., prompt=...)",
-            )
+        space.check(x, batch="any", fix="compose joint latents with gen.compose(noise=..., prompt=...)")
     pieces = [fn(p, *(x[..., space.part_slice(p.name)] for x in latents)) for p in space.parts]
     return torch.cat(pieces, dim=-1)

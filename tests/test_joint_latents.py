@@ -55,7 +55,7 @@ def test_join_repeats_a_single_part_and_refuses_mismatches() -> None:
         s.join({"noise": torch.randn(4, 2)})
     with pytest.raises(ShapeError, match="wrong shape"):
         s.join({"noise": torch.randn(4, 3), "prompt": torch.randn(4, 3)})
-    with pytest.raises(ShapeError, match="do not fit"):
+    with pytest.raises(ShapeError, match="does not fit the space"):
         s.split(torch.randn(4, 6))
     with pytest.raises(UnknownSpaceError, match="no part"):
         s.part("pooled")

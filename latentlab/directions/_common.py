@@ -10,7 +10,7 @@ import torch
 
 from .._checks import check_finite, shape_str, to_tensor
 from .._version import __version__
-from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
+from ..errors import InvalidValueError, ShapeError
 from ..generators.base import Generator
 from ..spaces import LatentSpace
 
@@ -114,11 +114,6 @@ def codes_matrix(codes: Any, space: LatentSpace | None) -> tuple[torch.Tensor, L
         )
     if space is None:
         space = unbound_space(tuple(t.shape[1:]))
-    elif tuple(t.shape[1:]) != space.shape:
-        raise IncompatibleLatentError(
-            f"codes do not fit the space {describe_space(space)}",
-            expected=f"(N, {', '.join(map(str, space.shape))})",
-            got=shape_str(tuple(t.shape)),
-            fix="encode or sample the codes with this model, or pass the space they come from",
-        )
+    else:
+        space.check(t, "codes", batch="required", fix="encode or sample the codes with this model, or pass their space")
     return t.flatten(1), space

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 
 from .._atomic import atomic_path
 from .._checks import check_finite, shape_str, to_tensor
-from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
+from ..errors import IncompatibleLatentError, InvalidValueError
 from ..generators.base import Generator
 from ..spaces import LatentPart, LatentSpace
 from ._common import (
@@ -30,6 +30,9 @@ from ._common import (
 __all__ = ["Direction", "DirectionSet", "FORMAT"]
 
 FORMAT = "latentlab.direction/1"
+_VECTORS_FIX = "find the direction in this space, or pass the space it was found in"
+_LATENTS_FIX = "apply it to latents of the model and space it was found in (gen.sample(..., space=d.space.name))"
+_CONDITIONS_FIX = "pass Directions or tensors of the same latent shape"
 
 
 def _jsonable(x: Any) -> Any:
@@ -129,15 +132,8 @@ class Direction:
         if resolved is None:
             v = v.unsqueeze(0) if v.ndim == 1 else v
             resolved = unbound_space(tuple(v.shape[1:]))
-        elif tuple(v.shape) == resolved.shape:
+        elif tuple(resolved.check(v, "direction vectors", n="K", fix=_VECTORS_FIX).shape) == resolved.shape:
             v = v.unsqueeze(0)
-        elif tuple(v.shape[1:]) != resolved.shape:
-            raise IncompatibleLatentError(
-                f"direction vectors do not fit the space {describe_space(resolved)}",
-                expected=f"(K, {', '.join(map(str, resolved.shape))}) or {shape_str(resolved.shape)}",
-                got=shape_str(tuple(v.shape)),
-                fix="find the direction in this space, or pass the space it was found in",
-            )
         check_finite(v, name="direction vectors")
         norms = v.flatten(1).double().norm(dim=1)
         if v.shape[0] == 0 or bool((norms < 1e-12).any()):
@@ -287,17 +283,9 @@ class Direction:
         )
 
     def _check_latents(self, t: torch.Tensor) -> bool:
-        shape = tuple(t.shape)
-        if shape == self.space.shape:
-            return False
-        if shape[1:] == self.space.shape:
-            return True
-        raise IncompatibleLatentError(
-            f"direction {self.name!r} lives in {describe_space(self.space)} and cannot move latents of shape "
-            f"{shape_str(shape)}",
-            expected=f"(N, {', '.join(map(str, self.space.shape))}) or {shape_str(self.space.shape)}",
-            got=shape_str(shape),
-            fix="apply it to latents of the model and space it was found in (gen.sample(..., space=d.space.name))",
+        """Whether ``t`` is a batch; LatentShapeError unless it fits the direction's space."""
+        return tuple(self.space.check(t, f"latents moved by direction {self.name!r}", fix=_LATENTS_FIX).shape) != (
+            self.space.shape
         )
 
     def _layer_mask(self, layers: Any, n: int, rest: int) -> torch.Tensor:
@@ -481,13 +469,7 @@ class Direction:
             else:
                 t = to_tensor(item, name="condition").double()
                 t = t.unsqueeze(0) if tuple(t.shape) == self.space.shape else t
-                if tuple(t.shape[1:]) != self.space.shape:
-                    raise IncompatibleLatentError(
-                        "condition vectors do not fit the direction's space",
-                        expected=f"(M, {', '.join(map(str, self.space.shape))})",
-                        got=shape_str(tuple(t.shape)),
-                        fix="pass Directions or tensors of the same latent shape",
-                    )
+                self.space.check(t, "condition vectors", batch="required", n="M", fix=_CONDITIONS_FIX)
                 rows.append(t.flatten(1))
                 names.append("tensor")
         if not rows:
@@ -559,13 +541,7 @@ class Direction:
             sp["name"], tuple(sp["shape"]), sp["prior"], model=sp["model"], description=sp.get("description", "")
         )
         d = cls.__new__(cls)
-        if tuple(vectors.shape[1:]) != space.shape:
-            raise ShapeError(
-                "the saved vectors do not match the saved space",
-                expected=shape_str(space.shape),
-                got=shape_str(tuple(vectors.shape)),
-                fix="the file is damaged; save the direction again",
-            )
+        space.check(vectors, "the saved vectors", batch="required", n="K", fix="the file is damaged; save it again")
         d.vectors, d.space, d.name, d.provenance = vectors.float().contiguous(), space, meta["name"], meta["provenance"]
         return d
 

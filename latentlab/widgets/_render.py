@@ -111,13 +111,9 @@ def direction_vectors(directions: Sequence[Any], space: LatentSpace) -> torch.Te
     for i, d in enumerate(directions):
         if isinstance(d, torch.Tensor) or not hasattr(d, "vector"):
             v = to_tensor(d, name=f"direction {i}").float()
-            if tuple(v.shape) != space.shape:
-                raise ShapeError(
-                    f"direction {i} does not fit the {space.name!r} space of model {space.model!r}",
-                    expected=shape_str(space.shape),
-                    got=shape_str(tuple(v.shape)),
-                    fix="find directions with this generator (e.g. latentlab.directions.pca(gen))",
-                )
+            space.check(
+                v, f"direction {i}", batch="none", fix="find directions with this generator (ll.directions.pca(gen))"
+            )
         else:
             _check_direction(d, space)
             if hasattr(d, "lift"):  # a direction of one part (e.g. the prompt) of joint latents
