@@ -105,15 +105,13 @@ def codes_matrix(codes: Any, space: LatentSpace | None) -> tuple[torch.Tensor, L
     t = to_tensor(codes, name="codes").detach().cpu()
     t = t.double() if t.is_floating_point() else t.to(torch.float64)
     check_finite(t, name="codes")
-    if t.ndim < 2:
+    if space is not None:
+        space.check(t, "codes", batch="required", fix="encode or sample the codes with this model, or pass their space")
+    elif t.ndim < 2:
         raise ShapeError(
             "codes must be a batch of latents",
             expected="(N, *shape), e.g. (N, 16)",
             got=shape_str(tuple(t.shape)),
             fix="stack the latents into one (N, D) tensor",
         )
-    if space is None:
-        space = unbound_space(tuple(t.shape[1:]))
-    else:
-        space.check(t, "codes", batch="required", fix="encode or sample the codes with this model, or pass their space")
-    return t.flatten(1), space
+    return t.flatten(1), space if space is not None else unbound_space(tuple(t.shape[1:]))

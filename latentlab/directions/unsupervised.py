@@ -287,13 +287,7 @@ def jacobian(
     t = to_tensor(z, name="z").detach().to(gen.device, torch.float32)
     if tuple(t.shape) == (1, *s.shape):
         t = t[0]
-    if tuple(t.shape) != s.shape:
-        raise ShapeError(
-            "jacobian() needs one latent",
-            expected=shape_str(s.shape),
-            got=shape_str(tuple(t.shape)),
-            fix="pass z[0] rather than a batch",
-        )
+    s.check(t, "z (jacobian() needs one latent)", batch="none", fix="pass z[0] rather than a batch")
     d = s.dim
     if not 1 <= k <= d:
         raise InvalidValueError("k out of range", expected=f"1 <= k <= {d}", got=k, fix=f"pass k={min(5, d)}")
