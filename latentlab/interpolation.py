@@ -44,7 +44,7 @@ import torch
 from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator
-from .spaces import GEOMETRIES, OLD_METHODS, LatentPart, LatentSpace, map_parts, warn_renamed
+from .spaces import GEOMETRIES, OLD_METHODS, LatentPart, LatentSpace, check_word, map_parts, warn_renamed
 
 __all__ = [
     "EASINGS",
@@ -618,14 +618,9 @@ def method_word(method: str) -> str:
     if method in OLD_METHODS:
         warn_renamed(f"method={method!r}", f"method={OLD_METHODS[method]!r}", stacklevel=4)
         return OLD_METHODS[method]
-    if method not in METHODS:
-        raise InvalidValueError(
-            f"unknown interpolation method {method!r}",
-            expected=" or ".join(map(repr, METHODS)),
-            got=repr(method),
-            fix="leave method='auto' to choose from the space's prior",
-        )
-    return method
+    return check_word(
+        method, METHODS, "interpolation method", fix="leave method='auto' to choose from the space's prior"
+    )
 
 
 # --------------------------------------------------------------------------- blends and analogies

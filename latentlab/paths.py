@@ -24,7 +24,18 @@ from ._checks import check_finite, check_int, shape_str, to_tensor
 from .errors import InvalidValueError, ShapeError
 from .generators.base import Generator, as_generator
 from .interpolation import Easing, check_nonzero, ease, easing_fn, float_dtype, slerp_core, vector_norm
-from .spaces import CURVES, GEOMETRIES, OLD_CURVES, Curve, Geometry, LatentPart, LatentSpace, map_parts, warn_renamed
+from .spaces import (
+    CURVES,
+    GEOMETRIES,
+    OLD_CURVES,
+    Curve,
+    Geometry,
+    LatentPart,
+    LatentSpace,
+    check_word,
+    map_parts,
+    warn_renamed,
+)
 
 __all__ = ["LatentPath"]
 
@@ -457,20 +468,15 @@ def path_words(curve: str, geometry: str, space: LatentSpace | None) -> tuple[Cu
         warn_renamed(f"curve={curve!r}", f"curve={new_curve!r}, geometry={old_geometry!r}", stacklevel=5)
         # the old curves always put each part of a joint latent in its own geometry
         curve, geometry = new_curve, "auto" if space is not None and space.parts else old_geometry
-    if curve not in CURVES:
-        raise InvalidValueError(
-            f"unknown path curve {curve!r}",
-            expected=" or ".join(map(repr, CURVES)),
-            got=repr(curve),
-            fix="use curve='smooth' for a spline through the keyframes, 'piecewise' for segments",
-        )
-    if geometry not in (*GEOMETRIES, "auto"):
-        raise InvalidValueError(
-            f"unknown path geometry {geometry!r}",
-            expected=" or ".join(map(repr, (*GEOMETRIES, "auto"))),
-            got=repr(geometry),
-            fix="use geometry='spherical' for Gaussian latents, 'linear' otherwise, or leave 'auto'",
-        )
+    check_word(
+        curve,
+        CURVES,
+        "path curve",
+        fix="use curve='smooth' for a spline through the keyframes, 'piecewise' for segments",
+    )
+    check_word(
+        geometry, (*GEOMETRIES, "auto"), "path geometry", fix="use 'spherical' for Gaussian latents, 'linear' otherwise"
+    )
     if geometry == "auto" and not (space is not None and space.parts):
         geometry = "spherical" if space is not None and space.prior == "normal" else "linear"
     return cast(Curve, curve), geometry

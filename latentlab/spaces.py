@@ -44,6 +44,9 @@ __all__ = [
     "Prior",
     "joint_space",
     "map_parts",
+    "Batch",
+    "check_word",
+    "warn_renamed",
 ]
 
 Prior = Literal["normal", "none"]
@@ -80,9 +83,26 @@ OLD_CURVES: Mapping[str, tuple[Curve, Geometry]] = {
 }
 
 
+def check_word(word: object, words: Sequence[str], what: str, *, fix: str) -> str:
+    """``word`` if it is one of ``words``, else InvalidValueError listing them (the one check of option words).
+
+    Example:
+        >>> check_word("smooth", CURVES, "path curve", fix="use 'smooth'")
+        'smooth'
+    """
+    if not isinstance(word, str) or word not in words:
+        raise InvalidValueError(
+            f"unknown {what} {word!r}", expected=" or ".join(map(repr, words)), got=repr(word), fix=fix
+        )
+    return word
+
+
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Warn (DeprecationWarning) that the spelling ``old`` is now ``new``; both give the same result."""
     warnings.warn(f"{old} is an old spelling; write {new} (same result)", DeprecationWarning, stacklevel=stacklevel)
+
+
+_PART_FIX = "use 'spherical' for Gaussian noise and 'linear' for embeddings"
 
 
 @dataclass(frozen=True)
@@ -111,13 +131,7 @@ class LatentPart:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
         if self.geometry is None:
             object.__setattr__(self, "geometry", "spherical" if self.prior == "normal" else "linear")
-        if self.geometry not in GEOMETRIES:
-            raise InvalidValueError(
-                f"unknown geometry {self.geometry!r} for part {self.name!r}",
-                expected=" or ".join(map(repr, GEOMETRIES)),
-                got=repr(self.geometry),
-                fix="use 'spherical' for Gaussian noise and 'linear' for embeddings",
-            )
+        check_word(self.geometry, GEOMETRIES, f"geometry of part {self.name!r}", fix=_PART_FIX)
 
     @property
     def curve(self) -> Geometry:
@@ -246,14 +260,7 @@ class LatentSpace:
             "none": shape == self.shape,
             "any": len(shape) >= k and shape[len(shape) - k :] == self.shape,
         }
-        if batch not in fits:
-            raise InvalidValueError(
-                f"unknown batch rule {batch!r}",
-                expected=" or ".join(map(repr, fits)),
-                got=repr(batch),
-                fix="use 'optional'",
-            )
-        if fits[batch]:
+        if fits[check_word(batch, list(fits), "batch rule", fix="use 'optional'")]:
             return latents
         one, many = shape_str(self.shape), shape_str((n, *self.shape))
         expected = {
