@@ -24,7 +24,8 @@ def gen():
 
 @pytest.fixture(scope="module")
 def targets(gen):
-    """Eight decoded digits ``(8, 3, 32, 32)``: images the model can make exactly."""
+    """Eight decoded digits ``(8, 3, 32, 32)``: images the model can make exactly (for the mechanics: masks,
+    batches, inputs, Ctrl-C). How well encoding works is measured on real held-out digits (``real_digits``)."""
     return gen.decode(gen.sample(8, seed=1))
 
 
@@ -95,7 +96,8 @@ class TinyStyle(Generator):
 # -- round trips --------------------------------------------------------------------------------
 
 
-def test_hybrid_round_trip_beats_the_mean_image_by_far(gen, targets):
+def test_hybrid_recovers_images_the_model_made_almost_exactly(gen, targets):
+    """Precision of the optimiser: a decoded image has an exact latent, so the round trip reaches > 35 dB."""
     result = encode(gen, targets, "hybrid", steps=100, progress=False)
     assert isinstance(result, EncodeResult) and result.method == "hybrid"
     assert tuple(result.latents.shape) == (8, 16) and tuple(result.loss.shape) == (8,)
@@ -135,25 +137,38 @@ def test_real_heldout_digits_encode_better_than_the_mean_image(gen, real_digits)
     assert float(mse(hyb.latents.roll(1, 0)).mean()) > float(baseline.mean())  # negative control
 
 
-def test_optimize_and_encoder_round_trips(gen, targets):
-    baseline = _mean_image_psnr(targets)
-    opt = encode(gen, targets, "optimize", steps=200, progress=False)
-    assert float(opt.psnr.median()) > 40.0  # optimisation alone can stall on a hard image, hence the median
-    assert bool((opt.psnr > baseline + 8).all())
-    enc = encode(gen, targets, "encoder", progress=False)
-    assert enc.steps == 0 and tuple(enc.history.shape) == (1, 8)
-    assert bool((enc.psnr > baseline + 5).all())
+def test_optimize_and_encoder_on_real_heldout_digits(gen, real_digits):
+    """Optimising from the mean latent (200 steps) gets 0.28x the train mean image's MSE on 16 real held-out
+    digits (bar 0.32x), every image below the mean image (worst 0.56x); its start, the decoded mean latent, is
+    1.54x the mean image (so the bar needs the optimisation), and another image's latent (control) 2.0x."""
+    images, mean_image = real_digits
+    mse = lambda z: ((gen.decode(z) - images) ** 2).flatten(1).mean(1)  # noqa: E731
+    baseline = ((mean_image - images) ** 2).flatten(1).mean(1)
+    opt = encode(gen, images, "optimize", steps=200, progress=False)
+    torch.testing.assert_close(opt.mse, mse(opt.latents))
+    assert float(opt.mse.mean()) <= 0.32 * float(baseline.mean())
+    assert bool((opt.mse < baseline).all())
+    start = mse(torch.zeros_like(opt.latents))  # where it started, the prior's mean: worse than the mean image
+    assert float(start.mean()) > float(baseline.mean())
+    assert float(mse(opt.latents.roll(1, 0)).mean()) > 1.5 * float(baseline.mean())  # negative control
+    enc = encode(gen, images, "encoder", progress=False)
+    assert enc.steps == 0 and tuple(enc.history.shape) == (1, 16)
+    assert float(enc.mse.mean()) > float(opt.mse.mean())  # one forward pass is rougher than 200 steps
 
 
-def test_hybrid_reaches_the_optimize_loss_in_far_fewer_steps(gen, targets):
-    opt = encode(gen, targets, "optimize", steps=300, tol=None, progress=False)
-    hyb = encode(gen, targets, "hybrid", steps=300, tol=None, progress=False)
+def test_hybrid_reaches_the_optimize_loss_in_far_fewer_steps(gen, real_digits):
+    """On 16 real held-out digits the hybrid's mean loss reaches optimize's final (300 steps) mean loss at step 57
+    (bar 100), and 15 of the 16 images reach their own optimize loss (bar 12); optimize itself is still above it
+    at step 100 (the control: the head start is the encoder's)."""
+    images, _ = real_digits
+    opt = encode(gen, images, "optimize", steps=300, tol=None, progress=False)
+    hyb = encode(gen, images, "hybrid", steps=300, tol=None, progress=False)
     mean_curve = hyb.history.mean(1)
     first = int((mean_curve <= opt.loss.mean()).float().argmax())
     assert bool(mean_curve[first] <= opt.loss.mean())
-    assert first <= 300 // 3, f"hybrid needed {first} steps for optimize's final mean loss"
-    per_image = hyb.steps_to(opt.loss)
-    assert int((per_image >= 0).sum()) >= 6 and float(per_image[per_image >= 0].float().median()) <= 100
+    assert first <= 100, f"hybrid needed {first} steps for optimize's final mean loss"
+    assert float(opt.history[100].mean()) > float(opt.loss.mean())  # control: optimize has not got there by then
+    assert int((hyb.steps_to(opt.loss) >= 0).sum()) >= 12
 
 
 def test_auto_picks_hybrid_and_the_result_never_gets_worse(gen, targets):

@@ -54,6 +54,8 @@ Top row lerp, bottom row slerp:
 path_lerp = ll.lerp(a, b, steps=FRAMES)
 path_slerp = ll.slerp(a, b, steps=FRAMES)
 print("path shape", tuple(path_slerp.shape))
+assert path_lerp.shape == path_slerp.shape == (FRAMES, 16)
+assert all(torch.equal(p[0], a) and torch.equal(p[-1], b) for p in (path_lerp, path_slerp))
 ll.show(gen.decode(torch.cat([path_lerp, path_slerp])), nrow=FRAMES)
 """),
     md("""
@@ -75,6 +77,15 @@ for ax, (p, q), d in ((axes[0], (a, b), 16), (axes[1], big, 512)):
     ax.axhline(math.sqrt(d), color="gray", ls="--", label="sqrt(D)")
     ax.set_title(f"{d}-D latents"); ax.set_xlabel("t"); ax.set_ylabel("norm")
 axes[0].legend(); plt.tight_layout(); plt.show()
+# what the plot shows: lerp sags deep, slerp a little, norm="linear" not at all; at 512-D only lerp leaves the shell
+shortest = min(float(a.norm()), float(b.norm()))
+assert ll.lerp(a, b, steps=FRAMES).norm(dim=-1).min() < 0.6 * shortest       # deep
+assert ll.slerp(a, b, steps=FRAMES).norm(dim=-1).min() > 0.9 * shortest       # a little
+linear_norms = ll.slerp(a, b, steps=FRAMES, norm="linear").norm(dim=-1)
+torch.testing.assert_close(linear_norms, torch.linspace(float(a.norm()), float(b.norm()), FRAMES))
+shell = math.sqrt(512)
+assert ll.lerp(*big, steps=FRAMES).norm(dim=-1).min() < 0.8 * shell
+assert ((ll.slerp(*big, steps=FRAMES).norm(dim=-1) / shell - 1).abs() < 0.1).all()
 """),
     md("""
 `ll.interpolate(a, b, steps, space=gen)` picks the geometry from the space's prior: `"spherical"`
@@ -89,6 +100,9 @@ gives every row the wrong angle.)
 eased = ll.interpolate(a, b, FRAMES, space=gen, easing="ease-in-out")
 batch = ll.slerp(z[:4], z[4:], steps=FRAMES)            # 4 morphs at once
 print("batched path", tuple(batch.shape))
+assert batch.shape == (FRAMES, 4, 16)
+for k in range(4):   # per sample: each column is the morph of its own pair
+    torch.testing.assert_close(batch[:, k], ll.slerp(z[k], z[4 + k], steps=FRAMES))
 ll.show(gen.decode(torch.cat([eased[None], batch.transpose(0, 1)]).reshape(-1, 16)), nrow=FRAMES)
 """),
     md("""
@@ -127,6 +141,8 @@ raw = ll.analogy(pa, pb, pc, norm_correct=False)
 fixed = ll.analogy(pa, pb, pc)
 print(f"norms: inputs {pa.norm():.2f} {pb.norm():.2f} {pc.norm():.2f}")
 print(f"       raw {raw.norm():.2f}, corrected {fixed.norm():.2f}")
+torch.testing.assert_close(fixed.norm(), (pa.norm() + pb.norm() + pc.norm()) / 3)
+assert raw.norm() > 1.3 * fixed.norm()   # three latents added: about sqrt(3) too long
 ll.show(gen.decode(torch.stack([pa, pb, pc, raw, fixed])), nrow=5)
 """),
     md("""
@@ -143,6 +159,7 @@ keys = z[:4]
 loop = ll.LatentPath(keys, curve="smooth", geometry="spherical", loop=True, durations=[1, 1, 2, 1])
 frames = loop.sample(4 * FRAMES)
 print(loop, "->", tuple(frames.shape))
+assert frames.shape == (4 * FRAMES, 16)
 ll.show(gen.decode(frames), nrow=FRAMES)
 """),
     md("""
@@ -161,6 +178,10 @@ fig, ax = plt.subplots(figsize=(7, 2.8))
 ax.plot(steps(linear), "o-", ms=3, label="piecewise linear")
 ax.plot(steps(frames), "s-", ms=3, label="smooth spherical")
 ax.set_xlabel("frame"); ax.set_ylabel("latent step"); ax.legend(); plt.tight_layout(); plt.show()
+def sharpest_turn(frames):   # the largest change of the step vector, seam included
+    ring = torch.cat([frames, frames[:2]])
+    return float(ring.diff(dim=0).diff(dim=0).norm(dim=-1).max())
+assert sharpest_turn(linear) > 2 * sharpest_turn(frames), "the spline should turn much more gently"
 """),
     md("""
 `LatentPath.random_walk` makes a reproducible loop from a seed: keyframes are prior samples, each a step
@@ -191,10 +212,13 @@ def image_steps(latents):
     return (images[1:] - images[:-1]).flatten(1).norm(dim=-1)
 
 fig, ax = plt.subplots(figsize=(7, 2.8))
+unevenness = {}
 for name, frames_ in (("naive", naive), ("constant image speed", even)):
     s = image_steps(frames_)
-    ax.plot(s, "o-", ms=3, label=f"{name} (std/mean {float(s.std() / s.mean()):.2f})")
+    unevenness[name] = float(s.std() / s.mean())
+    ax.plot(s, "o-", ms=3, label=f"{name} (std/mean {unevenness[name]:.2f})")
 ax.set_xlabel("frame"); ax.set_ylabel("image change"); ax.legend(); plt.tight_layout(); plt.show()
+assert unevenness["constant image speed"] < 0.1 < unevenness["naive"], unevenness
 """),
     md("""
 ## Where next

@@ -71,6 +71,24 @@ directions = [bold, italic, serif]
 {d.name: round(d.provenance["scores"]["heldout_accuracy"], 2) for d in directions}
 """),
     md("""
+What is a good score? Guessing the commoner class is right for 80% of the fonts on italic (most
+fonts are upright) and 69% on serif, and the same fit on **shuffled** labels, which hold no
+information, separates held-out fonts about half the time. All three directions clear both.
+"""),
+    code("""
+rng = np.random.default_rng(0)
+accuracy = lambda d: d.provenance["scores"]["heldout_accuracy"]
+shuffled = [ll.directions.from_labels(codes, rng.permutation(labels["weight"]), space=gen),
+            ll.directions.from_labels(codes, rng.permutation(labels["italic"]), space=gen),
+            ll.directions.from_labels(codes[text_faces], rng.permutation(labels["category"][text_faces] == "serif"),
+                                      space=gen)]
+commoner = [None, 1 - labels["italic"].mean(), 1 - (labels["category"][text_faces] == "serif").mean()]
+for d, control, guess in zip(directions, shuffled, commoner):
+    print(f"{d.name:7s} {accuracy(d):.2f}   shuffled labels {accuracy(control):.2f}"
+          + (f"   commoner class {guess:.2f}" if guess is not None else ""))
+    assert accuracy(d) >= 0.85 > max(accuracy(control), guess or 0), d.name
+"""),
+    md("""
 ## 1. The Explorer
 Drag a slider (or click a handle and use the arrow keys). While you drag, the glyphs model
 renders a cheaper half-resolution preview (`gen.can("preview")`); when you let go, the full
@@ -99,6 +117,7 @@ ex.strengths = [0.0, 3.0, 4.0]   # italic and serif
 ex.wait()
 ex.bookmark()
 ex.reset()                       # sliders back to 0: plain Lato
+assert len(ex.bookmarks) == 2 and torch.equal(ex.latent, font("Lato"))
 ex
 """),
     md("""
@@ -145,6 +164,8 @@ model draws it; here the full specimen):
 pad.pad.x, pad.pad.y = 0.3, 0.4
 pad.wait()
 print([round(w, 2) for w in pad.weights.tolist()])
+assert abs(float(pad.weights.sum()) - 1) < 1e-6 and float(pad.weights.min()) >= 0
+torch.testing.assert_close(pad.latent, ll.blend(corners, pad.weights))
 ll.show(gen.decode(pad.latent))
 """),
     md("""
