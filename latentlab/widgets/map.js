@@ -56,7 +56,8 @@ function render({ model, el }) {
   // (row-major, so each row of cells in view is one contiguous run of `order`)
   const G = 256;
   let cellStart = new Int32Array(G * G + 1), order = new Int32Array(0);
-  let scratch = new Int32Array(0);  // the indices of the points in the cells in view, this frame
+  // the positions and colour codes again, in cell order: a frame reads contiguous memory
+  let su = new Float32Array(0), sv = new Float32Array(0), sc = new Uint8Array(0);
   const pad = 8;
   // the view: the window of the map on show, in u/v units (u, v in [0, 1] hold every point);
   // Python keeps it as `view` in map coordinates, `extent` being the window of every point
@@ -104,7 +105,8 @@ function render({ model, el }) {
     cellStart = counts.slice();
     order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[counts[cellIdx[i]]++] = i;
-    scratch = new Int32Array(n);
+    su = new Float32Array(n); sv = new Float32Array(n); sc = new Uint8Array(n);
+    for (let j = 0; j < n; j++) { const i = order[j]; su[j] = xy[2 * i]; sv[j] = xy[2 * i + 1]; sc[j] = colors[i] || 0; }
   }
   // cells overlapping the u/v window [u0, u1] x [v0, v1]: [cx0, cx1, cy0, cy1]
   const cellsOf = (u0, u1, v0, v1) => [cellOf(u0), cellOf(u1), cellOf(v0), cellOf(v1)];
@@ -115,13 +117,17 @@ function render({ model, el }) {
     for (let cy = cy0; cy <= cy1; cy++) k += cellStart[cy * G + cx1 + 1] - cellStart[cy * G + cx0];
     return k;
   }
-  // the indices of the points in those cells, into `scratch`; returns how many
-  function gatherInView() {
+  // the runs [a, b) of the cell-ordered arrays that hold the points in those cells, one per row of cells
+  function runsInView() {
     const [cx0, cx1, cy0, cy1] = cellsOf(vw[0], vw[1], vw[2], vw[3]);
+    const runs = [];
+    for (let cy = cy0; cy <= cy1; cy++) runs.push([cellStart[cy * G + cx0], cellStart[cy * G + cx1 + 1]]);
+    return runs;
+  }
+  function countExact(runs) {
     let k = 0;
-    for (let cy = cy0; cy <= cy1; cy++) {
-      const a = cellStart[cy * G + cx0], b = cellStart[cy * G + cx1 + 1];
-      scratch.set(order.subarray(a, b), k); k += b - a;
+    for (const [a, b] of runs) for (let j = a; j < b; j++) {
+      if (su[j] >= vw[0] && su[j] <= vw[1] && sv[j] >= vw[2] && sv[j] <= vw[3]) k++;
     }
     return k;
   }
@@ -132,10 +138,9 @@ function render({ model, el }) {
     let best = -1, bestD = maxDist * maxDist;
     for (let cy = cy0; cy <= cy1; cy++) {
       for (let j = cellStart[cy * G + cx0], b = cellStart[cy * G + cx1 + 1]; j < b; j++) {
-        const i = order[j];
-        const px = ox + xy[2 * i] * kx, py = oy + xy[2 * i + 1] * ky;
+        const px = ox + su[j] * kx, py = oy + sv[j] * ky;
         const d = (px - x) ** 2 + (py - y) ** 2;
-        if (d <= bestD) { bestD = d; best = i; }
+        if (d <= bestD) { bestD = d; best = order[j]; }
       }
     }
     return best;
@@ -156,23 +161,28 @@ function render({ model, el }) {
     ctx.clearRect(0, 0, size, size);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, size, size);
     const n = xy.length / 2;
-    const inCells = countInView();
+    const runs = runsInView();
+    // points in the cells the view touches; counted exactly when that is cheap (zoomed in)
+    let inCells = countInView();
+    if (inCells <= 4 * model.get("density_above")) inCells = countExact(runs);
     const dense = inCells > model.get("density_above");
-    const k = gatherInView();
-    const drawn = dense ? drawDensity(ctx, k) : drawDots(ctx, k, n);
+    // few points in view (zoomed in on a big map): draw them as large as a small map would
+    const r = Math.max(model.get("point_radius"), Math.min(3, 3 / Math.sqrt(Math.max(inCells, 1) / 1000)));
+    const drawn = dense ? drawDensity(ctx, runs) : drawDots(ctx, runs, n, r);
     let thumbs = 0;
-    if (!dense && inCells <= model.get("thumbnails_below")) thumbs = drawThumbs(ctx, k);
+    root.dataset.thumbsWanted = "0";
+    if (!dense && inCells <= model.get("thumbnails_below")) thumbs = drawThumbs(ctx, runs);
     frames += 1;
     root.dataset.drawMs = String(performance.now() - t0);
     root.dataset.points = String(n);
     root.dataset.drawn = String(drawn);
     root.dataset.draw = dense ? "density" : "points";
     root.dataset.thumbs = String(thumbs);
+    root.dataset.inView = String(inCells);
     root.dataset.frames = String(frames);
   }
-  function drawDots(ctx, k, n) {
+  function drawDots(ctx, runs, n, r) {
     const palette = model.get("palette");
-    const r = model.get("point_radius");
     const [ox, kx, oy, ky] = xform();
     ctx.globalAlpha = n > 5000 ? 0.6 : 0.85;
     const round = n <= 5000;  // circles when few; squares (much faster) for many points
@@ -180,10 +190,9 @@ function render({ model, el }) {
     for (let c = 0; c < Math.max(1, palette.length); c++) {
       ctx.fillStyle = palette[c] || "#3b6ea8";
       if (round) ctx.beginPath();
-      for (let j = 0; j < k; j++) {
-        const i = scratch[j];
-        if ((colors[i] || 0) !== c) continue;
-        const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
+      for (const [a, b] of runs) for (let j = a; j < b; j++) {
+        if (sc[j] !== c) continue;
+        const x = ox + su[j] * kx, y = oy + sv[j] * ky;
         if (!visible(x, y, r)) continue;  // zoomed in: skip what lies off the canvas
         drawn++;
         if (round) { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI); }
@@ -196,7 +205,7 @@ function render({ model, el }) {
   }
   // a 2-D histogram of the points in view, binned per frame (2 CSS px a bin), log colour scale;
   // coloured points give each bin the mean colour of its points, faded by its count
-  function drawDensity(ctx, k) {
+  function drawDensity(ctx, runs) {
     const B = Math.max(8, Math.round(inner() / 2));
     if (binSide !== B) {
       binSide = B;
@@ -206,17 +215,19 @@ function render({ model, el }) {
     const { count, r, g, b } = binBuf;
     count.fill(0);
     const palette = model.get("palette"), tinted = palette.length > 1;
-    const pal = palette.map(rgb);
+    const pr = new Float32Array(256), pg = new Float32Array(256), pb = new Float32Array(256);
+    palette.forEach((hex, c) => { [pr[c], pg[c], pb[c]] = rgb(hex); });
     if (tinted) { r.fill(0); g.fill(0); b.fill(0); }
-    const su = B / (vw[1] - vw[0]), sv = B / (vw[3] - vw[2]);
+    const fu = B / (vw[1] - vw[0]), fv = B / (vw[3] - vw[2]), u0 = vw[0], v1 = vw[3];
     let drawn = 0;
-    for (let j = 0; j < k; j++) {
-      const i = scratch[j];
-      const bx = Math.floor((xy[2 * i] - vw[0]) * su), by = Math.floor((vw[3] - xy[2 * i + 1]) * sv);
+    for (const [a, e] of runs) for (let j = a; j < e; j++) {
+      let bx = Math.floor((su[j] - u0) * fu), by = Math.floor((v1 - sv[j]) * fv);
+      if (bx === B) bx = B - 1;  // a point on the right or bottom edge of the view
+      if (by === B) by = B - 1;
       if (bx < 0 || bx >= B || by < 0 || by >= B) continue;
       const q = by * B + bx;
       count[q] += 1; drawn++;
-      if (tinted) { const p = pal[colors[i]] || pal[0]; r[q] += p[0]; g[q] += p[1]; b[q] += p[2]; }
+      if (tinted) { const c = sc[j]; r[q] += pr[c]; g[q] += pg[c]; b[q] += pb[c]; }
     }
     let max = 0;
     for (let q = 0; q < B * B; q++) if (count[q] > max) max = count[q];
@@ -228,8 +239,9 @@ function render({ model, el }) {
       const t = Math.log1p(c) / norm;
       let col;
       if (tinted) {
-        const a = 0.3 + 0.7 * t;  // faint for a lone point, full colour at the densest bin
-        col = [255 + (r[q] / c - 255) * a, 255 + (g[q] / c - 255) * a, 255 + (b[q] / c - 255) * a];
+        // faint for a lone point, full colour and a little darker at the densest bins
+        const a = 0.3 + 0.7 * Math.min(1, 1.5 * t), dark = 1 - 0.45 * t * t;
+        col = [r[q], g[q], b[q]].map((s) => (255 + (s / c - 255) * a) * dark);
       } else col = ramp(t);
       px[4 * q] = col[0]; px[4 * q + 1] = col[1]; px[4 * q + 2] = col[2]; px[4 * q + 3] = 255;
     }
@@ -243,17 +255,17 @@ function render({ model, el }) {
   const THUMB_H = 36, MAX_THUMBS = 48, BATCH = 24, CACHE = 3000;
   const thumbImg = new Map(), pendingThumbs = new Set();
   let thumbQueue = [];
-  function drawThumbs(ctx, k) {
+  function drawThumbs(ctx, runs) {
     const h = THUMB_H, w = Math.min(120, Math.round(h * (model.get("thumb_aspect") || 1)));
     const [ox, kx, oy, ky] = xform();
     // cells of thumbnail size in u/v units: pan moves points, never which point a cell keeps
     const cu = w * 1.15 / kx, cv = -h * 1.15 / ky;
     const taken = new Map(), chosen = [];
-    for (let j = 0; j < k && chosen.length < MAX_THUMBS; j++) {
-      const i = scratch[j];
-      const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
+    for (const [a, b] of runs) for (let j = a; j < b && chosen.length < MAX_THUMBS; j++) {
+      const i = order[j];
+      const x = ox + su[j] * kx, y = oy + sv[j] * ky;
       if (x < pad || x > size - pad || y < pad || y > size - pad) continue;
-      const gx = Math.floor(xy[2 * i] / cu), gy = Math.floor(xy[2 * i + 1] / cv);
+      const gx = Math.floor(su[j] / cu), gy = Math.floor(sv[j] / cv);
       let free = true;
       for (let dx = -1; dx <= 1 && free; dx++) for (let dy = -1; dy <= 1 && free; dy++) {
         const o = taken.get((gx + dx) + "," + (gy + dy));
@@ -276,6 +288,7 @@ function render({ model, el }) {
       drawnThumbs++;
     }
     if (want.length) requestThumbs(want);
+    root.dataset.thumbsWanted = String(chosen.length);
     return drawnThumbs;
   }
   function requestThumbs(indices) {
