@@ -50,8 +50,14 @@ function render({ model, el }) {
   root.append(main, side);
   el.append(root);
 
-  let xy = new Float32Array(0), colors = new Uint8Array(0), selected = new Set();
-  let grid = new Map(), gridDirty = true, cell = 12, size = 0, dpr = window.devicePixelRatio || 1;
+  let xy = new Float32Array(0), colors = new Uint8Array(0), selected = new Int32Array(0);
+  let size = 0, dpr = window.devicePixelRatio || 1;
+  // the spatial index, built once per point set: the points sorted into G x G cells of u/v
+  // (row-major, so each row of cells in view is one contiguous run of `order`)
+  const G = 256;
+  let cellStart = new Int32Array(G * G + 1), order = new Int32Array(0);
+  // the positions and colour codes again, in cell order: a frame reads contiguous memory
+  let su = new Float32Array(0), sv = new Float32Array(0), sc = new Uint8Array(0);
   const pad = 8;
   // the view: the window of the map on show, in u/v units (u, v in [0, 1] hold every point);
   // Python keeps it as `view` in map coordinates, `extent` being the window of every point
@@ -86,41 +92,97 @@ function render({ model, el }) {
       c.getContext("2d").setTransform(dpr, 0, 0, dpr, 0, 0);
     }
     stage.style.width = size + "px"; stage.style.height = size + "px";
-    gridDirty = true;
   }
   const visible = (x, y, m) => x >= -m && x <= size + m && y >= -m && y <= size + m;
-  function buildGrid() {
-    grid = new Map(); gridDirty = false;
-    const [ox, kx, oy, ky] = xform();
-    for (let i = 0; i < xy.length / 2; i++) {
-      const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
-      if (!visible(x, y, cell)) continue;  // off the plot: cannot be hovered or clicked
-      const key = Math.floor(x / cell) + "," + Math.floor(y / cell);
-      let b = grid.get(key); if (!b) { b = []; grid.set(key, b); } b.push(i);
+  const cellOf = (t) => Math.min(G - 1, Math.max(0, Math.floor(t * G)));
+  function buildIndex() {
+    const n = xy.length / 2, counts = new Int32Array(G * G + 1), cellIdx = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = cellOf(xy[2 * i + 1]) * G + cellOf(xy[2 * i]);
+      cellIdx[i] = c; counts[c + 1]++;
     }
+    for (let c = 0; c < G * G; c++) counts[c + 1] += counts[c];
+    cellStart = counts.slice();
+    order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[counts[cellIdx[i]]++] = i;
+    su = new Float32Array(n); sv = new Float32Array(n); sc = new Uint8Array(n);
+    for (let j = 0; j < n; j++) { const i = order[j]; su[j] = xy[2 * i]; sv[j] = xy[2 * i + 1]; sc[j] = colors[i] || 0; }
+  }
+  // cells overlapping the u/v window [u0, u1] x [v0, v1]: [cx0, cx1, cy0, cy1]
+  const cellsOf = (u0, u1, v0, v1) => [cellOf(u0), cellOf(u1), cellOf(v0), cellOf(v1)];
+  // how many points lie in the cells the view touches (the cost of drawing them); O(G)
+  function countInView() {
+    const [cx0, cx1, cy0, cy1] = cellsOf(vw[0], vw[1], vw[2], vw[3]);
+    let k = 0;
+    for (let cy = cy0; cy <= cy1; cy++) k += cellStart[cy * G + cx1 + 1] - cellStart[cy * G + cx0];
+    return k;
+  }
+  // the runs [a, b) of the cell-ordered arrays that hold the points in those cells, one per row of cells
+  function runsInView() {
+    const [cx0, cx1, cy0, cy1] = cellsOf(vw[0], vw[1], vw[2], vw[3]);
+    const runs = [];
+    for (let cy = cy0; cy <= cy1; cy++) runs.push([cellStart[cy * G + cx0], cellStart[cy * G + cx1 + 1]]);
+    return runs;
+  }
+  function countExact(runs) {
+    let k = 0;
+    for (const [a, b] of runs) for (let j = a; j < b; j++) {
+      if (su[j] >= vw[0] && su[j] <= vw[1] && sv[j] >= vw[2] && sv[j] <= vw[3]) k++;
+    }
+    return k;
   }
   function nearest(x, y, maxDist) {
-    if (gridDirty) buildGrid();
+    const [ox, kx, oy, ky] = xform();
+    const u = (x - ox) / kx, v = (y - oy) / ky, ru = maxDist / kx, rv = -maxDist / ky;
+    const [cx0, cx1, cy0, cy1] = cellsOf(u - ru, u + ru, v - rv, v + rv);
     let best = -1, bestD = maxDist * maxDist;
-    const cx = Math.floor(x / cell), cy = Math.floor(y / cell);
-    for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) {
-      const b = grid.get((cx + dx) + "," + (cy + dy)); if (!b) continue;
-      for (const i of b) {
-        const [px, py] = toPx(xy[2 * i], xy[2 * i + 1]);
+    for (let cy = cy0; cy <= cy1; cy++) {
+      for (let j = cellStart[cy * G + cx0], b = cellStart[cy * G + cx1 + 1]; j < b; j++) {
+        const px = ox + su[j] * kx, py = oy + sv[j] * ky;
         const d = (px - x) ** 2 + (py - y) ** 2;
-        if (d <= bestD) { bestD = d; best = i; }
+        if (d <= bestD) { bestD = d; best = order[j]; }
       }
     }
     return best;
   }
+  // "#rrggbb" -> [r, g, b]
+  const rgb = (hex) => { const h = (hex || "#3b6ea8").replace("#", ""); return [0, 2, 4].map((k) => parseInt(h.slice(k, k + 2), 16) || 0); };
+  // the density's colour ramp (one colour for all points): light blue -> dark blue
+  const RAMP = [[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+  const ramp = (t) => {
+    const p = Math.min(0.9999, Math.max(0, t)) * (RAMP.length - 1), i = Math.floor(p), f = p - i;
+    return RAMP[i].map((a, k) => a + (RAMP[i + 1][k] - a) * f);
+  };
+  let binBuf = null, binSide = 0, binCanvas = null;
+  // draw the points in view, or their density when more than `density_above` are in view
   function drawPoints() {
     const ctx = base.getContext("2d");
     const t0 = performance.now();
     ctx.clearRect(0, 0, size, size);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, size, size);
-    const palette = model.get("palette");
-    const r = model.get("point_radius");
     const n = xy.length / 2;
+    const runs = runsInView();
+    // points in the cells the view touches; counted exactly when that is cheap (zoomed in)
+    let inCells = countInView();
+    if (inCells <= 4 * model.get("density_above")) inCells = countExact(runs);
+    const dense = inCells > model.get("density_above");
+    // few points in view (zoomed in on a big map): draw them as large as a small map would
+    const r = Math.max(model.get("point_radius"), Math.min(3, 3 / Math.sqrt(Math.max(inCells, 1) / 1000)));
+    const drawn = dense ? drawDensity(ctx, runs) : drawDots(ctx, runs, n, r);
+    let thumbs = 0;
+    root.dataset.thumbsWanted = "0";
+    if (!dense && inCells <= model.get("thumbnails_below")) thumbs = drawThumbs(ctx, runs);
+    frames += 1;
+    root.dataset.drawMs = String(performance.now() - t0);
+    root.dataset.points = String(n);
+    root.dataset.drawn = String(drawn);
+    root.dataset.draw = dense ? "density" : "points";
+    root.dataset.thumbs = String(thumbs);
+    root.dataset.inView = String(inCells);
+    root.dataset.frames = String(frames);
+  }
+  function drawDots(ctx, runs, n, r) {
+    const palette = model.get("palette");
     const [ox, kx, oy, ky] = xform();
     ctx.globalAlpha = n > 5000 ? 0.6 : 0.85;
     const round = n <= 5000;  // circles when few; squares (much faster) for many points
@@ -128,9 +190,9 @@ function render({ model, el }) {
     for (let c = 0; c < Math.max(1, palette.length); c++) {
       ctx.fillStyle = palette[c] || "#3b6ea8";
       if (round) ctx.beginPath();
-      for (let i = 0; i < n; i++) {
-        if ((colors[i] || 0) !== c) continue;
-        const x = ox + xy[2 * i] * kx, y = oy + xy[2 * i + 1] * ky;
+      for (const [a, b] of runs) for (let j = a; j < b; j++) {
+        if (sc[j] !== c) continue;
+        const x = ox + su[j] * kx, y = oy + sv[j] * ky;
         if (!visible(x, y, r)) continue;  // zoomed in: skip what lies off the canvas
         drawn++;
         if (round) { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI); }
@@ -139,16 +201,128 @@ function render({ model, el }) {
       if (round) ctx.fill();
     }
     ctx.globalAlpha = 1;
-    root.dataset.drawMs = String(performance.now() - t0);
-    root.dataset.points = String(n);
-    root.dataset.drawn = String(drawn);
+    return drawn;
+  }
+  // a 2-D histogram of the points in view, binned per frame (2 CSS px a bin), log colour scale;
+  // coloured points give each bin the mean colour of its points, faded by its count
+  function drawDensity(ctx, runs) {
+    const B = Math.max(8, Math.round(inner() / 2));
+    if (binSide !== B) {
+      binSide = B;
+      binBuf = { count: new Float32Array(B * B), r: new Float32Array(B * B), g: new Float32Array(B * B), b: new Float32Array(B * B) };
+      binCanvas = document.createElement("canvas"); binCanvas.width = B; binCanvas.height = B;
+    }
+    const { count, r, g, b } = binBuf;
+    count.fill(0);
+    const palette = model.get("palette"), tinted = palette.length > 1;
+    const pr = new Float32Array(256), pg = new Float32Array(256), pb = new Float32Array(256);
+    palette.forEach((hex, c) => { [pr[c], pg[c], pb[c]] = rgb(hex); });
+    if (tinted) { r.fill(0); g.fill(0); b.fill(0); }
+    const fu = B / (vw[1] - vw[0]), fv = B / (vw[3] - vw[2]), u0 = vw[0], v1 = vw[3];
+    let drawn = 0;
+    for (const [a, e] of runs) for (let j = a; j < e; j++) {
+      let bx = Math.floor((su[j] - u0) * fu), by = Math.floor((v1 - sv[j]) * fv);
+      if (bx === B) bx = B - 1;  // a point on the right or bottom edge of the view
+      if (by === B) by = B - 1;
+      if (bx < 0 || bx >= B || by < 0 || by >= B) continue;
+      const q = by * B + bx;
+      count[q] += 1; drawn++;
+      if (tinted) { const c = sc[j]; r[q] += pr[c]; g[q] += pg[c]; b[q] += pb[c]; }
+    }
+    let max = 0;
+    for (let q = 0; q < B * B; q++) if (count[q] > max) max = count[q];
+    const bctx = binCanvas.getContext("2d");
+    const img = bctx.createImageData(B, B), px = img.data, norm = Math.log1p(max) || 1;
+    for (let q = 0; q < B * B; q++) {
+      const c = count[q];
+      if (!c) { px[4 * q] = px[4 * q + 1] = px[4 * q + 2] = 255; px[4 * q + 3] = 255; continue; }
+      const t = Math.log1p(c) / norm;
+      let col;
+      if (tinted) {
+        // faint for a lone point, full colour and a little darker at the densest bins
+        const a = 0.3 + 0.7 * Math.min(1, 1.5 * t), dark = 1 - 0.45 * t * t;
+        col = [r[q], g[q], b[q]].map((s) => (255 + (s / c - 255) * a) * dark);
+      } else col = ramp(t);
+      px[4 * q] = col[0]; px[4 * q + 1] = col[1]; px[4 * q + 2] = col[2]; px[4 * q + 3] = 255;
+    }
+    bctx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(binCanvas, pad, pad, inner(), inner());
+    ctx.imageSmoothingEnabled = true;
+    return drawn;
+  }
+  // -- thumbnails: spread-out points in view, asked from Python in small batches, cached -----
+  const THUMB_H = 36, MAX_THUMBS = 48, BATCH = 24, CACHE = 3000;
+  const thumbImg = new Map(), pendingThumbs = new Set();
+  let thumbQueue = [];
+  function drawThumbs(ctx, runs) {
+    const h = THUMB_H, w = Math.min(120, Math.round(h * (model.get("thumb_aspect") || 1)));
+    const [ox, kx, oy, ky] = xform();
+    // cells of thumbnail size in u/v units: pan moves points, never which point a cell keeps
+    const cu = w * 1.15 / kx, cv = -h * 1.15 / ky;
+    const taken = new Map(), chosen = [];
+    for (const [a, b] of runs) for (let j = a; j < b && chosen.length < MAX_THUMBS; j++) {
+      const i = order[j];
+      const x = ox + su[j] * kx, y = oy + sv[j] * ky;
+      if (x < pad || x > size - pad || y < pad || y > size - pad) continue;
+      const gx = Math.floor(su[j] / cu), gy = Math.floor(sv[j] / cv);
+      let free = true;
+      for (let dx = -1; dx <= 1 && free; dx++) for (let dy = -1; dy <= 1 && free; dy++) {
+        const o = taken.get((gx + dx) + "," + (gy + dy));
+        if (o !== undefined && Math.abs(o[0] - x) < w * 1.1 && Math.abs(o[1] - y) < h * 1.1) free = false;
+      }
+      if (!free) continue;
+      taken.set(gx + "," + gy, [x, y]);
+      chosen.push([i, x, y]);
+    }
+    let drawnThumbs = 0;
+    const want = [];
+    for (const [i, x, y] of chosen) {
+      const img = thumbImg.get(i);
+      if (!img) { if (!pendingThumbs.has(i)) want.push(i); continue; }
+      const iw = Math.min(w, h * img.naturalWidth / img.naturalHeight);
+      ctx.fillStyle = "#fff"; ctx.strokeStyle = "#888"; ctx.lineWidth = 1;
+      ctx.fillRect(x - iw / 2 - 1, y - h / 2 - 1, iw + 2, h + 2);
+      ctx.drawImage(img, x - iw / 2, y - h / 2, iw, h);
+      ctx.strokeRect(x - iw / 2 - 1.5, y - h / 2 - 1.5, iw + 3, h + 3);
+      drawnThumbs++;
+    }
+    if (want.length) requestThumbs(want);
+    root.dataset.thumbsWanted = String(chosen.length);
+    return drawnThumbs;
+  }
+  function requestThumbs(indices) {
+    thumbQueue = indices;  // the newest view wins: older wishes are dropped
+    pumpThumbs();
+  }
+  function pumpThumbs() {
+    if (pendingThumbs.size || !thumbQueue.length) return;  // one batch in flight at a time
+    const batch = thumbQueue.slice(0, BATCH);
+    thumbQueue = thumbQueue.slice(BATCH);
+    batch.forEach((i) => pendingThumbs.add(i));
+    model.send({ type: "thumbnails", indices: batch });
+  }
+  function gotThumbs(msg, buffers) {
+    if (!msg || msg.type !== "thumbnails") return;
+    let left = msg.indices.length;
+    const done = () => { if (--left <= 0) { pumpThumbs(); if (!frame) frame = requestAnimationFrame(redrawView); } };
+    msg.indices.forEach((i, j) => {
+      const img = new Image();
+      const url = URL.createObjectURL(new Blob([buffers[j]], { type: "image/png" }));
+      img.onload = () => { URL.revokeObjectURL(url); pendingThumbs.delete(i); thumbImg.set(i, img); trimThumbs(); done(); };
+      img.onerror = () => { URL.revokeObjectURL(url); pendingThumbs.delete(i); done(); };
+      img.src = url;
+    });
+  }
+  function trimThumbs() {
+    while (thumbImg.size > CACHE) thumbImg.delete(thumbImg.keys().next().value);
   }
   let lasso = null, box = false;
   function drawOverlay() {
     const ctx = over.getContext("2d");
     ctx.clearRect(0, 0, size, size);
     const r = model.get("point_radius");
-    if (selected.size) {
+    if (selected.length && selected.length <= 50000) {  // a ring per selected point (the caption counts more)
       ctx.strokeStyle = "rgba(0, 0, 0, 0.55)"; ctx.lineWidth = 1; ctx.beginPath();
       for (const i of selected) {
         const [x, y] = toPx(xy[2 * i], xy[2 * i + 1]);
@@ -191,7 +365,7 @@ function render({ model, el }) {
   function loadPoints() {
     xy = view(model.get("xy"), Float32Array);
     colors = view(model.get("colors"), Uint8Array);
-    gridDirty = true; drawPoints(); drawOverlay();
+    buildIndex(); drawPoints(); drawOverlay();
   }
   function loadLegend() {
     legend.replaceChildren();
@@ -239,6 +413,7 @@ function render({ model, el }) {
   }
 
   // -- zoom and pan: redraw once a frame, then tell Python the new view ------------------
+  let frames = 0;  // redraws so far (for frame-rate measurements)
   let frame = 0, viewPending = false, ownChange = false, hoverReq = -1, lastMove = null;
   function showZoom() {
     const z = 1 / Math.max(vw[1] - vw[0], vw[3] - vw[2]);
@@ -251,7 +426,7 @@ function render({ model, el }) {
       viewPending = false;
       if (model.set) { ownChange = true; model.set("view", dataView(vw)); model.save_changes(); ownChange = false; }
     }
-    gridDirty = true; drawPoints(); drawOverlay(); showZoom();
+    drawPoints(); drawOverlay(); showZoom();
     if (lastMove) hover();
   }
   function setView(w) {
@@ -368,18 +543,22 @@ function render({ model, el }) {
   model.on("change:extent", viewChanged);
   model.on("change:marker", drawOverlay);
   model.on("change:path", drawOverlay);
-  model.on("change:selected", () => { selected = new Set(model.get("selected")); drawOverlay(); });
+  model.on("change:selected", () => { selected = view(model.get("selected"), Int32Array); drawOverlay(); });
+  model.on("change:density_above", () => drawPoints());
+  model.on("change:thumbnails_below", () => drawPoints());
+  model.on("msg:custom", gotThumbs);
   model.on("change:image", loadImage);
   model.on("change:caption", loadImage);
   model.on("change:hover_image", loadTip);
   model.on("change:hover_index", loadTip);
   root.redraw = drawPoints;  // for frame-rate measurements
   setup(); setMode("select"); readView(); showZoom();
-  loadLegend(); selected = new Set(model.get("selected")); loadPoints(); loadImage();
+  loadLegend(); selected = view(model.get("selected"), Int32Array); loadPoints(); loadImage();
   return () => {
     if (frame) cancelAnimationFrame(frame);
     if (raf) cancelAnimationFrame(raf);
     if (shownUrl) URL.revokeObjectURL(shownUrl); if (tipUrl) URL.revokeObjectURL(tipUrl);
+    model.off("msg:custom", gotThumbs);
   };
 }
 export default { render };

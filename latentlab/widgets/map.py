@@ -14,16 +14,28 @@ that tests call without a browser:
   coordinates; :meth:`MapWidget.reset_view` shows every point again.
 
 Map positions travel to the browser normalised to ``[0, 1]`` (``u`` right, ``v`` up) as
-float32 bytes, so 50k points cost 400 kB and draw on a canvas. The browser draws them through
-the view; gestures come back as fractions of the plot area together with the view they were
-made in, and :meth:`MapWidget.from_screen` turns them into map positions.
+float32 bytes (8 bytes a point: a million points are 8 MB, one binary message, no JSON), and
+draw on a canvas. The browser sorts them once into a grid of cells, so each frame touches only
+the cells in view: while more than ``density_above`` points are in view it bins them into a
+2-D histogram drawn with a log colour scale (the density), below that it draws the points,
+and below ``thumbnails_below`` it also draws thumbnails of spread-out points, which it asks
+for in small batches (:meth:`MapWidget.thumbnails`: decoded on demand or read from the job's
+stored PNGs, cached). Gestures come back as fractions of the plot area together with the view
+they were made in, and :meth:`MapWidget.from_screen` turns them into map positions.
+
+A map of a million rows of a :mod:`latentlab.dataset` job keeps only positions in memory::
+
+    m, xy = ll.dataset.fit_map(out, sample=20_000)        # fit on a sample, place every row
+    ll.MapWidget(m, gen, points=xy, latents=out, color_by="stroke_weight")
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anywidget
 import numpy as np
@@ -33,7 +45,9 @@ import traitlets
 from .._checks import shape_str
 from ..colors import category_colors, is_categorical, viridis
 from ..errors import InvalidValueError, ShapeError
+from ..maps import select_polygon
 from ..render import jpeg_bytes, png_bytes
+from ._map_points import JobPoints, TensorPoints, point_source
 
 if TYPE_CHECKING:
     from ..generators.base import Generator
@@ -47,6 +61,10 @@ _CSS = _ASSETS / "map.css"
 
 ClickCallback = Callable[[torch.Tensor, "int | None"], Any]
 SelectCallback = Callable[[np.ndarray], Any]
+
+MAX_THUMBNAILS = 64  # thumbnails one request may ask for (the browser asks for at most 24 at a time)
+_THUMB_CACHE = 4096  # encoded thumbnails kept (about 1 kB each for digits, 4 kB for a glyphs pair)
+_THUMB_MAX_H = 64  # decoded thumbnails taller than this are scaled down (the browser draws them 36 px high)
 
 
 class MapWidget(anywidget.AnyWidget):
@@ -69,6 +87,14 @@ class MapWidget(anywidget.AnyWidget):
             :meth:`LatentMap.plot`, the first label that is numeric or has few categories).
         size: plot side in CSS pixels.
         space: latent space of ``gen`` (default space when ``None``).
+        points: ``(N, 2)`` map positions of every point to show, when they are more than the
+            map was fitted on (``dataset.fit_map``'s positions); default ``latent_map.embedding_``.
+        latents: where point ``i``'s latent is when ``points`` is given: a :mod:`latentlab.dataset`
+            job folder (its stored thumbnails are used too) or an ``(N, *shape)`` tensor.
+        density_above: draw the density instead of the points while more points than this
+            are in view (zoom in to see points).
+        thumbnails_below: draw thumbnails of spread-out points while fewer points than this
+            are in view (0: never).
 
     Attributes:
         selection: ``int64 (K,)`` indices of the last lasso/box selection.
@@ -103,7 +129,7 @@ class MapWidget(anywidget.AnyWidget):
     legend = traitlets.List(traitlets.Unicode()).tag(sync=True)
     marker = traitlets.List(traitlets.Float()).tag(sync=True)
     path = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
-    selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    selected = traitlets.Bytes(b"").tag(sync=True)  # int32 indices
     image = traitlets.Bytes(b"").tag(sync=True)
     caption = traitlets.Unicode("").tag(sync=True)
     hover_image = traitlets.Bytes(b"").tag(sync=True)
@@ -112,6 +138,9 @@ class MapWidget(anywidget.AnyWidget):
     point_radius = traitlets.Float(2.0).tag(sync=True)
     view = traitlets.List(traitlets.Any()).tag(sync=True)
     extent = traitlets.List(traitlets.Float()).tag(sync=True)
+    density_above = traitlets.Int(20_000).tag(sync=True)
+    thumbnails_below = traitlets.Int(1_500).tag(sync=True)
+    thumb_aspect = traitlets.Float(1.0).tag(sync=True)
 
     def __init__(
         self,
@@ -122,6 +151,10 @@ class MapWidget(anywidget.AnyWidget):
         color_by: Any = None,
         size: int = 440,
         space: str | None = None,
+        points: Any = None,
+        latents: Any = None,
+        density_above: int = 20_000,
+        thumbnails_below: int = 1_500,
     ) -> None:
         latent_map.check_fitted()
         super().__init__()
@@ -132,8 +165,14 @@ class MapWidget(anywidget.AnyWidget):
         self.last_latent: torch.Tensor | None = None
         self._click_callbacks: list[ClickCallback] = []
         self._select_callbacks: list[SelectCallback] = []
+        self._thumbs: OrderedDict[int, bytes] = OrderedDict()
+        self._tree: Any = None
+        self._points, self._source = self._points_and_source(points, latents)
         self._check_space()
-        emb = latent_map.embedding_.astype(np.float64)
+        self.density_above, self.thumbnails_below = int(density_above), int(thumbnails_below)
+        img_h, img_w = (int(t) for t in gen.image_size)
+        self.thumb_aspect = img_w / img_h
+        emb = self._points.astype(np.float64)
         self._lo = emb.min(0)
         self._span = np.maximum(emb.max(0) - self._lo, 1e-12)
         uv = (emb - self._lo) / self._span
@@ -149,20 +188,129 @@ class MapWidget(anywidget.AnyWidget):
         if explorer is not None:
             self.link(explorer)
 
+    @classmethod
+    def from_dataset(
+        cls,
+        out: str | os.PathLike[str],
+        gen: Generator,
+        *,
+        sample: int = 20_000,
+        method: Literal["umap", "pca"] = "umap",
+        seed: int = 0,
+        color_by: str | None = None,
+        **options: Any,
+    ) -> MapWidget:
+        """A map of every row of a :mod:`latentlab.dataset` job, fitted on a sample of them.
+
+        :func:`latentlab.dataset.fit_map` fits the map on ``sample`` rows and places every row
+        in batches; the widget holds only the positions (8 bytes a row) and reads a clicked
+        row's latent, and the thumbnails the job stored, from its shards.
+
+        Args:
+            out: the job folder (of ``ll.dataset.render`` or ``ll.dataset.encode``).
+            gen: the generator that renders clicked latents.
+            sample, method, seed: passed to :func:`~latentlab.dataset.fit_map`.
+            color_by: a column of the job to colour the points by (e.g. a measure).
+            **options: other :class:`MapWidget` options (``explorer=``, ``size=`` ...).
+        """
+        from .. import dataset
+
+        latent_map, xy = dataset.fit_map(out, sample=sample, method=method, seed=seed)
+        return cls(latent_map, gen, points=xy, latents=out, color_by=color_by, **options)
+
     # -- setup ------------------------------------------------------------------
+    def _points_and_source(self, points: Any, latents: Any) -> tuple[np.ndarray, TensorPoints | JobPoints]:
+        """The ``(N, 2)`` float32 positions shown and where their latents come from."""
+        if points is None:
+            if latents is not None:
+                raise InvalidValueError(
+                    "latents= needs the points they belong to",
+                    expected="points=(N, 2) positions together with latents=",
+                    got="latents without points",
+                    fix="m, xy = ll.dataset.fit_map(out); ll.MapWidget(m, gen, points=xy, latents=out)",
+                )
+            return self.map.embedding_.astype(np.float32), TensorPoints(self.map.latents_, self.map.labels_)
+        xy = np.asarray(points, dtype=np.float32)
+        if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
+            raise ShapeError(
+                "map points must be (x, y) pairs",
+                expected="(N, 2) with N >= 1",
+                got=shape_str(xy.shape),
+                fix="pass the positions dataset.fit_map returned, or latent_map.transform(latents)",
+            )
+        if not np.isfinite(xy).all():
+            raise InvalidValueError(
+                "some map points are not finite",
+                expected="finite positions",
+                got=f"{int((~np.isfinite(xy)).any(1).sum())} rows with NaN or inf",
+                fix="drop those rows, or recompute them with latent_map.transform",
+            )
+        if latents is None:
+            if len(xy) != len(self.map.embedding_):
+                raise InvalidValueError(
+                    "points= needs the latents of those points",
+                    expected=f"latents= (a job folder or (N, *shape) tensor) for {len(xy)} points",
+                    got=f"points only (the map holds the latents of its {len(self.map.embedding_)} fitted points)",
+                    fix="pass latents=out (the job folder) or latents=<(N, *shape) tensor>",
+                )
+            return xy, TensorPoints(self.map.latents_, self.map.labels_)
+        return xy, point_source(latents, len(xy))
+
+    @property
+    def n_points(self) -> int:
+        """How many points the widget shows."""
+        return len(self._points)
+
+    @property
+    def points(self) -> np.ndarray:
+        """``float32 (N, 2)`` map positions of the points shown (read-only view)."""
+        view = self._points.view()
+        view.flags.writeable = False
+        return view
+
     def _check_space(self) -> None:
         space = self.gen.space(self.space)
-        if tuple(space.shape) != tuple(self.map.latent_shape_):
+        got = tuple(self._source.latents(np.array([0])).shape[1:])
+        if tuple(space.shape) != got:
             raise ShapeError(
                 f"the map's latents do not fit the {space.name!r} space of {self.gen.name!r}",
-                expected=shape_str((len(self.map.embedding_), *space.shape)),
-                got=shape_str((len(self.map.embedding_), *self.map.latent_shape_)),
+                expected=shape_str((self.n_points, *space.shape)),
+                got=shape_str((self.n_points, *got)),
                 fix="fit the map on latents of this generator (gen.encode(...) or gen.codes()), or pass space=",
             )
 
+    def _color_values(self, color_by: Any) -> tuple[str, np.ndarray | None]:
+        """The label name and ``(N,)`` values for ``color_by`` (a map label, a job column or N values)."""
+        n = self.n_points
+        fitted_only = n == len(self.map.embedding_) and isinstance(self._source, TensorPoints)
+        if fitted_only:
+            return self.map.color_values(color_by)
+        if color_by is None:
+            return "", None
+        if isinstance(color_by, str):
+            values = self._source.column(color_by)
+            if values is None:
+                raise InvalidValueError(
+                    f"no column named {color_by!r} to colour the points by",
+                    expected=" or ".join(map(repr, self._source.columns())) or "a column of the job",
+                    got=repr(color_by),
+                    fix="pass a measure column of the job (e.g. color_by='stroke_weight') or an array of N values",
+                )
+            return color_by, values
+        values = np.asarray(color_by)
+        if values.shape != (n,):
+            raise ShapeError(
+                "color_by needs one value per point",
+                expected=f"({n},)",
+                got=shape_str(values.shape),
+                fix="pass a label name or an array with a value for every point",
+            )
+        return "", values
+
     def _set_colors(self, color_by: Any) -> None:
-        name, values = self.map.color_values(color_by)
-        n = len(self.map.embedding_)
+        name, values = self._color_values(color_by)
+        self._color_name, self._color_vals = name, values
+        n = self.n_points
         if values is None:
             self.palette, self.legend, self.colors = ["#3b6ea8"], [], bytes(n)
             return
@@ -248,18 +396,79 @@ class MapWidget(anywidget.AnyWidget):
         Returns:
             the latent, shape ``(*space.shape)``.
         """
-        n = len(self.map.embedding_)
-        if not 0 <= int(index) < n:
+        i = self._checked_indices([index])[0]
+        latent = self._source.latents(np.array([i]))[0]
+        if isinstance(self._source, TensorPoints) and self.n_points == len(self.map.embedding_):
+            label = ", ".join(f"{k} {_label_text(v[i])}" for k, v in self.map.labels_.items())
+        else:
+            label = f"{self._color_name} {_label_text(self._color_vals[i])}" if self._color_name else ""
+        self._activate(latent, i, f"point {i}" + (f" · {label}" if label else ""))
+        return latent
+
+    def _checked_indices(self, indices: Any) -> np.ndarray:
+        """``int64 (K,)`` point indices, each in ``[0, N)``, or an :class:`InvalidValueError`."""
+        n = self.n_points
+        try:
+            idx = np.asarray(indices, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            idx = np.array([np.nan])
+        bad = ~np.isfinite(idx) | (idx != np.round(idx)) | (idx < 0) | (idx >= n)
+        if bad.any():
             raise InvalidValueError(
                 "no map point with that index",
                 expected=f"0 <= index < {n}",
-                got=index,
+                got=indices if np.size(indices) <= 1 else f"{int(bad.sum())} bad indices, e.g. {idx[bad][0]}",
                 fix="click a point of the map, or pass an index of the fitted latents",
             )
-        latent = self.map.latents_[int(index)]
-        label = ", ".join(f"{k} {_label_text(v[int(index)])}" for k, v in self.map.labels_.items())
-        self._activate(latent, int(index), f"point {int(index)}" + (f" · {label}" if label else ""))
-        return latent
+        return idx.astype(np.int64)
+
+    def nearest(self, points: Any) -> np.ndarray:
+        """Index of the point nearest to each map position: ``(M, 2)`` (or one ``(2,)``) -> ``int64 (M,)``.
+
+        A k-d tree over the shown points is built on first use (about 1 s for a million points).
+        """
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self._points.astype(np.float64))
+        _, idx = self._tree.query(p)
+        return np.asarray(idx, dtype=np.int64)
+
+    def thumbnails(self, indices: Sequence[int] | np.ndarray) -> list[bytes]:
+        """PNG thumbnails of points ``indices`` (at most :data:`MAX_THUMBNAILS` a call), in that order.
+
+        Cached; the missing ones come from the job's stored thumbnails when the points are a
+        :mod:`latentlab.dataset` job with a ``thumbnail`` column, otherwise from one batched
+        ``gen.decode`` of their latents (taller than 64 px: scaled down to 64 px high).
+        """
+        idx = self._checked_indices(indices)
+        if len(idx) > MAX_THUMBNAILS:
+            raise InvalidValueError(
+                "too many thumbnails asked for at once",
+                expected=f"at most {MAX_THUMBNAILS} indices a call",
+                got=f"{len(idx)}",
+                fix=f"ask in batches of {MAX_THUMBNAILS} (the browser asks for 24 at a time)",
+            )
+        missing = np.array(sorted({int(i) for i in idx if int(i) not in self._thumbs}), dtype=np.int64)
+        if len(missing):
+            stored = self._source.thumbnails(missing)
+            made = stored if stored is not None else self._decode_thumbnails(missing)
+            for i, data in zip(missing.tolist(), made):
+                self._thumbs[i] = data
+        out = []
+        for i in idx.tolist():
+            self._thumbs.move_to_end(i)
+            out.append(self._thumbs[i])
+        while len(self._thumbs) > _THUMB_CACHE:
+            self._thumbs.popitem(last=False)
+        return out
+
+    def _decode_thumbnails(self, idx: np.ndarray) -> list[bytes]:
+        images = self.gen.decode(self._source.latents(idx), space=self.space)
+        h, w = (int(t) for t in images.shape[-2:])
+        size = None if h <= _THUMB_MAX_H else (_THUMB_MAX_H, max(1, round(w * _THUMB_MAX_H / h)))
+        return [png_bytes(img, size=size) for img in images]
 
     def click_position(self, x: float, y: float) -> torch.Tensor:
         """Render the latent under map position ``(x, y)`` (via ``inverse_transform``).
@@ -277,8 +486,8 @@ class MapWidget(anywidget.AnyWidget):
         Returns:
             ``int64 (K,)`` indices (also kept as :attr:`selection`).
         """
-        idx = self.map.select(polygon)
-        self.selected = idx.tolist()
+        idx = select_polygon(self._points, polygon)
+        self.selected = idx.astype(np.int32).tobytes()
         self.caption = f"{len(idx)} points selected"
         for cb in self._select_callbacks:
             cb(idx)
@@ -287,7 +496,7 @@ class MapWidget(anywidget.AnyWidget):
     @property
     def selection(self) -> np.ndarray:
         """``int64 (K,)`` indices of the current selection (empty before any)."""
-        return np.asarray(self.selected, dtype=np.int64)
+        return np.frombuffer(self.selected, dtype=np.int32).astype(np.int64)
 
     def show_marker(self, latent: Any) -> None:
         """Draw the live marker at the map position of ``latent`` (``(*shape)``); ``None`` hides it."""
@@ -350,14 +559,14 @@ class MapWidget(anywidget.AnyWidget):
             cb(latent, index)
 
     def _hover(self, index: int) -> None:
-        self.hover_index = int(index)
         if index < 0:
+            self.hover_index = -1
             return
-        image = self.gen.decode(self.map.latents_[int(index)], space=self.space)
-        self.hover_image = png_bytes(image)
+        self.hover_image = self.thumbnails([index])[0]
+        self.hover_index = int(index)
 
     def handle_message(self, content: dict[str, Any]) -> None:
-        """Act on one message from the browser (``click``, ``click_empty``, ``select``, ``hover``)."""
+        """Act on one message from the browser (``click``, ``click_empty``, ``select``, ``hover``, ``thumbnails``)."""
         kind = content.get("type")
         if kind == "click":
             self.click_point(int(content["index"]))
@@ -368,6 +577,15 @@ class MapWidget(anywidget.AnyWidget):
             self.select(self.from_screen(content["polygon"], content.get("view")))
         elif kind == "hover":
             self._hover(int(content["index"]))
+        elif kind == "thumbnails":
+            self._send_thumbnails(content.get("indices", []))
+
+    def _send_thumbnails(self, indices: Sequence[int]) -> None:
+        """Answer the browser's request with one message: the indices, and one PNG buffer each."""
+        idx = self._checked_indices(indices)
+        for start in range(0, len(idx), MAX_THUMBNAILS):
+            part = idx[start : start + MAX_THUMBNAILS]
+            self.send({"type": "thumbnails", "indices": part.tolist()}, buffers=self.thumbnails(part))
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict):

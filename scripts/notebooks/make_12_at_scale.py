@@ -132,6 +132,23 @@ ax.set_title(f"{N:,} sampled fonts ({method}, fitted on {len(fitted.embedding_):
 ax.set_xticks([]); ax.set_yticks([]);
 """),
     md("""
+## The interactive map of every font
+`ll.MapWidget` takes the positions of every row (`points=xy`) and the job folder as the source of
+their latents (`latents=job.out`): it holds only the positions (8 bytes a row) and reads a clicked
+row's latent, and the thumbnails the job stored, from its shards. The browser draws the
+**density** while more than 20,000 points are in view, zoom in (mouse wheel) for the **points**,
+and further for **thumbnails** of spread-out fonts; a click renders the font (in quick mode the
+map has only a few hundred points, so it starts with points). `ll.MapWidget.from_dataset(job.out, gen)`
+does the fit and the widget in one call.
+"""),
+    code("""
+widget = ll.MapWidget(fitted, gen, points=xy, latents=job.out, color_by="stroke_weight")
+boldest = int(np.argmax(table["stroke_weight"].to_numpy()))
+widget.click_point(boldest)   # what a click on that point does: render it, here from Python
+print(f"{widget.n_points:,} points on the map; clicked {widget.caption}")
+widget
+"""),
+    md("""
 ## A direction from the data set
 `dataset.from_labels` fits a linear boundary out of core (scikit-learn's SGD, one batch at a
 time) with one whole shard held out for the score. The direction is bound to the job's space, so
