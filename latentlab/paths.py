@@ -465,7 +465,7 @@ def path_words(curve: str, geometry: str, space: LatentSpace | None) -> tuple[Cu
                 got=f"curve={curve!r}, geometry={geometry!r}",
                 fix=f"write curve={new_curve!r}, geometry={geometry!r}",
             )
-        warn_renamed(f"curve={curve!r}", f"curve={new_curve!r}, geometry={old_geometry!r}", stacklevel=5)
+        warn_renamed(f"curve={curve!r}", f"curve={new_curve!r}, geometry={old_geometry!r}", stacklevel=4)
         # the old curves always put each part of a joint latent in its own geometry
         curve, geometry = new_curve, "auto" if space is not None and space.parts else old_geometry
     check_word(

@@ -139,3 +139,15 @@ def test_save_morph_curves_keep_their_meaning() -> None:
     assert not torch.equal(old, ll.animate.frame_latents(gen, keys, fps=5, seconds=1, curve="smooth"))
     linear = LatentPath(keys, curve="smooth", geometry="linear", space=gen.default_space).sample(len(default))
     assert torch.equal(old, linear)
+
+
+def test_the_warnings_point_at_the_line_that_used_the_old_spelling() -> None:
+    keys = _keys()
+    for call in (
+        lambda: LatentPath(keys, curve="slerp"),  # type: ignore[arg-type]
+        lambda: interpolate(keys[0], keys[1], 3, "lerp"),  # type: ignore[arg-type]
+        lambda: LatentPart("noise", (2,)).curve,
+    ):
+        with pytest.warns(DeprecationWarning) as record:
+            call()
+        assert (record[0].filename, record[0].lineno) == (__file__, call.__code__.co_firstlineno)
