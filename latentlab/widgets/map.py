@@ -58,6 +58,7 @@ __all__ = ["MapWidget"]
 _ASSETS = pathlib.Path(__file__).parent
 _ESM = _ASSETS / "map.js"  # the anywidget front end (package data)
 _CSS = _ASSETS / "map.css"
+_SPACE_FIX = "fit the map on latents of this generator (gen.encode(...) or gen.codes()), or pass space="
 
 ClickCallback = Callable[[torch.Tensor, "int | None"], Any]
 SelectCallback = Callable[[np.ndarray], Any]
@@ -269,15 +270,14 @@ class MapWidget(anywidget.AnyWidget):
         return view
 
     def _check_space(self) -> None:
-        space = self.gen.space(self.space)
-        got = tuple(self._source.latents(np.array([0])).shape[1:])
-        if tuple(space.shape) != got:
-            raise ShapeError(
-                f"the map's latents do not fit the {space.name!r} space of {self.gen.name!r}",
-                expected=shape_str((self.n_points, *space.shape)),
-                got=shape_str((self.n_points, *got)),
-                fix="fit the map on latents of this generator (gen.encode(...) or gen.codes()), or pass space=",
-            )
+        first = self._source.latents(np.array([0]))  # one row tells the shape; expand is a view, no copy
+        self.gen.space(self.space).check(
+            first.expand(self.n_points, *first.shape[1:]),
+            "the map's latents",
+            batch="required",
+            n=str(self.n_points),
+            fix=_SPACE_FIX,
+        )
 
     def _color_values(self, color_by: Any) -> tuple[str, np.ndarray | None]:
         """The label name and ``(N,)`` values for ``color_by`` (a map label, a job column or N values)."""
