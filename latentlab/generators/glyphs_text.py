@@ -3,10 +3,12 @@
 The chain is the one of text-to-image models, small enough to watch on a laptop CPU:
 
 1. a sentence encoder (all-MiniLM-L6-v2, :mod:`latentlab.text`) turns the words into a
-   384-d unit vector, the **prompt** latent;
+   384-d unit vector, the **prompt** latent (the shipped model reads a prompt in the caption
+   templates, "a {} font", "{} lettering", ..., and averages: prompt ensembling);
 2. a small denoiser (:class:`TextPriorNet`, residual MLP blocks modulated by the timestep and
    the text) runs DDIM steps (diffusers' scheduler) from a Gaussian **noise** latent ``(64,)``
-   to a style latent of the ``glyphs`` model, steered by classifier-free guidance;
+   to a style latent of the ``glyphs`` model, steered by classifier-free guidance; each step's
+   predicted clean latent is kept inside the training codes' per-dimension quantile box;
 3. the ``glyphs`` decoder renders that font.
 
 The generator has three spaces (the design every text-conditioned generator follows):
@@ -70,6 +72,20 @@ class TextPriorConfig:
         snap_tau: with anchors, a prompt embedding is replaced by the softmax-weighted mean of the
             anchors (temperature ``snap_tau`` on the cosine similarity), renormalised: words the
             captions never used are read as the captions that MiniLM finds closest to them.
+        clip_sample: the sampler clips each step's predicted clean latent to +- this (standardised units).
+        guidance_rescale: rescaled classifier-free guidance (Lin et al. 2023, "Common Diffusion Noise
+            Schedules and Sample Steps are Flawed", eq. 15-16): the guided noise prediction is rescaled
+            to the per-sample std of the text-conditioned one, blended with weight ``guidance_rescale``
+            (0: plain guidance).
+        code_box: projection of each step's predicted clean latent (and of the result) into the box of
+            the training codes' per-dimension ``[code_box, 1 - code_box]`` quantiles (0: off); the box
+            is held in the ``code_lo`` / ``code_hi`` buffers (:meth:`TextPriorNet.fit_code_stats`).
+        code_radius: the same projection onto the ball of Mahalanobis radius ``code_radius`` around the
+            training codes' mean (whitened by their covariance, the ``code_whiten`` buffer; 0: off).
+        project_steps: project every step's clean prediction (``True``) or only the result.
+        prompt_templates: prompt ensembling (as CLIP's zero-shot templates): a text is embedded in
+            each template (``{}`` is the text without a leading article) and the unit mean is its
+            prompt latent; empty: the text alone.
     """
 
     latent_dim: int = 64
@@ -83,9 +99,63 @@ class TextPriorConfig:
     sample_steps: int = 25
     anchors: int = 0
     snap_tau: float = 0.05
+    clip_sample: float = 4.0
+    guidance_rescale: float = 0.0
+    code_box: float = 0.0
+    code_radius: float = 0.0
+    project_steps: bool = True
+    prompt_templates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prompt_templates", tuple(self.prompt_templates))  # a list from JSON
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def training_dict(self) -> dict[str, Any]:
+        """The settings a training run depends on (not the sampler's or the prompt reader's)."""
+        return {k: v for k, v in self.to_dict().items() if k not in SAMPLER_SETTINGS}
+
+
+#: config fields that only the sampler or the prompt reader use: a checkpoint resumes across them
+SAMPLER_SETTINGS = (
+    "sample_steps",
+    "anchors",
+    "snap_tau",
+    "clip_sample",
+    "guidance_rescale",
+    "code_box",
+    "code_radius",
+    "project_steps",
+    "prompt_templates",
+)
+
+
+def strip_article(text: str) -> str:
+    """``"a bold serif"`` -> ``"bold serif"`` (what a prompt template is filled with).
+
+    Example:
+        >>> strip_article("An italic serif"), strip_article("typewriter")
+        ('italic serif', 'typewriter')
+    """
+    words = text.split(maxsplit=1)
+    return words[1] if len(words) == 2 and words[0].lower() in ("a", "an", "the") else text
+
+
+def ensemble_texts(text: str, templates: Sequence[str]) -> list[str]:
+    """The texts a prompt is embedded as under prompt ensembling (the text itself first).
+
+    Example:
+        >>> ensemble_texts("a bold serif", ["a {} font", "{} lettering"])
+        ['a bold serif', 'a bold serif font', 'bold serif lettering']
+    """
+    core = strip_article(text)
+    out = [text]
+    for tpl in templates:
+        t = tpl.format(core)
+        if t not in out:
+            out.append(t)
+    return out
 
 
 def timestep_features(t: torch.Tensor, dim: int = 128) -> torch.Tensor:
@@ -127,6 +197,9 @@ class TextPriorNet(nn.Module):
 
     code_mean: torch.Tensor
     code_std: torch.Tensor
+    code_lo: torch.Tensor
+    code_hi: torch.Tensor
+    code_whiten: torch.Tensor
     emb_center: torch.Tensor
     anchors: torch.Tensor
 
@@ -136,6 +209,9 @@ class TextPriorNet(nn.Module):
         d, e, h, c = config.latent_dim, config.embed_dim, config.hidden, config.cond_dim
         self.register_buffer("code_mean", torch.zeros(d))
         self.register_buffer("code_std", torch.ones(d))
+        self.register_buffer("code_lo", torch.full((d,), -float(config.clip_sample)))
+        self.register_buffer("code_hi", torch.full((d,), float(config.clip_sample)))
+        self.register_buffer("code_whiten", torch.eye(d))
         self.register_buffer("emb_center", torch.zeros(e))
         self.register_buffer("anchors", torch.zeros(config.anchors, e))
         self.text = nn.Sequential(nn.Linear(e, c), nn.SiLU(), nn.Linear(c, c))
@@ -175,6 +251,32 @@ class TextPriorNet(nn.Module):
     def standardise(self, codes: torch.Tensor) -> torch.Tensor:
         return (codes - self.code_mean) / self.code_std
 
+    @torch.no_grad()
+    def fit_code_stats(self, codes: torch.Tensor) -> None:
+        """Set the code buffers from the training codes ``(N, 64)``: mean and std, the per-dimension
+        quantile box of ``config.code_box`` and the whitening matrix of the standardised codes."""
+        codes = codes.float().to(self.code_mean.device)
+        self.code_mean.copy_(codes.mean(0))
+        self.code_std.copy_(codes.std(0))
+        x = self.standardise(codes)
+        q = self.config.code_box
+        if q > 0:
+            self.code_lo.copy_(x.quantile(q, dim=0))
+            self.code_hi.copy_(x.quantile(1 - q, dim=0))
+        chol = torch.linalg.cholesky(torch.cov(x.T) + 1e-5 * torch.eye(x.shape[1], device=x.device))
+        self.code_whiten.copy_(torch.linalg.inv(chol))
+
+    def project(self, x0: torch.Tensor) -> torch.Tensor:
+        """Standardised clean latents ``(N, 64)`` moved into the training codes' region (``code_radius``,
+        then ``code_box``; the identity when both are 0)."""
+        r = self.config.code_radius
+        if r > 0:
+            radius = (x0 @ self.code_whiten.T).norm(dim=1, keepdim=True)
+            x0 = x0 * torch.clamp(r / radius.clamp_min(1e-8), max=1.0)
+        if self.config.code_box > 0:
+            x0 = torch.maximum(torch.minimum(x0, self.code_hi), self.code_lo)
+        return x0
+
     def unstandardise(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.code_std + self.code_mean
 
@@ -199,8 +301,8 @@ def make_scheduler(config: TextPriorConfig, kind: str = "ddim") -> Any:
     if kind == "ddpm":
         return diffusers.DDPMScheduler(**common)
     return diffusers.DDIMScheduler(
-        **{**common, "clip_sample": True},
-        clip_sample_range=4.0,
+        **{**common, "clip_sample": config.clip_sample > 0},
+        clip_sample_range=float(config.clip_sample) or 1.0,
         timestep_spacing="leading",
         steps_offset=1,
         set_alpha_to_one=False,
@@ -221,10 +323,16 @@ def denoise(
 
     ``on_step(i, x0)`` (optional) sees the predicted clean style codes after each step.
     Guidance 0 uses the null condition only (the prompt is ignored); guidance 1 the text only.
+    With ``config.guidance_rescale`` the guided prediction is rescaled (Lin et al. 2023); with
+    ``config.code_box`` / ``code_radius`` each step's clean prediction and the result are
+    projected into the training codes' region (:meth:`TextPriorNet.project`): the DDIM step keeps
+    its noise direction and moves by ``sqrt(alpha_bar_prev)`` times the projection's shift.
     """
+    cfg = net.config
     scheduler.set_timesteps(int(steps))
     x = noise
     n = x.shape[0]
+    projecting = cfg.code_box > 0 or cfg.code_radius > 0
     cond = torch.cat([net.condition(emb), net.condition(None, n)]) if guidance != 0 else net.condition(None, n)
     for i, t in enumerate(scheduler.timesteps):
         tt = torch.full((cond.shape[0],), int(t), dtype=torch.long, device=x.device)
@@ -233,11 +341,26 @@ def denoise(
         if guidance != 0:
             eps_c, eps_u = eps.chunk(2)
             eps = eps_u + guidance * (eps_c - eps_u)
+            if cfg.guidance_rescale > 0:
+                rescaled = eps * (eps_c.std(dim=1, keepdim=True) / eps.std(dim=1, keepdim=True).clamp_min(1e-8))
+                eps = cfg.guidance_rescale * rescaled + (1 - cfg.guidance_rescale) * eps
         out = scheduler.step(eps, t, x)
-        x = out.prev_sample
+        x, x0 = out.prev_sample, out.pred_original_sample
+        if projecting and cfg.project_steps:
+            moved = net.project(x0)
+            x = x + _alpha_bar_prev(scheduler, int(t)).sqrt() * (moved - x0)
+            x0 = moved
         if on_step is not None:
-            on_step(i, net.unstandardise(out.pred_original_sample))
+            on_step(i, net.unstandardise(x0))
+    if projecting:
+        x = net.project(x)
     return net.unstandardise(x)
+
+
+def _alpha_bar_prev(scheduler: Any, t: int) -> torch.Tensor:
+    """``alpha_bar`` of the DDIM step after timestep ``t`` (as diffusers' ``DDIMScheduler.step`` computes it)."""
+    prev = t - scheduler.config.num_train_timesteps // scheduler.num_inference_steps
+    return scheduler.alphas_cumprod[prev] if prev >= 0 else scheduler.final_alpha_cumprod
 
 
 class GlyphsTextGenerator(Generator):
@@ -346,7 +469,15 @@ class GlyphsTextGenerator(Generator):
 
     # -- prompts ------------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> torch.Tensor:
-        return self.encoder.encode(check_texts(texts)).to(self.device)
+        texts = check_texts(texts)
+        templates = self.config.prompt_templates
+        if not templates:
+            return self.encoder.encode(texts).to(self.device)
+        groups = [ensemble_texts(t, templates) for t in texts]
+        emb = self.encoder.encode([t for g in groups for t in g])
+        sizes = [len(g) for g in groups]
+        means = torch.stack([part.mean(0) for part in emb.split(sizes)])
+        return F.normalize(means, dim=1).to(self.device)
 
     def _prompt_for(self, prompt: Any, n: int) -> torch.Tensor:
         """A text, texts (1 or ``n``), or prompt latents (1 or ``n``) -> ``(n, 384)`` on the device."""

@@ -103,14 +103,15 @@ def weight_spearman(
     templates: Sequence[str],
     seeds: int = 4,
     guidance: float | None = None,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Bar 1: ink along the weight words, Spearman per (template, seed); mean and min.
 
     Each template (e.g. ``"a {} sans-serif"``) is filled with each word, all with the same noise
-    of a seed, so only the words change.
+    (``seeds`` draws of the generator ``seed``), so only the words change.
     """
     rhos = []
-    noise = prior.sample(seeds, seed=0)
+    noise = prior.sample(seeds, seed=seed)
     for tpl in templates:
         styles = torch.stack([prior.styles(noise, prompt=tpl.format(w), guidance=guidance) for w in words])
         ink = font_measure(prior.glyphs, styles.reshape(-1, styles.shape[-1]), "ink_coverage").reshape(len(words), -1)
@@ -124,9 +125,10 @@ def italic_gap(
     reference_std: float,
     seeds: int = 8,
     guidance: float | None = None,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Bar 2: mean per-glyph slant of the italic prompts minus the upright ones, in units of ``reference_std``."""
-    noise = prior.sample(seeds, seed=0)
+    noise = prior.sample(seeds, seed=seed)
     gaps = []
     for italic, upright in pairs:
         a = font_measure(prior.glyphs, prior.styles(noise, prompt=italic, guidance=guidance), "slant")
@@ -149,13 +151,15 @@ def variety(
     codes: torch.Tensor,
     seeds: int = 8,
     guidance: float | None = None,
+    seed: int = 1,
 ) -> dict[str, float]:
     """Bar 5a: mean pairwise distance of ``seeds`` samples of one prompt / that of the training codes."""
     gen = torch.Generator().manual_seed(0)
     ref = codes[torch.randperm(len(codes), generator=gen)[:512]]
     base = mean_pairwise(ref)
     ratios = {
-        p: mean_pairwise(prior.styles(prior.sample(seeds, seed=1), prompt=p, guidance=guidance)) / base for p in prompts
+        p: mean_pairwise(prior.styles(prior.sample(seeds, seed=seed), prompt=p, guidance=guidance)) / base
+        for p in prompts
     }
     return {
         "mean": float(np.mean(list(ratios.values()))),
@@ -185,11 +189,12 @@ def heldout_caption_ranks(
     codes: torch.Tensor,
     samples: int = 16,
     guidance: float | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """Bar 4: for each held-out font, the rank (0 = best) of its true code among all held-out codes by
     distance to the mean of ``samples`` codes generated from its captions (spread over its captions)."""
     means = []
-    noise = prior.sample(samples, seed=0)
+    noise = prior.sample(samples, seed=seed)
     for caps in captions:
         texts = [caps[i % len(caps)] for i in range(samples)]
         means.append(prior.styles(noise, prompt=texts, guidance=guidance).mean(0))

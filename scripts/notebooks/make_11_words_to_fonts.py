@@ -116,8 +116,15 @@ The captions the prior was trained on use a small vocabulary: category words (se
 monospace, handwriting, script, display ...), weights, italic, width, contrast and the
 descriptive words of family names. Words that no caption contains reach the model only through
 the text encoder: if MiniLM puts them near the right caption words, they work; if not, they do
-not. The card lists the measured share of samples that land among fonts of the asked category,
-for caption words and for words kept out of every caption (never used to train or choose).
+not. The prior helps a little by reading every prompt in the captions' own templates ("a {} font",
+"{} lettering", ...) and averaging the embeddings (prompt ensembling, as CLIP does for its
+zero-shot classes), which puts a bare word in the company of a caption. The card lists the
+measured share of samples that land among fonts of the asked category, for caption words and for
+words kept out of every caption (never used to train or choose).
+"""),
+    code("""
+from latentlab.generators.glyphs_text import ensemble_texts
+print(ensemble_texts("typewriter", prior.config.prompt_templates))
 """),
     code("""
 m = prior.card["metrics"]

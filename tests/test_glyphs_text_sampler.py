@@ -1,0 +1,127 @@
+"""The ``glyphs-text`` sampler's settings: projection into the training codes' region, rescaled guidance,
+prompt ensembling, and which settings a training checkpoint resumes across.
+
+Tiny real :class:`TextPriorNet` instances with random weights (their samples stray far, which is
+what the projections must catch); a deterministic stand-in encoder for the ensembling arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from latentlab.generators.glyphs_text import (
+    GlyphsTextGenerator,
+    TextPriorConfig,
+    TextPriorNet,
+    denoise,
+    ensemble_texts,
+    make_scheduler,
+)
+
+TINY = {"hidden": 32, "cond_dim": 16, "blocks": 1, "sample_steps": 8}
+
+
+def tiny_net(codes: torch.Tensor, **settings: object) -> TextPriorNet:
+    torch.manual_seed(0)
+    net = TextPriorNet(TextPriorConfig(**{**TINY, **settings}))  # type: ignore[arg-type]
+    with torch.no_grad():  # the last layer starts at zero; random weights make it predict (bad) noise
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    net.fit_code_stats(codes)
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def codes() -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(400, 64, generator=g) * torch.linspace(0.5, 2.0, 64) + 1.0
+
+
+def run(net: TextPriorNet, guidance: float = 3.0, seen: list | None = None) -> torch.Tensor:
+    g = torch.Generator().manual_seed(2)
+    noise = torch.randn(16, 64, generator=g)
+    emb = F.normalize(torch.randn(16, 384, generator=g), dim=1)
+    on_step = None if seen is None else (lambda i, x0: seen.append(x0))
+    return denoise(net, make_scheduler(net.config), noise, emb, guidance, net.config.sample_steps, on_step)
+
+
+def test_code_box_keeps_every_step_inside_the_training_quantiles(codes: torch.Tensor) -> None:
+    net = tiny_net(codes, code_box=0.01)
+    lo, hi = codes.quantile(0.01, dim=0), codes.quantile(0.99, dim=0)
+    seen: list[torch.Tensor] = []
+    out = run(net, seen=seen)
+    tol = 1e-4
+    assert bool(((out >= lo - tol) & (out <= hi + tol)).all())
+    assert all(bool(((x0 >= lo - tol) & (x0 <= hi + tol)).all()) for x0 in seen)
+    # control: the same net without the projection leaves the box
+    free = run(tiny_net(codes))
+    assert float(((free < lo - tol) | (free > hi + tol)).float().mean()) > 0.05
+
+
+def test_code_radius_caps_the_mahalanobis_distance(codes: torch.Tensor) -> None:
+    net = tiny_net(codes, code_radius=9.0)
+
+    def radius(z: torch.Tensor) -> torch.Tensor:
+        return (net.standardise(z) @ net.code_whiten.T).norm(dim=1)
+
+    own = radius(codes)
+    assert 6.0 < float(own.median()) < 10.0  # whitened: about sqrt(64) for Gaussian codes
+    assert float(radius(run(net)).max()) <= 9.0 + 1e-3
+    assert float(radius(run(tiny_net(codes))).max()) > 9.0  # control: unprojected samples go further
+
+
+def test_guidance_rescale_only_acts_where_guidance_extrapolates(codes: torch.Tensor) -> None:
+    plain, rescaled = tiny_net(codes), tiny_net(codes, guidance_rescale=1.0)
+    # at guidance 1 the guided prediction is the text-conditioned one: rescaling it to its own std changes nothing
+    assert torch.allclose(run(plain, guidance=1.0), run(rescaled, guidance=1.0), atol=1e-5)
+    assert not torch.allclose(run(plain, guidance=4.0), run(rescaled, guidance=4.0), atol=1e-3)
+
+
+def test_settings_off_reproduce_the_plain_sampler(codes: torch.Tensor) -> None:
+    a = run(tiny_net(codes))
+    b = run(tiny_net(codes, code_box=0.0, code_radius=0.0, guidance_rescale=0.0))
+    assert torch.equal(a, b)
+
+
+class HashEncoder:
+    """A deterministic stand-in for MiniLM: each text -> a fixed random unit vector."""
+
+    dim = 384
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        self.calls += list(texts)
+        out = []
+        for t in texts:
+            seed = int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)
+            out.append(F.normalize(torch.randn(384, generator=torch.Generator().manual_seed(seed)), dim=0))
+        return torch.stack(out)
+
+
+def test_prompt_ensembling_embeds_the_unit_mean_of_the_templates(codes: torch.Tensor) -> None:
+    templates = ("a {} font", "{} lettering")
+    enc = HashEncoder()
+    gen = GlyphsTextGenerator(tiny_net(codes, prompt_templates=templates), encoder=enc)  # type: ignore[arg-type]
+    got = gen.embed(["a bold serif", "typeface"])
+    texts = ensemble_texts("a bold serif", templates)
+    assert texts == ["a bold serif", "a bold serif font", "bold serif lettering"]
+    want = F.normalize(enc.encode(texts).mean(0), dim=0)
+    assert got.shape == (2, 384) and torch.allclose(got[0], want, atol=1e-6)
+    assert torch.allclose(got.norm(dim=1), torch.ones(2), atol=1e-5)
+    # control: without templates the prompt latent is the text's own embedding, another vector
+    plain = GlyphsTextGenerator(tiny_net(codes), encoder=HashEncoder())  # type: ignore[arg-type]
+    assert torch.allclose(plain.embed("a bold serif")[0], enc.encode(["a bold serif"])[0], atol=1e-6)
+    assert float(plain.embed("a bold serif")[0] @ got[0]) < 0.9
+
+
+def test_a_checkpoint_resumes_across_sampler_settings_only() -> None:
+    base = TextPriorConfig()
+    assert base.training_dict() == TextPriorConfig(code_box=0.01, guidance_rescale=0.7, sample_steps=50).training_dict()
+    assert base.training_dict() != TextPriorConfig(hidden=128).training_dict()  # control: a training setting
+    assert TextPriorConfig(prompt_templates=["a {} font"]).prompt_templates == ("a {} font",)  # a list from JSON
