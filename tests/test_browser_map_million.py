@@ -179,6 +179,7 @@ def test_a_million_points(lab: Lab) -> None:
         )
         caption = page.locator(".ll-map-caption").first.text_content() or ""
         assert caption.startswith(f"point {far}"), (caption, far)
+    lab.screenshot(page, "map_million_click", full_page=False)
 
     # pan (Pan mode, drag): the view moves by the drag, keeps its size, and still draws points
     frames = int(map_state(page)["frames"])
