@@ -114,7 +114,9 @@ xy = latent_map.transform(z)
 
 # counts requestAnimationFrame callbacks from now on (the page's own frame rate)
 _COUNT_FRAMES = """() => { window.__rafs = 0; if (window.__rafLoop) return;
-  window.__rafLoop = true; const tick = () => { window.__rafs++; requestAnimationFrame(tick); }; requestAnimationFrame(tick); }"""
+  window.__rafLoop = true;
+  const tick = () => { window.__rafs++; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
 
 
 def _notebook(n: int) -> dict[str, Any]:
@@ -186,7 +188,8 @@ def browser_fps(n: int, seconds: float = 4.0) -> dict[str, dict[str, Any]]:
             page = lab.open("bench_map.ipynb")
             lab.run_all(page, timeout_s=600)
             page.wait_for_function(
-                "(n) => [...document.querySelectorAll('.ll-map')].filter(e => Number(e.dataset.points) === n).length === 2",
+                "(n) => [...document.querySelectorAll('.ll-map')]"
+                ".filter(e => Number(e.dataset.points) === n).length === 2",
                 arg=n,
                 timeout=300_000,
             )

@@ -63,7 +63,10 @@ INK = """(canvas, blank) => {
   const d = c.getContext('2d').getImageData(pad, pad, width - 2 * pad, height - 2 * pad).data;
   let ink = 0; const seen = new Set();
   for (let i = 0; i < d.length; i += 4) {
-    if (d[i] + d[i + 1] + d[i + 2] < 759) { ink++; if (seen.size < 1000) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); }
+    if (d[i] + d[i + 1] + d[i + 2] < 759) {
+      ink++;
+      if (seen.size < 1000) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
   }
   return [ink / (d.length / 4), seen.size];
 }"""
@@ -139,7 +142,8 @@ def test_a_million_points(lab: Lab) -> None:
         if draw == "points" and int(wanted) >= 3:
             break
     page.wait_for_function(  # they arrive from Python in batches and are drawn
-        "() => { const d = document.querySelector('.ll-map').dataset; return Number(d.thumbs) >= Number(d.thumbsWanted); }",
+        "() => { const d = document.querySelector('.ll-map').dataset;"
+        " return Number(d.thumbs) >= Number(d.thumbsWanted); }",
         timeout=60_000,
     )
     state = map_state(page)
@@ -159,7 +163,8 @@ def test_a_million_points(lab: Lab) -> None:
     ty = 8 + (1 - (xy[target, 1] - zy0) / (zy1 - zy0)) * (side - 16)
     overlay.click(position={"x": float(tx), "y": float(ty)})
     page.wait_for_function(
-        "() => { const img = document.querySelector('.ll-map-image'); return img.src && img.complete && img.naturalWidth > 0; }",
+        "() => { const img = document.querySelector('.ll-map-image');"
+        " return img.src && img.complete && img.naturalWidth > 0; }",
         timeout=30_000,
     )
     first_src = page.locator(".ll-map-image").first.get_attribute("src")
@@ -173,7 +178,8 @@ def test_a_million_points(lab: Lab) -> None:
     if 10 < fx < side - 10 and 10 < fy < side - 10:
         overlay.click(position={"x": float(fx), "y": float(fy)})
         page.wait_for_function(
-            "(old) => { const img = document.querySelector('.ll-map-image'); return img.src !== old && img.complete && img.naturalWidth > 0; }",
+            "(old) => { const img = document.querySelector('.ll-map-image');"
+            " return img.src !== old && img.complete && img.naturalWidth > 0; }",
             arg=first_src,
             timeout=30_000,
         )
@@ -203,7 +209,8 @@ def test_a_million_points(lab: Lab) -> None:
     # Reset view: back to every point, as a density
     page.locator(".ll-map-reset").first.click()
     page.wait_for_function(
-        "(n) => { const d = document.querySelector('.ll-map').dataset; return d.draw === 'density' && Number(d.drawn) === n; }",
+        "(n) => { const d = document.querySelector('.ll-map').dataset;"
+        " return d.draw === 'density' && Number(d.drawn) === n; }",
         arg=N_POINTS,
         timeout=10_000,
     )
