@@ -405,7 +405,8 @@ class MapWidget(anywidget.AnyWidget):
         if isinstance(self._source, TensorPoints) and self.n_points == len(self.map.embedding_):
             label = ", ".join(f"{k} {_label_text(v[i])}" for k, v in self.map.labels_.items())
         else:
-            label = f"{self._color_name} {_label_text(self._color_vals[i])}" if self._color_name else ""
+            vals = self._color_vals
+            label = f"{self._color_name} {_label_text(vals[i])}" if self._color_name and vals is not None else ""
         self._activate(latent, i, f"point {i}" + (f" · {label}" if label else ""))
         return latent
 
