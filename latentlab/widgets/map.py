@@ -120,6 +120,12 @@ class MapWidget(anywidget.AnyWidget):
         >>> w.view = [x0, (x0 + x1) / 2, y0, (y0 + y1) / 2]  # zoom into the lower-left quarter
         >>> w.reset_view(); w.view == w.extent
         True
+        >>> z = gen.sample(5000, seed=1)                  # more points than the map was fitted on
+        >>> big = ll.MapWidget(m, gen, points=m.transform(z), latents=z)
+        >>> big.n_points, big.nearest(m.transform(z[7])).tolist()
+        (5000, [7])
+        >>> big.thumbnails([7, 8])[0][:4]                 # PNG bytes, decoded in one batch and cached
+        b'\\x89PNG'
     """
 
     _esm = _ESM
