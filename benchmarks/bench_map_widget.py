@@ -13,7 +13,8 @@ Rows (all measured in this run):
   zoomed in (points and thumbnails), against the same widget forced to draw every point as
   the small-map widget does (``density_above`` above the number of points).
 
-``LATENTLAB_BENCH_MAP_N`` changes the number of points (default 1,000,000; ``--quick``: 100,000).
+``LATENTLAB_BENCH_MAP_N`` changes the number of points (default 1,000,000; ``--quick``: 100,000);
+``LATENTLAB_BENCH_MAP_PARTS=fit`` or ``=browser`` runs one half (the fit rows take about 7 minutes here).
 The browser rows need Debian chromium (``/usr/bin/chromium``); without it they are skipped with a note.
 """
 
@@ -151,9 +152,10 @@ def _pan_fps(page: Any, k: int, seconds: float) -> dict[str, Any]:
         step += 1
         a = step * 0.15
         page.mouse.move(cx + 60 * math.cos(a) - 60, cy + 60 * math.sin(a))
-        if step % 10 == 0:
+        if step % 3 == 0:
             draw_ms.append(float(root.get_attribute("data-draw-ms") or 0))
     elapsed = time.perf_counter() - t0
+    draw_ms.append(float(root.get_attribute("data-draw-ms") or 0))
     rafs = int(page.evaluate("() => window.__rafs"))
     redraws = int(root.get_attribute("data-frames") or 0) - redraws0
     page.mouse.up()
@@ -219,14 +221,18 @@ def _browser_rows(n: int) -> list[dict[str, str]]:
             }
         ]
     got = browser_fps(n)
+    baseline = {  # the same widget with density_above above N: it never switches to the density
+        "zoomed out": "drawing every point",
+        "zoomed in": "density off (both read only the cells in view)",
+    }
     rows = []
     for view in ("zoomed out", "zoomed in"):
         a, b = got[f"scalable {view}"], got[f"every_point {view}"]
         rows.append(
             {
                 "benchmark": f"pan a {n:,}-point map {view}: frames/s (redraws/s, median draw)",
-                "latentlab": f"{a['fps']:.0f} ({a['redraws']:.0f}, {a['draw_ms']:.0f} ms)",
-                "baseline": f"{b['fps']:.0f} ({b['redraws']:.0f}, {b['draw_ms']:.0f} ms) drawing every point",
+                "latentlab": f"{a['fps']:.0f} ({a['redraws']:.0f}, {a['draw_ms']:.1f} ms)",
+                "baseline": f"{b['fps']:.0f} ({b['redraws']:.0f}, {b['draw_ms']:.1f} ms) {baseline[view]}",
                 "ratio": f"{a['fps'] / max(b['fps'], 1e-9):.1f}x",
                 "note": f"drawn as {a['draw']}" + ("" if view == "zoomed out" else ", after 6 wheel steps"),
             }
@@ -236,7 +242,8 @@ def _browser_rows(n: int) -> list[dict[str, str]]:
 
 def run(quick: bool = False) -> list[dict[str, str]]:
     n = int(os.environ.get("LATENTLAB_BENCH_MAP_N", 100_000 if quick else 1_000_000))
-    return _fit_rows(n, quick) + _browser_rows(n)
+    parts = os.environ.get("LATENTLAB_BENCH_MAP_PARTS", "fit,browser").split(",")
+    return (_fit_rows(n, quick) if "fit" in parts else []) + (_browser_rows(n) if "browser" in parts else [])
 
 
 if __name__ == "__main__":
