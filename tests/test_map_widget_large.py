@@ -148,7 +148,7 @@ def test_bad_input_is_refused(big: Any, gen: ll.Generator) -> None:
         MapWidget(m, gen, points=xy, latents=z[:-1])
     with pytest.raises(ShapeError, match="one value per point"):
         MapWidget(m, gen, points=xy, latents=z, color_by=np.zeros(7))
-    with pytest.raises(ShapeError, match="do not fit"):
+    with pytest.raises(ShapeError, match="does not fit the space"):
         MapWidget(m, gen, points=xy[:5], latents=torch.zeros(5, 3))
 
 
