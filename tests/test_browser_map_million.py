@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from .conftest import Lab
 
@@ -157,6 +158,13 @@ def test_a_million_points(lab: Lab) -> None:
     zx0, zx1, zy0, zy1 = zoomed
     inside = np.flatnonzero((xy[:, 0] > zx0) & (xy[:, 0] < zx1) & (xy[:, 1] > zy0) & (xy[:, 1] < zy1))
     assert len(inside) > 0
+    # only points with no other point within 8 px: the click cannot be taken by a neighbour
+    px_per_unit = (side - 16) / (zx1 - zx0)
+    m = 10 / px_per_unit
+    around = xy[(xy[:, 0] > zx0 - m) & (xy[:, 0] < zx1 + m) & (xy[:, 1] > zy0 - m) & (xy[:, 1] < zy1 + m)]
+    gaps, _ = cKDTree(around).query(xy[inside], k=2)  # [itself, its nearest neighbour]
+    inside = inside[gaps[:, 1] * px_per_unit > 8]
+    assert len(inside) >= 2, "no isolated points in the zoomed view"
     centre = np.array([(zx0 + zx1) / 2, (zy0 + zy1) / 2])
     target = int(inside[np.argmin(((xy[inside] - centre) ** 2).sum(1))])
     tx = 8 + (xy[target, 0] - zx0) / (zx1 - zx0) * (side - 16)
