@@ -170,9 +170,10 @@ def test_a_million_points(lab: Lab) -> None:
     tx = 8 + (xy[target, 0] - zx0) / (zx1 - zx0) * (side - 16)
     ty = 8 + (1 - (xy[target, 1] - zy0) / (zy1 - zy0)) * (side - 16)
     overlay.click(position={"x": float(tx), "y": float(ty)})
-    page.wait_for_function(
+    page.wait_for_function(  # the image and then the caption arrive (two changes of the widget)
         "() => { const img = document.querySelector('.ll-map-image');"
-        " return img.src && img.complete && img.naturalWidth > 0; }",
+        " return img.src && img.complete && img.naturalWidth > 0"
+        " && document.querySelector('.ll-map-caption').textContent.startsWith('point'); }",
         timeout=30_000,
     )
     first_src = page.locator(".ll-map-image").first.get_attribute("src")
@@ -186,9 +187,10 @@ def test_a_million_points(lab: Lab) -> None:
     if 10 < fx < side - 10 and 10 < fy < side - 10:
         overlay.click(position={"x": float(fx), "y": float(fy)})
         page.wait_for_function(
-            "(old) => { const img = document.querySelector('.ll-map-image');"
-            " return img.src !== old && img.complete && img.naturalWidth > 0; }",
-            arg=first_src,
+            "([old, oldCaption]) => { const img = document.querySelector('.ll-map-image');"
+            " return img.src !== old && img.complete && img.naturalWidth > 0"
+            " && document.querySelector('.ll-map-caption').textContent !== oldCaption; }",
+            arg=[first_src, caption],
             timeout=30_000,
         )
         caption = page.locator(".ll-map-caption").first.text_content() or ""
