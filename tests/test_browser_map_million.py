@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from .conftest import Lab
 
@@ -63,7 +64,10 @@ INK = """(canvas, blank) => {
   const d = c.getContext('2d').getImageData(pad, pad, width - 2 * pad, height - 2 * pad).data;
   let ink = 0; const seen = new Set();
   for (let i = 0; i < d.length; i += 4) {
-    if (d[i] + d[i + 1] + d[i + 2] < 759) { ink++; if (seen.size < 1000) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); }
+    if (d[i] + d[i + 1] + d[i + 2] < 759) {
+      ink++;
+      if (seen.size < 1000) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
   }
   return [ink / (d.length / 4), seen.size];
 }"""
@@ -139,7 +143,8 @@ def test_a_million_points(lab: Lab) -> None:
         if draw == "points" and int(wanted) >= 3:
             break
     page.wait_for_function(  # they arrive from Python in batches and are drawn
-        "() => { const d = document.querySelector('.ll-map').dataset; return Number(d.thumbs) >= Number(d.thumbsWanted); }",
+        "() => { const d = document.querySelector('.ll-map').dataset;"
+        " return Number(d.thumbs) >= Number(d.thumbsWanted); }",
         timeout=60_000,
     )
     state = map_state(page)
@@ -153,13 +158,22 @@ def test_a_million_points(lab: Lab) -> None:
     zx0, zx1, zy0, zy1 = zoomed
     inside = np.flatnonzero((xy[:, 0] > zx0) & (xy[:, 0] < zx1) & (xy[:, 1] > zy0) & (xy[:, 1] < zy1))
     assert len(inside) > 0
+    # only points with no other point within 8 px: the click cannot be taken by a neighbour
+    px_per_unit = (side - 16) / (zx1 - zx0)
+    m = 10 / px_per_unit
+    around = xy[(xy[:, 0] > zx0 - m) & (xy[:, 0] < zx1 + m) & (xy[:, 1] > zy0 - m) & (xy[:, 1] < zy1 + m)]
+    gaps, _ = cKDTree(around).query(xy[inside], k=2)  # [itself, its nearest neighbour]
+    inside = inside[gaps[:, 1] * px_per_unit > 8]
+    assert len(inside) >= 2, "no isolated points in the zoomed view"
     centre = np.array([(zx0 + zx1) / 2, (zy0 + zy1) / 2])
     target = int(inside[np.argmin(((xy[inside] - centre) ** 2).sum(1))])
     tx = 8 + (xy[target, 0] - zx0) / (zx1 - zx0) * (side - 16)
     ty = 8 + (1 - (xy[target, 1] - zy0) / (zy1 - zy0)) * (side - 16)
     overlay.click(position={"x": float(tx), "y": float(ty)})
-    page.wait_for_function(
-        "() => { const img = document.querySelector('.ll-map-image'); return img.src && img.complete && img.naturalWidth > 0; }",
+    page.wait_for_function(  # the image and then the caption arrive (two changes of the widget)
+        "() => { const img = document.querySelector('.ll-map-image');"
+        " return img.src && img.complete && img.naturalWidth > 0"
+        " && document.querySelector('.ll-map-caption').textContent.startsWith('point'); }",
         timeout=30_000,
     )
     first_src = page.locator(".ll-map-image").first.get_attribute("src")
@@ -173,12 +187,15 @@ def test_a_million_points(lab: Lab) -> None:
     if 10 < fx < side - 10 and 10 < fy < side - 10:
         overlay.click(position={"x": float(fx), "y": float(fy)})
         page.wait_for_function(
-            "(old) => { const img = document.querySelector('.ll-map-image'); return img.src !== old && img.complete && img.naturalWidth > 0; }",
-            arg=first_src,
+            "([old, oldCaption]) => { const img = document.querySelector('.ll-map-image');"
+            " return img.src !== old && img.complete && img.naturalWidth > 0"
+            " && document.querySelector('.ll-map-caption').textContent !== oldCaption; }",
+            arg=[first_src, caption],
             timeout=30_000,
         )
         caption = page.locator(".ll-map-caption").first.text_content() or ""
         assert caption.startswith(f"point {far}"), (caption, far)
+    lab.screenshot(page, "map_million_click", full_page=False)
 
     # pan (Pan mode, drag): the view moves by the drag, keeps its size, and still draws points
     frames = int(map_state(page)["frames"])
@@ -202,7 +219,8 @@ def test_a_million_points(lab: Lab) -> None:
     # Reset view: back to every point, as a density
     page.locator(".ll-map-reset").first.click()
     page.wait_for_function(
-        "(n) => { const d = document.querySelector('.ll-map').dataset; return d.draw === 'density' && Number(d.drawn) === n; }",
+        "(n) => { const d = document.querySelector('.ll-map').dataset;"
+        " return d.draw === 'density' && Number(d.drawn) === n; }",
         arg=N_POINTS,
         timeout=10_000,
     )

@@ -148,7 +148,7 @@ def test_bad_input_is_refused(big: Any, gen: ll.Generator) -> None:
         MapWidget(m, gen, points=xy, latents=z[:-1])
     with pytest.raises(ShapeError, match="one value per point"):
         MapWidget(m, gen, points=xy, latents=z, color_by=np.zeros(7))
-    with pytest.raises(ShapeError, match="do not fit"):
+    with pytest.raises(ShapeError, match="does not fit the space"):
         MapWidget(m, gen, points=xy[:5], latents=torch.zeros(5, 3))
 
 
@@ -189,7 +189,10 @@ def test_small_maps_keep_their_defaults(gen: ll.Generator) -> None:
     m = ll.LatentMap(method="pca").fit(gen.sample(300, seed=0))
     w = MapWidget(m, gen)
     assert w.n_points == 300 < w.density_above  # the browser draws points (density only above 20,000 in view)
+    assert w.thumbnails_below == 0  # and no thumbnails over them: a small map looks as it did
     assert np.array_equal(w.points, m.embedding_)
+    z = gen.sample(30_000, seed=0)
+    assert MapWidget(m, gen, points=m.transform(z), latents=z).thumbnails_below == 1_500  # a big one has them
     w2 = MapWidget(m, gen, density_above=100, thumbnails_below=0)
     assert (w2.density_above, w2.thumbnails_below) == (100, 0)
     assert w2.get_state("density_above")["density_above"] == 100  # synced to the browser

@@ -252,7 +252,7 @@ function render({ model, el }) {
     return drawn;
   }
   // -- thumbnails: spread-out points in view, asked from Python in small batches, cached -----
-  const THUMB_H = 36, MAX_THUMBS = 48, BATCH = 24, CACHE = 3000;
+  const THUMB_H = 36, MAX_THUMBS = 100, BATCH = 24, CACHE = 3000;  // 100 of 36 px fill a 440 px map
   const thumbImg = new Map(), pendingThumbs = new Set();
   let thumbQueue = [];
   function drawThumbs(ctx, runs) {

@@ -95,7 +95,8 @@ class MapWidget(anywidget.AnyWidget):
         density_above: draw the density instead of the points while more points than this
             are in view (zoom in to see points).
         thumbnails_below: draw thumbnails of spread-out points while fewer points than this
-            are in view (0: never).
+            are in view (0: never). Default: 1,500 for a map of more than ``density_above``
+            points, 0 for a smaller one (it keeps its points and hover tip).
 
     Attributes:
         selection: ``int64 (K,)`` indices of the last lasso/box selection.
@@ -119,6 +120,12 @@ class MapWidget(anywidget.AnyWidget):
         >>> w.view = [x0, (x0 + x1) / 2, y0, (y0 + y1) / 2]  # zoom into the lower-left quarter
         >>> w.reset_view(); w.view == w.extent
         True
+        >>> z = gen.sample(5000, seed=1)                  # more points than the map was fitted on
+        >>> big = ll.MapWidget(m, gen, points=m.transform(z), latents=z)
+        >>> big.n_points, big.nearest(m.transform(z[7])).tolist()
+        (5000, [7])
+        >>> big.thumbnails([7, 8])[0][:4]                 # PNG bytes, decoded in one batch and cached
+        b'\\x89PNG'
     """
 
     _esm = _ESM
@@ -155,7 +162,7 @@ class MapWidget(anywidget.AnyWidget):
         points: Any = None,
         latents: Any = None,
         density_above: int = 20_000,
-        thumbnails_below: int = 1_500,
+        thumbnails_below: int | None = None,
     ) -> None:
         latent_map.check_fitted()
         super().__init__()
@@ -170,7 +177,10 @@ class MapWidget(anywidget.AnyWidget):
         self._tree: Any = None
         self._points, self._source = self._points_and_source(points, latents)
         self._check_space()
-        self.density_above, self.thumbnails_below = int(density_above), int(thumbnails_below)
+        self.density_above = int(density_above)
+        if thumbnails_below is None:  # a small map stays as it was: points, and a hover tip
+            thumbnails_below = 1_500 if self.n_points > self.density_above else 0
+        self.thumbnails_below = int(thumbnails_below)
         img_h, img_w = (int(t) for t in gen.image_size)
         self.thumb_aspect = img_w / img_h
         emb = self._points.astype(np.float64)
@@ -401,7 +411,8 @@ class MapWidget(anywidget.AnyWidget):
         if isinstance(self._source, TensorPoints) and self.n_points == len(self.map.embedding_):
             label = ", ".join(f"{k} {_label_text(v[i])}" for k, v in self.map.labels_.items())
         else:
-            label = f"{self._color_name} {_label_text(self._color_vals[i])}" if self._color_name else ""
+            vals = self._color_vals
+            label = f"{self._color_name} {_label_text(vals[i])}" if self._color_name and vals is not None else ""
         self._activate(latent, i, f"point {i}" + (f" · {label}" if label else ""))
         return latent
 
