@@ -74,6 +74,11 @@ result = ll.encode(gen, cells, steps=STEPS)
 print(result)
 print("PSNR per digit (dB):", [round(p, 1) for p in result.psnr.tolist()])
 ll.show(torch.cat([result.images, result.reconstructions]), nrow=10)
+# each latent is of its own digit: its reconstruction is nearer its photo than the next digit's reconstruction is
+mse_to = lambda recon: ((recon - result.images) ** 2).flatten(1).mean(1)   # noqa: E731
+own, other = mse_to(result.reconstructions), mse_to(result.reconstructions.roll(1, 0))
+print(f"pixel MSE to the photo: own reconstruction {own.mean():.3f}, the next digit's {other.mean():.3f}")
+assert bool((own < other).all()) and own.mean() < 0.7 * other.mean()
 """),
     md("""
 Top: the photo's digits as the model sees them. Bottom: what the model can draw closest to
@@ -95,6 +100,8 @@ target = runs["optimize"].loss   # how many hybrid steps to match optimisation's
 steps_needed = runs["hybrid"].steps_to(target)
 print("hybrid steps to reach optimize's final loss, per digit:", steps_needed.tolist())
 print("(0: the encoder's guess was already as good; -1: not reached)")
+assert runs["hybrid"].loss.mean() < runs["optimize"].loss.mean() < runs["encoder"].loss.mean()
+assert bool((steps_needed >= 0).all()) and bool((steps_needed < STEPS).all())
 ll.show(torch.cat([runs[m].reconstructions for m in runs]), nrow=10)
 """),
     code("""
@@ -132,6 +139,9 @@ stained = scans * (1 - stain) + torch.tensor([0.45, 0.3, 0.15])[:, None, None] *
 as_is = ll.encode(gen, stained, steps=STEPS, progress=False)
 masked = ll.encode(gen, stained, mask=1 - stain, steps=STEPS, progress=False)
 print("rows: the scans, stained, encoded as is, encoded with the stain masked out")
+error = {name: float(((r.reconstructions - scans) ** 2).mean()) for name, r in (("as is", as_is), ("masked", masked))}
+print("pixel MSE to the clean scans:", {k: round(v, 4) for k, v in error.items()})
+assert error["masked"] < error["as is"]
 ll.show(torch.cat([scans, stained, as_is.reconstructions, masked.reconstructions]), nrow=5)
 """),
     md("""
@@ -179,6 +189,7 @@ codes = fonts.codes()
 others = codes[torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))[:50]]
 print(f"mean IoU with the real glyphs: encoded font {iou(decoded, real).mean():.3f},"
       f" a random training font {iou(fonts.glyphs(others), real[None]).mean():.3f}")
+assert iou(decoded, real).mean() >= iou(fonts.glyphs(others), real[None]).mean() + 0.15
 print("rows: real A-Z, decoded A-Z, real a-z, decoded a-z")
 ll.show(on_paper(torch.cat([real[:26], decoded[:26], real[26:52], decoded[26:52]])), nrow=26)
 """),
@@ -197,6 +208,8 @@ unseen = [i for i, c in enumerate(CHARS) if c not in SEEN]
 print(f"IoU on the {len(unseen)} unseen glyphs: from 5 letters {iou(fonts.glyphs(z_five), real)[unseen].mean():.3f},"
       f" from all 62 {iou(decoded, real)[unseen].mean():.3f},"
       f" random training font {iou(fonts.glyphs(others)[:, unseen], real[unseen]).mean():.3f}")
+assert iou(decoded, real)[unseen].mean() >= iou(fonts.glyphs(z_five), real)[unseen].mean() \
+    >= iou(fonts.glyphs(others)[:, unseen], real[unseen]).mean() + 0.15
 ll.show(on_paper(torch.cat([real[pick], fonts.glyphs(z_five, WORD), fonts.glyphs(z_font, WORD)])), nrow=len(WORD))
 """),
     md("""
@@ -213,10 +226,13 @@ for k, c in enumerate(fonts.text):                                             #
     specimen[0, :, :, k * cell:(k + 1) * cell] = 1 - real[CHARS.index(c), :, 6:58]
 scribbled = specimen.clone()
 scribbled[..., 4 * cell:6 * cell] = torch.rand(1, 1, 64, 2 * cell, generator=torch.Generator().manual_seed(0)).round()
+seen_iou = {}
 for method in ("encoder", "hybrid"):
     r = ll.encode(fonts, scribbled, method=method, mask=SEEN, steps=STEPS, progress=False)
     score = iou(fonts.glyphs(r.latents[0]), real)
-    print(f"{method:8s} IoU seen {score[[CHARS.index(c) for c in SEEN]].mean():.3f}   unseen {score[unseen].mean():.3f}")
+    seen_iou[method] = float(score[[CHARS.index(c) for c in SEEN]].mean())
+    print(f"{method:8s} IoU seen {seen_iou[method]:.3f}   unseen {score[unseen].mean():.3f}")
+assert seen_iou["hybrid"] > seen_iou["encoder"]   # it fits the observed letters more closely
 ll.show(torch.cat([scribbled, r.reconstructions]), nrow=1, scale=2)
 """),
     md("""
@@ -272,6 +288,7 @@ strip = bold.apply(z_font, [u * step for u in units])                         # 
 weight = ll.measures.stroke_weight(on_paper(fonts.glyphs(strip, "Hamburg"))).view(len(units), -1).mean(1)
 print("strength (spreads):", units)
 print("stroke weight:     ", [round(float(v), 3) for v in weight])
+assert bool((weight.diff() > 0).all()), "bolder at every step"
 ll.show(dirs.preview(fonts, bold, z=z_font, strengths=[u * step for u in units]))
 """),
     md("""

@@ -98,6 +98,7 @@ checksum manifest. `ll.load` opens it like a bundled model.
 again = ll.load("my_doodles")
 z = gen.sample(4, seed=0)
 print("reloaded bit-identically:", torch.equal(gen.decode(z), again.decode(z)))
+assert torch.equal(gen.decode(z), again.decode(z))
 """),
 ]
 

@@ -111,14 +111,17 @@ emb = gen.embed(["a red fox", "a red fox", "a blue bird", "a blue bird"])
 theirs = pipe(latents=noise, prompt_embeds=emb, num_inference_steps=gen.steps, guidance_scale=gen.guidance,
               height=32, width=32, output_type="pt").images
 print("largest pixel difference:", float((images - theirs).abs().max()))
+assert float((images - theirs).abs().max()) < 1e-4
 """),
     md("""
 Embeddings are cached per text, so a long morph between a few prompts runs the text encoder a few times:
 """),
     code("""
-print("texts encoded so far:", gen.texts_encoded)   # 'a red fox', 'a blue bird' and the empty negative prompt
+before = gen.texts_encoded
+print("texts encoded so far:", before)   # 'a red fox', 'a blue bird' and the empty negative prompt
 gen.decode(gen.sample(8, seed=1), prompt="a blue bird")
 print("after 8 more images:", gen.texts_encoded)
+assert before == gen.texts_encoded == 3, "a cached text is not encoded again"
 """),
     md("""
 ## Joint latents: (prompt, seed) keyframes
@@ -131,6 +134,7 @@ embedding on a straight line.
 keys = gen.keyframes([("a red fox", 1), ("a blue bird", 7), ("an old tree", 3)])
 joint = gen.space("joint")
 print(joint.describe(), tuple(keys.shape))
+assert keys.shape == (3, 4 * 16 * 16 + 16 * 32)
 path = ll.interpolate(keys[0], keys[1], 6, space=joint)    # slerp on noise, lerp on prompt
 ll.show(gen.decode(path, space="joint"), nrow=6, scale=3)
 """),
@@ -179,14 +183,16 @@ pixels = ll.from_diffusers(ddpm, name="tiny-ddpm")
 
 yy, xx = torch.meshgrid(torch.linspace(0, 1, 16), torch.linspace(0, 1, 16), indexing="ij")
 photo = torch.stack([0.5 + 0.4 * torch.sin(3 * xx + 1), 0.5 + 0.4 * torch.cos(2 * yy), 0.3 + 0.4 * xx * yy])[None]
-rows = [photo]
+rows, round_trip = [photo], {}
 for steps in (10, 50):
     z = pixels.encode(photo, steps=steps)
     again = pixels.decode(z, steps=steps)
     rows.append(again)
-    print(f"{steps} steps: round-trip MSE {float(((again - photo) ** 2).mean()):.5f}")
+    round_trip[steps] = float(((again - photo) ** 2).mean())
+    print(f"{steps} steps: round-trip MSE {round_trip[steps]:.5f}")
 control = pixels.decode(pixels.sample(1, seed=0), steps=10)
 print(f"random noise instead: MSE {float(((control - photo) ** 2).mean()):.3f}")
+assert round_trip[50] < round_trip[10] < 0.1 * float(((control - photo) ** 2).mean())
 ll.show(torch.cat([*rows, control]), nrow=4, scale=6)       # photo | 10 steps | 50 steps | random noise
 """),
     md("""
@@ -210,9 +216,12 @@ z = gen.sample(1, seed=2)
 plain = gen.decode(z)
 same = gen.decode(z, h_edit=[(h_dirs[0], 0.0)])
 print("zero edit == plain image:", torch.equal(plain, same))
+assert torch.equal(plain, same)
 # the mid-block output has a norm of about 40 here, so strengths of that size are large edits
 edits = [gen.decode(z, h_edit=[(h_dirs[0], s)], h_steps=slice(0, gen.steps // 2)) for s in (-80, -40, 0, 40, 80)]
-print("mean pixel change:", [round(float((e - plain).abs().mean()), 3) for e in edits])
+change = [float((e - plain).abs().mean()) for e in edits]
+print("mean pixel change:", [round(c, 3) for c in change])
+assert change[2] == 0 and min(change[:2] + change[3:]) > 0.005   # strength 0 is the plain image; the others edit
 ll.show(torch.cat(edits), nrow=5, scale=3)
 """),
     md("""

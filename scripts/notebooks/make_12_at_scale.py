@@ -22,7 +22,7 @@ holds them all in memory and runs on one core. `ll.dataset` runs such work as a 
 
 This notebook renders fonts of the bundled `glyphs` model (quick mode: a few hundred; set
 `LATENTLAB_QUICK=0` and it renders 100,000, which takes a few hours on one CPU core and minutes
-on a cluster).
+on a cluster; `LATENTLAB_AT_SCALE_N` sets another number).
 """),
     code("""
 %matplotlib inline
@@ -37,7 +37,7 @@ import latentlab as ll
 from latentlab import dataset
 
 QUICK = os.environ.get("LATENTLAB_QUICK", "1") == "1"
-N = 300 if QUICK else 100_000
+N = int(os.environ.get("LATENTLAB_AT_SCALE_N", 300 if QUICK else 100_000))   # make test-full: 3,000
 OUT = Path(tempfile.mkdtemp(prefix="latentlab_12_"))   # use a lasting folder for real jobs: they resume
 gen = ll.load("glyphs")
 gen.text = "Ag"        # a short specimen: thumbnails stay small and measures average two glyphs
@@ -81,11 +81,14 @@ different job aimed at the folder is refused instead of mixed in:
 again = dataset.render(gen, n=N, seed=0, out=OUT / "fonts", measures=MEASURES, thumbnails=48,
                        shard_size=max(50, N // 10), batch_size=128, progress=False)
 print("shards computed on the re-run:", again.computed)
+assert again.computed == 0 and dataset.read(again.out).equals(table)
 try:
     dataset.render(gen, n=N, seed=1, out=OUT / "fonts", measures=MEASURES, thumbnails=48,
                    shard_size=max(50, N // 10), batch_size=128, progress=False)
 except ll.InvalidValueError as err:
     print(err)
+else:
+    raise AssertionError("expected ll.InvalidValueError: another job's folder must be refused")
 """),
     md("""
 ## The same job on Ray Data
@@ -109,6 +112,7 @@ if ray is not None:
                             shard_size=max(50, N // 10), batch_size=128, engine="ray", workers=2)
     print(on_ray, f"in {time.perf_counter() - start:.1f} s")
     print("identical to the local table:", dataset.read(on_ray.out).equals(table))
+    assert dataset.read(on_ray.out).equals(table)
     ray.shutdown()
 """),
     md("""
@@ -158,6 +162,7 @@ it applies to the model's latents directly.
 bold = dataset.from_labels(job.out, "stroke_weight", method="logistic", name="bold")
 print("held-out accuracy:", round(bold.provenance["scores"]["heldout_accuracy"], 3),
       "on", bold.provenance["n_test"], "fonts of the held-out shard")
+assert bold.provenance["scores"]["heldout_accuracy"] >= 0.85   # an unrelated label gets < 0.62 (tests/test_dataset.py)
 spread = float((dataset.latents(table) @ bold.vector.float()).std())    # how far the fonts spread along it
 print(f"the fonts' projections on the direction have a spread of {spread:.2f}")
 z = gen.sample(2, seed=7)

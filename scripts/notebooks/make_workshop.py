@@ -128,6 +128,9 @@ print("lerp lengths ", [round(float(v), 2) for v in line.norm(dim=1)])
 print("slerp lengths", [round(float(v), 2) for v in arc.norm(dim=1)])
 samples = gen.sample(2000, seed=1).norm(dim=1)
 print(f"2000 samples from the prior: length {samples.mean():.2f} +- {samples.std():.2f}")
+assert abs(float(samples.mean()) - 4) < 0.3 and float(samples.std()) < 1       # near the sphere of radius 4
+assert float(line.norm(dim=1)[4]) < 0.9 * min(float(a.norm()), float(b.norm()))   # the line cuts inside
+assert float(arc.norm(dim=1).min()) > 0.99 * min(float(a.norm()), float(b.norm()))  # the arc does not
 """),
     md("""
 In 16 dimensions almost every sample of the prior lies near a sphere of radius about 4 (the
@@ -185,6 +188,7 @@ code of the top 30% and that of the bottom 30%, as a unit vector, scored on font
     code("""
 italic = ll.directions.from_labels(codes, labels["italic"], space=fonts, name="italic")
 print("held-out accuracy of the italic direction:", round(italic.provenance["scores"]["heldout_accuracy"], 2))
+assert italic.provenance["scores"]["heldout_accuracy"] >= 0.9   # 80% of the fonts are upright: 0.8 is guessing
 base = fonts.sample(1, seed=5)[0]
 ll.show(fonts.decode(torch.stack([base + s * italic.vectors[0] for s in (-3, 0, 3)])), nrow=3, scale=0.7)
 """),
