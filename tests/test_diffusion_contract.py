@@ -1,20 +1,15 @@
-"""The architecture contract (``latentlab.testing.check_generator``) on tiny SD, SDXL and DDPM generators.
-
-``check_generator`` comes with the architecture issue; until it is on this branch these tests skip
-(rather than pass) so that they run as soon as it lands.
-"""
+"""The architecture contract (``latentlab.testing.check_generator``) on tiny SD, SDXL and DDPM generators."""
 
 from __future__ import annotations
 
 import pytest
 
 import latentlab as ll
+from latentlab import testing
 
 from ._tiny_diffusion import ddpm_folder, sd_folder, sdxl_folder
 
 __all__ = ["ddpm_folder", "sd_folder", "sdxl_folder"]  # fixtures used here
-
-testing = pytest.importorskip("latentlab.testing", reason="check_generator arrives with the architecture issue")
 
 
 @pytest.mark.parametrize("kind", ["sd", "sdxl", "ddpm"])

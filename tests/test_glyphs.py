@@ -17,7 +17,6 @@ import torch
 from latentlab.errors import CapabilityError, ChecksumError, InputImageError, InvalidValueError, ShapeError
 from latentlab.generators._glyphs_net import CHARS, GlyphsConfig, GlyphsNet
 from latentlab.generators.glyphs import GlyphsGenerator, load_bundled, render_font, save_bundle
-from latentlab.generators.registry import BUNDLED_DIR
 
 SMALL = GlyphsConfig(latent_dim=8, char_dim=8, enc_width=8, hidden=32, dec_widths=(32, 16, 8, 8, 8))
 
@@ -240,7 +239,6 @@ def test_widgets_use_the_glyphs_preview(gen: GlyphsGenerator) -> None:
         ex.close()
 
 
-@pytest.mark.skipif(not (BUNDLED_DIR / "glyphs" / "card.json").is_file(), reason="glyphs bundle not shipped")
 def test_shipped_preview_is_the_full_specimen_shrunk() -> None:
     import latentlab as ll
 

@@ -137,8 +137,11 @@ In 16 dimensions almost every sample of the prior lies near a sphere of radius a
 square root of 16). The straight line cuts through the inside, where the model saw almost no
 latents in training; `slerp` stays on the sphere.
 """),
-    exercise("slerp-midpoint", "with `a, b = ll.load('digits').sample(2, seed=0)`, make the midpoint that keeps "
-             "the length of a typical latent"),
+    exercise(
+        "slerp-midpoint",
+        "with `a, b = ll.load('digits').sample(2, seed=0)`, make the midpoint that keeps "
+        "the length of a typical latent",
+    ),
     stuck("slerp-midpoint"),
     md("""
 ## Morphing typefaces
