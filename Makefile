@@ -19,7 +19,7 @@ help:
 	@echo "make lab    - install and open JupyterLab on notebooks/00_quickstart.ipynb"
 	@echo "make test   - install dev extras, run ruff, mypy and every test (unit, property, doctest, notebooks, browser)"
 	@echo "make bench  - print the benchmark tables"
-	@echo "make test-full - run every notebook in full mode (slow)"
+	@echo "make test-full - run every notebook in full mode (slow: 15 min; notebook 12 renders LATENTLAB_AT_SCALE_N=3000 fonts)"
 	@echo "make notebooks - rebuild notebooks/ from scripts/notebooks/make_*.py"
 	@echo "make docs   - build the API reference into build/api/index.html"
 	@echo "make lab-check - start the 'make lab' server, check that it answers, stop it (part of make test)"
