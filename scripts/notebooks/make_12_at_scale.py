@@ -150,6 +150,7 @@ widget = ll.MapWidget(fitted, gen, points=xy, latents=job.out, color_by="stroke_
 boldest = int(np.argmax(table["stroke_weight"].to_numpy()))
 widget.click_point(boldest)   # what a click on that point does: render it, here from Python
 print(f"{widget.n_points:,} points on the map; clicked {widget.caption}")
+assert widget.n_points == N
 widget
 """),
     md("""
