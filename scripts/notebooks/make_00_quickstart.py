@@ -36,6 +36,8 @@ with values in `[0, 1]`. The same `seed` always gives the same latents.
 z = gen.sample(16, seed=0)
 images = gen.decode(z)
 print("latents", tuple(z.shape), "-> images", tuple(images.shape))
+assert z.shape == (16, 16) and images.shape == (16, 3, *gen.image_size) and 0 <= images.min() <= images.max() <= 1
+assert torch.equal(gen.sample(16, seed=0), z)   # the same seed, the same latents
 ll.show(images, nrow=8)
 """),
     md("""

@@ -60,6 +60,7 @@ Small models are enlarged to about 256 px unless you pass `size=`.
     code("""
 anim = ll.save_morph(gen, keys, OUT / "morph.gif", fps=15, seconds=SECONDS, progress=False)
 print(anim)
+assert anim.path.read_bytes()[:4] == b"GIF8" and anim.frames == round(15 * SECONDS)
 ll.show_animation(anim)
 """),
     md("""
@@ -71,6 +72,7 @@ and the last exactly keyframe 4.
     code("""
 frames = np.stack(list(ll.frames(gen, keys, fps=15, seconds=SECONDS, size=64)))
 print(frames.shape, frames.dtype)
+assert frames.shape == (anim.frames, 64, 64, 3) and frames.dtype == np.uint8
 every = max(1, len(frames) // 10)
 strip = torch.from_numpy(frames[::every]).permute(0, 3, 1, 2)     # uint8 (N, 3, H, W) is accepted
 ll.grid_image(strip, nrow=len(strip), scale=1)
@@ -115,6 +117,7 @@ z = gen.sample(2, seed=7)
 rows = ll.slerp(z[0], z[1], steps=12)                         # (12, 16)
 folder = ll.save_morph(gen, rows, OUT / "frames", interpolate=False, fps=12, size=64, progress=False)
 print(folder.format, folder.frames, sorted(p.name for p in folder.path.iterdir())[:3], "...")
+assert folder.frames == 12 == len(list(folder.path.glob("*.png")))
 """),
     md("""
 ## Mistakes give clear messages

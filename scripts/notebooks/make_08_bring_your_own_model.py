@@ -113,9 +113,11 @@ images = vae_gen.decode(z)                        # (4, 3, 32, 32) in [0, 1]
 again = vae_gen.encode(images)                    # (4, 4, 16, 16) posterior means
 drawn = vae_gen.encode(images, posterior="sample", seed=0)
 print(tuple(z.shape), "->", tuple(images.shape), "->", tuple(again.shape))
+assert z.shape == again.shape == drawn.shape == (4, 4, 16, 16) and images.shape == (4, 3, 32, 32)
 
 big = ll.from_diffusers_vae(workdir / "tiny-vae", image_size=64, tiled=True)   # larger than sample_size
 print("tiled decode:", tuple(big.decode(big.sample(1, seed=0)).shape))
+assert big.decode(big.sample(1, seed=0)).shape == (1, 3, 64, 64)
 ll.show(images, scale=2)
 """),
     md("""
