@@ -57,12 +57,12 @@ def test_round_trip_of_decoded_specimens(gen: GlyphsGenerator, fonts: torch.Tens
     encoder = ll.encode(gen, images, method="encoder", progress=False)
     assert hybrid.method == "hybrid" and hybrid.latents.shape == fonts.shape
     seen = specimen_iou(gen, hybrid.latents, fonts, gen.text)
-    assert seen >= 0.9
-    assert specimen_iou(gen, hybrid.latents, fonts, CHARS) >= 0.85  # the 55 unseen glyphs follow
-    assert specimen_iou(gen, encoder.latents, fonts, gen.text) >= 0.75
+    assert seen >= 0.95  # today 0.986
+    assert specimen_iou(gen, hybrid.latents, fonts, CHARS) >= 0.92  # the 55 unseen glyphs follow (0.962)
+    assert specimen_iou(gen, encoder.latents, fonts, gen.text) >= 0.75  # 0.774
     assert seen >= specimen_iou(gen, encoder.latents, fonts, gen.text)
     assert bool((hybrid.loss <= hybrid.history[0]).all())
-    other = gen.sample(3, seed=99)  # a different font is far below the bar
+    other = gen.sample(3, seed=99)  # a different font is far below the bar (0.416)
     assert specimen_iou(gen, other, fonts, gen.text) < 0.75
 
 
