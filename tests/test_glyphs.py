@@ -334,6 +334,9 @@ def test_decoder_fast_paths_compute_its_definition() -> None:
     for got in (fast, graph.detach()):
         assert tuple(got.shape) == (3, 4, 64, 64)
         assert float((got.double() - want).abs().max()) < 1e-5 * scale
+    with torch.no_grad():  # one glyph: NCHW maps and the plain norm / output conv (below the fusing size)
+        one = net.decode(z[:1].detach(), chars[:1])
+    assert float((one.double() - want[:1, :1]).abs().max()) < 1e-5 * scale
     # negative control: bilinear instead of nearest upsampling is a different function
     other = _decoder_by_definition(net, z.detach(), chars, up="bilinear")
     assert float((other - want).abs().max()) > 1e-2 * scale
