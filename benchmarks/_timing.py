@@ -22,6 +22,19 @@ def best_of(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float
     return min(times)
 
 
+def best_of_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int = 9) -> tuple[float, float]:
+    """Best wall times (seconds) of ``fn_a`` and ``fn_b`` timed in alternation, so that load that
+    comes and goes on a shared machine falls on both alike."""
+    fn_a(), fn_b()  # warm-up
+    a, b = [], []
+    for _ in range(repeat):
+        for fn, times in ((fn_a, a), (fn_b, b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return min(a), min(b)
+
+
 def median_of(fn: Callable[[], object], repeat: int = 7) -> float:
     """Median wall time (seconds) of ``fn`` over ``repeat`` calls after one warm-up."""
     fn()

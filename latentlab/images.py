@@ -64,7 +64,8 @@ def load_images(
 
     Returns:
         ``float32 (N, 3, H, W)`` in ``[0, 1]``; on the device of a single tensor source,
-        otherwise on the CPU.
+        otherwise on the CPU. A single contiguous ``float32 (N, 3, H, W)`` tensor already in
+        ``[0, 1]`` and at ``size`` is checked and returned as it is (not copied).
 
     Example:
         >>> import numpy as np
@@ -82,6 +83,9 @@ def load_images(
         )
     bg = _background_rgb(background)
     target = _as_size(size)
+    ready = _ready_tensor(source, target)
+    if ready is not None:
+        return ready
     batches = [_to_rgba_batch(item, label) for item, label in _items(source)]
     device = batches[0].device if len(batches) == 1 else torch.device("cpu")
     rgb = [fit_images(_composite(b, bg), target, fit, bg) if target else _composite(b, bg) for b in batches]
@@ -193,6 +197,29 @@ def _open(path: Path) -> Image.Image:
             got=f"{type(exc).__name__}: {exc}",
             fix="open the file in an image viewer, or re-save it as PNG",
         ) from exc
+
+
+def _ready_tensor(source: Any, target: tuple[int, int] | None) -> torch.Tensor | None:
+    """``source`` itself when it is already the result: one contiguous float32 ``(N, 3, H, W)``
+    tensor at ``target`` with values in [0, 1] (after the same checks); else ``None``.
+
+    The general path would rebuild it bit for bit (opaque alpha composites to the same RGB)
+    through an RGBA copy; this checks finiteness and range in one ``aminmax`` pass instead.
+    """
+    if not (
+        isinstance(source, torch.Tensor)
+        and source.dtype == torch.float32
+        and source.ndim == 4
+        and source.shape[1] == 3
+        and source.numel() > 0
+        and source.is_contiguous()
+        and (target is None or tuple(source.shape[-2:]) == target)
+    ):
+        return None
+    lo, hi = (float(v) for v in torch.aminmax(source.detach()))
+    if not (lo >= 0.0 and hi <= 1.0):  # NaN, inf, out of range, or within the clamp tolerance
+        return None  # the general path raises its errors or clamps
+    return source.detach() if source.requires_grad else source
 
 
 def _from_pil(img: Image.Image, label: str) -> torch.Tensor:

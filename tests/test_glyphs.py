@@ -288,3 +288,53 @@ def test_glyph_reader_reads_one_logit_per_character() -> None:
     reader = GlyphReader(width=4)
     assert reader(torch.rand(3, 64, 64)).shape == (3, len(CHARS))
     assert reader.read(torch.rand(2, 5, 64, 64)).shape == (10,)
+
+
+def _decoder_by_definition(net: GlyphsNet, z: torch.Tensor, chars: torch.Tensor, up: str = "nearest") -> torch.Tensor:
+    """The decoder as its docstring states it, in float64: upsample x2, 3x3 conv, group norm, FiLM, SiLU."""
+    f64 = {k: v.double() for k, v in net.state_dict().items()}
+    b, k = len(z), len(chars)
+    zz = z[:, None].expand(b, k, -1).reshape(b * k, -1).double()
+    cond = torch.cat([zz, f64["dec_char.weight"][chars.repeat(b)]], -1)
+    lin = torch.nn.functional.linear
+    cond = torch.nn.functional.silu(lin(cond, f64["dec_cond.0.weight"], f64["dec_cond.0.bias"]))
+    cond = torch.nn.functional.silu(lin(cond, f64["dec_cond.2.weight"], f64["dec_cond.2.bias"]))
+    h = lin(cond, f64["dec_seed.weight"], f64["dec_seed.bias"]).reshape(b * k, -1, 4, 4)
+
+    def conv_norm_film(x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        p = f"blocks.{i}."
+        x = torch.nn.functional.conv2d(x, f64[p + f"conv{j}.weight"], f64[p + f"conv{j}.bias"], padding=1)
+        x = torch.nn.functional.group_norm(x, getattr(net.blocks[i], f"norm{j}").num_groups)
+        g, s = lin(cond, f64[p + f"film{j}.weight"], f64[p + f"film{j}.bias"]).chunk(2, 1)
+        return torch.nn.functional.silu(x * (1 + g[:, :, None, None]) + s[:, :, None, None])
+
+    for i, block in enumerate(net.blocks):
+        h = conv_norm_film(torch.nn.functional.interpolate(h, scale_factor=2, mode=up), i, 1)
+        if block.extra:
+            h = h + conv_norm_film(h, i, 2)
+    logits = torch.nn.functional.conv2d(h, f64["out.weight"], f64["out.bias"], padding=1)
+    return logits.reshape(b, k, *logits.shape[-2:])
+
+
+def test_decoder_fast_paths_compute_its_definition() -> None:
+    """Transposed-conv upsampling on channels-last maps, fused norm + FiLM and the one-channel output
+    conv as a matrix product (no autograd), and the autograd path, all equal the plain definition."""
+    torch.manual_seed(1)
+    net = GlyphsNet(SMALL).eval()
+    z, chars = torch.randn(3, SMALL.latent_dim), torch.tensor([0, 7, 30, 61])
+    want = _decoder_by_definition(net, z, chars)
+    scale = float(want.abs().max())
+    with torch.no_grad():
+        fast = net.decode(z, chars)
+    with torch.enable_grad():
+        graph = net.decode(z.requires_grad_(), chars)
+    assert graph.requires_grad and not fast.requires_grad
+    for got in (fast, graph.detach()):
+        assert tuple(got.shape) == (3, 4, 64, 64)
+        assert float((got.double() - want).abs().max()) < 1e-5 * scale
+    with torch.no_grad():  # one glyph: NCHW maps and the plain norm / output conv (below the fusing size)
+        one = net.decode(z[:1].detach(), chars[:1])
+    assert float((one.double() - want[:1, :1]).abs().max()) < 1e-5 * scale
+    # negative control: bilinear instead of nearest upsampling is a different function
+    other = _decoder_by_definition(net, z.detach(), chars, up="bilinear")
+    assert float((other - want).abs().max()) > 1e-2 * scale

@@ -156,6 +156,47 @@ def test_tensor_source_keeps_its_values_when_already_sized():
     torch.testing.assert_close(load_images(x, size=8), x)
 
 
+def test_a_ready_float_batch_is_returned_as_is_and_equals_the_general_path():
+    x = torch.rand(4, 3, 8, 8)
+    out = load_images(x, size=8)
+    assert out is x  # no copy, no RGBA round-trip
+    leaf = x.clone().requires_grad_(True)
+    assert load_images(leaf).data_ptr() == leaf.data_ptr() and not load_images(leaf).requires_grad
+    general = load_images(list(x), size=8)  # a list takes the RGBA -> composite path
+    assert general.data_ptr() != x.data_ptr()
+    assert torch.equal(out, general)
+    # slightly out of range, non-contiguous or float64: not "ready", so the general path copies and clamps
+    edge = x.clone()
+    edge[0, 0, 0, 0] = 1.0005
+    clamped = load_images(edge, size=8)
+    assert clamped is not edge and float(clamped.max()) == 1.0
+    assert load_images(x.transpose(2, 3), size=8).is_contiguous()
+    assert load_images(x.double(), size=8).dtype == torch.float32
+    # another size is resized, not passed through
+    assert tuple(load_images(x, size=4).shape) == (4, 3, 4, 4)
+
+
+def test_ready_fast_path_still_rejects_bad_values():
+    x = torch.rand(2, 3, 16, 16)
+    x[1, 2, 5, 5] = float("nan")
+    _raises(InvalidValueError, "1 NaN", load_images, x, size=16)
+    x[1, 2, 5, 5] = float("inf")
+    _raises(InvalidValueError, "1 inf", load_images, x, size=16)
+    x[1, 2, 5, 5] = 1.5
+    _raises(InvalidValueError, "[0, 1]", load_images, x, size=16)
+
+
+def test_check_finite_counts_non_finite_values_and_passes_huge_finite_ones():
+    from latentlab._checks import check_finite
+
+    t = torch.zeros(1000)
+    t[[3, 7]] = float("nan")
+    t[9] = -float("inf")
+    _raises(InvalidValueError, "2 NaN and 1 inf", check_finite, t)
+    huge = torch.full((10,), 3e38)  # the sum overflows to inf, yet every value is finite
+    assert check_finite(huge) is huge
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 

@@ -504,7 +504,9 @@ class GlyphsGenerator(Generator):
     # -- decoding ---------------------------------------------------------------------
     def _glyph_probs(self, z: torch.Tensor, idx: torch.Tensor, half: bool = False) -> torch.Tensor:
         logits = self.net.decode(z, idx.to(z.device), half=half)
-        return torch.sigmoid(logits * self.sharpness)
+        if torch.is_grad_enabled():
+            return torch.sigmoid(logits * self.sharpness)
+        return logits.mul_(self.sharpness).sigmoid_()  # the decoder's own fresh tensor: in place
 
     def _decode(self, latents: torch.Tensor, space: LatentSpace) -> torch.Tensor:
         return self._line(latents, half=False)
