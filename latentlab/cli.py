@@ -311,12 +311,17 @@ def _doctor_args(p: argparse.ArgumentParser) -> None:
         "--models", default=None, metavar="DIR", help="folder of model folders to verify (default: the bundled models)"
     )
     p.add_argument("--disk", default=".", metavar="DIR", help="folder whose free space counts (default: here)")
+    p.add_argument(
+        "--warm",
+        action="store_true",
+        help="also compile and cache umap's kernels (one tiny map, ~30 s once) so the first UMAP map is fast",
+    )
 
 
 def _doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor
 
-    report = doctor(args.models, disk_path=args.disk)
+    report = doctor(args.models, disk_path=args.disk, warm=args.warm)
     print(report)
     return 0 if report.ok else 1
 
@@ -355,7 +360,7 @@ COMMANDS: list[Command] = [
         "check this laptop for a workshop (one line per check, with a fix); exit 1 if not ready",
         _doctor_args,
         _doctor,
-        examples=["latentlab doctor"],
+        examples=["latentlab doctor", "latentlab doctor --warm"],
     ),
     Command(
         "train",

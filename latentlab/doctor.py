@@ -2,9 +2,10 @@
 
 One line per check, each with a fix when it fails: Python, torch and its threads, the bundled
 models against their sha256 manifests, JupyterLab and the ipywidgets/anywidget front-end
-extensions (without them sliders show as text), ffmpeg for GIF/MP4, the optional extras, and
-free disk. :attr:`Report.ok` is ``False`` (and the command exits 1) when something a workshop
-needs is missing; an optional extra that is missing is only listed.
+extensions (without them sliders show as text), ffmpeg for GIF/MP4, the optional extras, whether
+UMAP's compiled kernels are cached (``warm=True`` / ``--warm`` fills the cache), and free disk.
+:attr:`Report.ok` is ``False`` (and the command exits 1) when something a workshop needs is
+missing; an optional extra that is missing (or a cold map cache) is only listed.
 
 Example:
     >>> from latentlab.doctor import doctor
@@ -248,6 +249,29 @@ def check_extra(extra: str) -> Check:
     return Check(f"extra:{extra}", True, f"installed; used for {purpose}", required=False)
 
 
+def check_map_cache(warm: bool = False) -> Check:
+    """umap's numba kernels are compiled and cached (else the first UMAP map of the machine compiles ~30 s).
+
+    Args:
+        warm: fill the cache first (:func:`latentlab.maps.warm_numba_cache`: one tiny map, once).
+    """
+    if not _importable("umap"):
+        return Check("map-cache", True, "umap-learn not installed (nothing to compile)", required=False)
+    from .maps import numba_cache_dir, numba_cache_is_warm, warm_numba_cache
+
+    folder = numba_cache_dir() or "the __pycache__ folders of umap and pynndescent"
+    took = f"warmed in {warm_numba_cache(progress=True):.0f} s; " if warm else ""
+    if numba_cache_is_warm():
+        return Check("map-cache", True, f"{took}umap's compiled kernels are cached in {folder}", required=False)
+    return Check(
+        "map-cache",
+        False,
+        f"{took}empty: the first UMAP map on this machine compiles umap's kernels (~30 s of CPU) into {folder}",
+        fix="latentlab doctor --warm (once; every later map skips the compile)",
+        required=False,
+    )
+
+
 def check_disk(path: str | os.PathLike[str] = ".", min_free_gb: float = MIN_FREE_GB) -> Check:
     free = shutil.disk_usage(path).free / 2**30
     ok = free >= min_free_gb
@@ -267,6 +291,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "widgets": check_widget_frontends,
     "ffmpeg": check_ffmpeg,
     "extras": check_extra,
+    "map-cache": check_map_cache,
     "disk": check_disk,
 }
 
@@ -278,6 +303,7 @@ def doctor(
     labextension_dirs: Sequence[str | os.PathLike[str]] | None = None,
     disk_path: str | os.PathLike[str] = ".",
     min_free_gb: float = MIN_FREE_GB,
+    warm: bool = False,
 ) -> Report:
     """Check this installation for a workshop; see the module docstring.
 
@@ -287,6 +313,8 @@ def doctor(
         labextension_dirs: where to look for the widget front-ends (default: JupyterLab's data dirs).
         disk_path: the folder whose free space counts (where participants write).
         min_free_gb: free space below this fails.
+        warm: also fill the numba cache of UMAP maps (one tiny map, ~30 s of CPU once, a few
+            seconds when already warm), so the first map of every later session skips compiling.
 
     Returns:
         A :class:`Report` (prints one line per check; ``report.ok``).
@@ -308,6 +336,8 @@ def doctor(
             report.append(_safely(name, lambda: check_models(models_root)))
         elif name == "widgets":
             report.append(_safely(name, lambda: check_widget_frontends(labextension_dirs)))
+        elif name == "map-cache":
+            report.append(_safely(name, lambda: check_map_cache(warm)))
         elif name == "disk":
             report.append(_safely(name, lambda: check_disk(disk_path, min_free_gb)))
         else:

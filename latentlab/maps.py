@@ -54,7 +54,15 @@ if TYPE_CHECKING:
     from .generators.base import Generator
     from .widgets.map import MapWidget
 
-__all__ = ["LatentMap", "knn", "select_polygon", "spread_points", "numba_cache_dir"]
+__all__ = [
+    "LatentMap",
+    "knn",
+    "select_polygon",
+    "spread_points",
+    "numba_cache_dir",
+    "numba_cache_is_warm",
+    "warm_numba_cache",
+]
 
 Method = Literal["umap", "pca"]
 _METHODS = ("umap", "pca")
@@ -133,7 +141,109 @@ def numba_cache_dir() -> str:
         except OSError:  # read-only home: numba falls back to __pycache__ next to umap
             return ""
         os.environ["NUMBA_CACHE_DIR"] = folder
+        _reload_numba_config()
     return os.environ["NUMBA_CACHE_DIR"]
+
+
+def _reload_numba_config() -> None:
+    """If numba was imported before the cache folder was set (librosa imports it), make it read the folder."""
+    import sys
+
+    config = sys.modules.get("numba.core.config")
+    if config is not None and getattr(config, "CACHE_DIR", None) != os.environ.get("NUMBA_CACHE_DIR"):
+        reload = getattr(config, "reload_config", None)
+        if callable(reload):
+            reload()
+
+
+# one kernel file per package that a UMAP fit compiles with cache=True: their index files mean "warm"
+_WARM_SIGNS = (("umap", "layouts._optimize_layout_euclidean_single_epoch-"), ("pynndescent", "rp_trees."))
+
+
+def _numba_cache_folder(package: str) -> Path | None:
+    """The folder where numba keeps the compiled kernels of ``package`` (``None`` if it is not installed).
+
+    Mirrors numba's own choice: ``$NUMBA_CACHE_DIR/<dir>_<sha1 of dir>`` when a cache dir is
+    set, else ``__pycache__`` next to the package's source.
+    """
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    source_dir = os.path.dirname(os.path.abspath(spec.origin))
+    cache = numba_cache_dir()
+    if not cache:
+        return Path(source_dir) / "__pycache__"
+    sub = os.path.split(source_dir)[-1] + "_" + hashlib.sha1(source_dir.encode()).hexdigest()
+    return Path(cache) / sub
+
+
+def numba_cache_is_warm() -> bool:
+    """Whether numba has cached umap's and pynndescent's kernels, so a new process skips ~30 s of compiling.
+
+    Looks only at files (imports neither umap nor numba): ``False`` when umap-learn is not
+    installed or no map was fitted with this cache folder yet (:func:`warm_numba_cache` fills it).
+
+    Example:
+        >>> isinstance(numba_cache_is_warm(), bool)
+        True
+    """
+    for package, prefix in _WARM_SIGNS:
+        folder = _numba_cache_folder(package)
+        if folder is None or not folder.is_dir():
+            return False
+        if not any(f.name.startswith(prefix) and f.suffix == ".nbi" for f in folder.iterdir()):
+            return False
+    return True
+
+
+def warm_numba_cache(progress: bool = True) -> float:
+    """Fit one tiny UMAP map so numba compiles and caches every kernel a map fit needs; returns seconds.
+
+    Run it once per machine (``latentlab doctor --warm`` does): afterwards the first map of
+    every new Python process loads machine code from :func:`numba_cache_dir` instead of
+    compiling it. The kernels depend on dtypes only, not on sizes, so 300 points cover the
+    maps of any size. Takes ~30 s of CPU on an empty cache, ~5 s when already warm.
+
+    Args:
+        progress: say what is happening (one line to stderr before and after).
+
+    Returns:
+        wall seconds it took.
+    """
+    import sys
+    import time
+
+    start = time.perf_counter()
+    if progress:
+        print(
+            f"latentlab: compiling umap's kernels into {numba_cache_dir() or 'the __pycache__ folders'} "
+            "(once per machine, about 30 s of CPU)...",
+            file=sys.stderr,
+            flush=True,
+        )
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
+    LatentMap(seed=0, n_epochs=20, progress=False).fit(x)
+    seconds = time.perf_counter() - start
+    if progress:
+        print(f"latentlab: umap kernels cached ({seconds:.0f} s); new processes reuse them", file=sys.stderr)
+    return seconds
+
+
+def _say_first_compile() -> None:
+    """With an empty numba cache: say why the first map takes ~30 s longer (and how to avoid it)."""
+    import sys
+
+    if numba_cache_is_warm():
+        return
+    print(
+        "latentlab: first UMAP map with this numba cache: compiling umap's kernels once (about 30 s of CPU; "
+        "`latentlab doctor --warm` does it ahead of time)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -453,6 +563,8 @@ class LatentMap:
         self.embedding_ = ((x - mean) @ self.components_.T).numpy().astype(np.float32)
 
     def _fit_umap(self, x: torch.Tensor) -> None:
+        if self.progress and not _umap.cache_info().currsize:  # umap not imported yet in this process
+            _say_first_compile()
         umap = _umap()
         n = x.shape[0]
         k = min(self.n_neighbors, n - 1)
