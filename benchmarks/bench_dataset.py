@@ -18,8 +18,12 @@ after the imports):
 Full sizes: ``N = 100_000`` glyph latents and ``1M`` rows; ``--quick`` uses ``N = 300`` and ``50k`` rows.
 A glyph font (7 glyphs at 64 px, decoded for the thumbnail and again one by one for the measures)
 costs ~30 ms of one core, so each full render row takes about an hour of CPU here;
-``LATENTLAB_BENCH_RENDER_N`` sets ``N``. Both variants decode batches of 128 latents. CPU seconds
-are the fairer figure on a shared machine (wall time includes waiting for other work's cores).
+``LATENTLAB_BENCH_RENDER_N`` sets ``N``, and ``LATENTLAB_BENCH_DATASET_PARTS`` (a comma list of
+``digits,glyphs,ray,pca``) runs only those rows, e.g. ``LATENTLAB_BENCH_RENDER_N=10000
+LATENTLAB_BENCH_DATASET_PARTS=glyphs,ray python -m benchmarks dataset``. The Ray row counts the CPU
+of Ray's own processes (raylet, workers) as well as the driver's. Both variants decode batches of
+128 latents. CPU seconds are the fairer figure on a shared machine (wall time includes waiting for
+other work's cores).
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ rss0 = hwm()
 def report(**extra):
     peak = hwm()
     print(json.dumps({"wall": time.perf_counter() - t_wall, "cpu": time.process_time() - t_cpu,
-                      "peak_mb": peak / 1024, "above_imports_mb": (peak - rss0) / 1024, **extra}))
+                      "peak_mb": peak / 1024, "above_imports_mb": (peak - rss0) / 1024,
+                      "load": __import__("os").getloadavg()[0], **extra}))
 MEASURES = ["slant", "stroke_weight", "width"]
 BATCH = 128  # latents decoded together, the same in every variant
 n, out, MODEL = int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "glyphs"
@@ -93,9 +98,21 @@ import ray
 t = time.perf_counter()
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
 start = time.perf_counter() - t
+import psutil
+me = psutil.Process()
+def tree_cpu():  # CPU seconds of Ray's processes (raylet, GCS, workers: all children of this driver)
+    total = 0.0
+    for p in me.children(recursive=True):
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+cpu_ray0 = tree_cpu()
 dataset.render("glyphs", n=n, seed=0, out=out, measures=MEASURES, thumbnails=32, shard_size=SHARD, batch_size=BATCH,
                progress=False, engine="ray", workers=2)
-report(rows=dataset.read(out, columns=["index"]).num_rows, ray_start=start)
+report(rows=dataset.read(out, columns=["index"]).num_rows, ray_start=start, ray_cpu=tree_cpu())
 """
 )
 
@@ -144,68 +161,97 @@ def _run(script: str, *args: object) -> dict[str, float]:
 
 
 def _cell(r: dict[str, float]) -> str:
-    return f"{r['wall']:.1f} s wall ({r['cpu']:.1f} s CPU), peak {r['peak_mb']:.0f} MB (+{r['above_imports_mb']:.0f})"
+    return (
+        f"{r['wall']:.1f} s wall ({r['cpu']:.1f} s CPU), peak {r['peak_mb']:.0f} MB (+{r['above_imports_mb']:.0f}), "
+        f"load {r['load']:.1f}"
+    )
+
+
+PARTS = ("digits", "glyphs", "ray", "pca")
+
+
+def _parts() -> set[str]:
+    """The rows to run: ``LATENTLAB_BENCH_DATASET_PARTS=glyphs,ray`` (default: all of :data:`PARTS`)."""
+    raw = os.environ.get("LATENTLAB_BENCH_DATASET_PARTS", ",".join(PARTS))
+    parts = {p.strip() for p in raw.split(",") if p.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise ValueError(f"LATENTLAB_BENCH_DATASET_PARTS: unknown {sorted(unknown)}; choose from {PARTS}")
+    return parts
 
 
 def run(quick: bool = False) -> list[dict[str, str]]:
     n = int(os.environ.get("LATENTLAB_BENCH_RENDER_N", 300 if quick else 100_000))
-    rows_pca = 50_000 if quick else 1_000_000
     work = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
     table: list[dict[str, str]] = []
+    parts = _parts()
     try:
-        n_digits = 2_000 if quick else 100_000
-        d_ours = _run(_LATENTLAB, n_digits, work / "d_local", "digits")
-        d_loop = _run(_LOOP, n_digits, work / "d_loop", "digits")
-        table.append(
-            {
-                "benchmark": f"{n_digits:,} digits latents -> 3 measures + 32 px thumbnails, local",
-                "latentlab": _cell(d_ours),
-                "baseline": "loop: " + _cell(d_loop),
-                "ratio": f"{d_loop['cpu'] / d_ours['cpu']:.2f}x CPU time, "
-                f"{d_loop['above_imports_mb'] / max(d_ours['above_imports_mb'], 1):.1f}x memory",
-                "note": "the same job at 100k where a model decodes fast",
-            }
-        )
-        ours = _run(_LATENTLAB, n, work / "local")
-        loop = _run(_LOOP, n, work / "loop")
-        table.append(
-            {
-                "benchmark": f"{n:,} glyph latents -> 3 measures + 32 px thumbnails, local",
-                "latentlab": _cell(ours),
-                "baseline": "loop: " + _cell(loop),
-                "ratio": f"{loop['cpu'] / ours['cpu']:.2f}x CPU time, "
-                f"{loop['above_imports_mb'] / max(ours['above_imports_mb'], 1):.1f}x memory",
-                "note": "latentlab writes resumable shards and holds one shard",
-            }
-        )
-        ray = _run(_RAY, n, work / "ray")
-        table.append(
-            {
-                "benchmark": f"{n:,} glyph latents, Ray Data 2 actors vs local engine",
-                "latentlab": "ray: " + _cell(ray) + f"; Ray start {ray['ray_start']:.1f} s",
-                "baseline": "local: " + _cell(ours),
-                "ratio": f"{ours['wall'] / ray['wall']:.2f}x",
-                "note": "2 cores shared with other work; CPU is the driver's only",
-            }
-        )
-        codes = work / "codes"
-        _run(_MAKE_CODES, rows_pca, codes)
-        stream = _run(_PCA_STREAM, rows_pca, codes)
-        held = _run(_PCA_ALL, rows_pca, codes)
-        same = all(abs(a - b) < 1e-9 for a, b in zip(stream["evr"], held["evr"]))
-        table.append(
-            {
-                "benchmark": f"PCA of a {rows_pca:,} x 64 Parquet data set",
-                "latentlab": "dataset.pca (streaming): " + _cell(stream),
-                "baseline": "read all + directions.pca: " + _cell(held),
-                "ratio": f"{held['cpu'] / stream['cpu']:.2f}x CPU time, "
-                f"{held['above_imports_mb'] / max(stream['above_imports_mb'], 1):.1f}x memory",
-                "note": f"same explained variance: {same}",
-            }
-        )
+        if "digits" in parts:
+            table.append(_digits_row(quick, work))
+        if parts & {"glyphs", "ray"}:
+            ours = _run(_LATENTLAB, n, work / "local")
+        if "glyphs" in parts:
+            loop = _run(_LOOP, n, work / "loop")
+            table.append(
+                {
+                    "benchmark": f"{n:,} glyph latents -> 3 measures + 32 px thumbnails, local",
+                    "latentlab": _cell(ours),
+                    "baseline": "loop: " + _cell(loop),
+                    "ratio": f"{loop['cpu'] / ours['cpu']:.2f}x CPU time, "
+                    f"{loop['above_imports_mb'] / max(ours['above_imports_mb'], 1):.1f}x memory",
+                    "note": "latentlab writes resumable shards and holds one shard",
+                }
+            )
+        if "ray" in parts:
+            ray = _run(_RAY, n, work / "ray")
+            table.append(
+                {
+                    "benchmark": f"{n:,} glyph latents, Ray Data 2 actors vs local engine",
+                    "latentlab": "ray: "
+                    + _cell(ray)
+                    + f"; Ray start {ray['ray_start']:.1f} s; Ray's processes {ray['ray_cpu']:.1f} s CPU",
+                    "baseline": "local: " + _cell(ours),
+                    "ratio": f"{ours['wall'] / ray['wall']:.2f}x wall, "
+                    f"{(ray['cpu'] + ray['ray_cpu']) / ours['cpu']:.2f}x total CPU",
+                    "note": "2 cores shared with other work; CPU = driver + Ray's processes",
+                }
+            )
+        if "pca" in parts:
+            table.append(_pca_row(quick, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return table
+
+
+def _digits_row(quick: bool, work: Path) -> dict[str, str]:
+    n_digits = 2_000 if quick else 100_000
+    d_ours = _run(_LATENTLAB, n_digits, work / "d_local", "digits")
+    d_loop = _run(_LOOP, n_digits, work / "d_loop", "digits")
+    return {
+        "benchmark": f"{n_digits:,} digits latents -> 3 measures + 32 px thumbnails, local",
+        "latentlab": _cell(d_ours),
+        "baseline": "loop: " + _cell(d_loop),
+        "ratio": f"{d_loop['cpu'] / d_ours['cpu']:.2f}x CPU time, "
+        f"{d_loop['above_imports_mb'] / max(d_ours['above_imports_mb'], 1):.1f}x memory",
+        "note": "the same job at 100k where a model decodes fast",
+    }
+
+
+def _pca_row(quick: bool, work: Path) -> dict[str, str]:
+    rows_pca = 50_000 if quick else 1_000_000
+    codes = work / "codes"
+    _run(_MAKE_CODES, rows_pca, codes)
+    stream = _run(_PCA_STREAM, rows_pca, codes)
+    held = _run(_PCA_ALL, rows_pca, codes)
+    same = all(abs(a - b) < 1e-9 for a, b in zip(stream["evr"], held["evr"]))
+    return {
+        "benchmark": f"PCA of a {rows_pca:,} x 64 Parquet data set",
+        "latentlab": "dataset.pca (streaming): " + _cell(stream),
+        "baseline": "read all + directions.pca: " + _cell(held),
+        "ratio": f"{held['cpu'] / stream['cpu']:.2f}x CPU time, "
+        f"{held['above_imports_mb'] / max(stream['above_imports_mb'], 1):.1f}x memory",
+        "note": f"same explained variance: {same}",
+    }
 
 
 if __name__ == "__main__":

@@ -275,7 +275,9 @@ class _Spec:
     thumb_size: tuple[int, int] | None
     seed: int | None = None
     temperature: float = 1.0
-    latents: Any = None  # render: (N, D) float32 numpy, or a Ray ObjectRef to it
+    latents: Any = None  # render: (N, D) float32 numpy, a Ray ObjectRef to it, or _JobLatents
+    direction: Any = None  # render: a Direction moving every given latent ...
+    strengths: list[float] | None = None  # ... by each of these strengths (row i*S + j: latent i, strength j)
     images: Any = None  # encode: _ImageSource
     encode_options: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # the Parquet schema metadata
@@ -495,6 +497,32 @@ def _latent_array(z: torch.Tensor) -> Any:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1), type=pa.float32()), flat.shape[1])
 
 
+def _latent_rows(source: Any, lo: int, hi: int) -> np.ndarray:
+    """Rows ``lo:hi`` of given latents, flat ``(hi - lo, D)`` float32 (a job's shards are read as needed)."""
+    if isinstance(source, _JobLatents):
+        return source.rows(lo, hi)
+    return np.array(_fetch(source)[lo:hi], dtype=np.float32)
+
+
+def _given_latents(spec: _Spec, lo: int, hi: int, space: LatentSpace) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Latents of rows ``lo:hi`` of a job given latents, and the sweep's extra columns (if it has a direction)."""
+    if spec.direction is None:
+        return torch.from_numpy(_latent_rows(spec.latents, lo, hi)).reshape(hi - lo, *space.shape), {}
+    pa = _pa()
+    strengths = spec.strengths or [1.0]
+    s = len(strengths)
+    first, last = lo // s, (hi - 1) // s + 1  # the given latents these rows move
+    base = torch.from_numpy(_latent_rows(spec.latents, first, last)).reshape(last - first, *space.shape)
+    moved = spec.direction.apply(base, strengths, space=space)  # (S, B, *shape)
+    z = moved.transpose(0, 1).reshape(-1, *space.shape)[lo - first * s : hi - first * s]
+    rows = np.arange(lo, hi, dtype=np.int64)
+    swept = {
+        "source_index": pa.array(rows // s),
+        "strength": pa.array(np.asarray(strengths, dtype=np.float64)[rows % s]),
+    }
+    return z.contiguous(), swept
+
+
 def _render_shard(gen: Generator, spec: _Spec, k: int) -> pa.Table:
     pa = _pa()
     lo, hi = spec.bounds(k)
@@ -506,7 +534,8 @@ def _render_shard(gen: Generator, spec: _Spec, k: int) -> pa.Table:
         z = torch.cat([gen.sample(1, seed=s, space=space, temperature=spec.temperature).cpu() for s in seeds])
         cols["seed"] = pa.array(seeds, type=pa.int64())
     else:
-        z = torch.from_numpy(np.asarray(_fetch(spec.latents)[lo:hi])).reshape(hi - lo, *space.shape)
+        z, swept = _given_latents(spec, lo, hi, space)
+        cols.update(swept)
     cols["latent"] = _latent_array(z)
     values, thumbs = _describe_rows(gen, spec, z)
     for name, v in values.items():
@@ -635,7 +664,7 @@ def _run_ray(
     if not ray.is_initialized():
         ray.init(log_to_driver=False)
     size, cpus = _ray_cpus(ray, workers, num_cpus)
-    if spec.latents is not None:
+    if spec.latents is not None and not isinstance(spec.latents, _JobLatents):  # a job's shards are read by path
         spec = _Spec(**{**spec.__dict__, "latents": ray.put(spec.latents)})
     import pickle
 
@@ -749,6 +778,159 @@ def _fingerprint_array(x: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
 
 
+# --------------------------------------------------------------------------- latents of another job
+@dataclass
+class _JobLatents:
+    """The ``latent`` column of a finished job, read one shard at a time (``render(latents=<job folder>)``).
+
+    Workers read the shards by path (on a cluster the folder must be on storage every node sees,
+    as ``out`` must); each keeps the last shard it read, so memory holds one source shard.
+    """
+
+    folder: str
+    files: list[tuple[str, int]]  # (shard file, rows), in row order
+    shape: tuple[int, ...]  # one latent, as the source job's space has it
+    space: str  # the source job's space name
+    manifest: dict[str, Any]
+    _cache: tuple[int, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_cache": None}  # a worker reads its own shards
+
+    def __len__(self) -> int:
+        return sum(rows for _, rows in self.files)
+
+    def _shard(self, k: int) -> np.ndarray:
+        if self._cache is None or self._cache[0] != k:
+            column = _pq().read_table(self.files[k][0], columns=["latent"]).column("latent")
+            self._cache = (k, _flat_latents(column))
+        return self._cache[1]
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` as float32 ``(hi - lo, D)``, from the shards that hold them."""
+        parts, start = [], 0
+        for k, (_, rows) in enumerate(self.files):
+            a, b = max(lo, start), min(hi, start + rows)
+            if a < b:
+                parts.append(self._shard(k)[a - start : b - start])
+            start += rows
+        return np.concatenate(parts) if parts else np.zeros((0, math.prod(self.shape)), np.float32)
+
+    def fingerprint(self) -> str:
+        """sha256 of all the latents (float32, row order): the same as for the tensor ``dataset.latents(folder)``."""
+        h = hashlib.sha256()
+        for file, _ in self.files:
+            for batch in _pq().ParquetFile(file).iter_batches(batch_size=65_536, columns=["latent"]):
+                h.update(np.ascontiguousarray(_flat_latents(batch.column(0))).tobytes())
+        return h.hexdigest()
+
+    def provenance(self) -> dict[str, Any]:
+        """The source job as this job's manifest records it: folder, model, kind, rows and fingerprint."""
+        identity = json.dumps({key: self.manifest.get(key) for key in _IDENTITY}, sort_keys=True)
+        return {
+            "path": self.folder,
+            "model": self.manifest["model"]["name"],
+            "kind": self.manifest["kind"],
+            "space": self.space,
+            "n": int(self.manifest["n"]),
+            "fingerprint": hashlib.sha256(identity.encode()).hexdigest(),
+        }
+
+
+def _job_latents(folder: str | os.PathLike[str]) -> _JobLatents:
+    """The latents of the finished job in ``folder``; a latentlab error if it is not one."""
+    path = Path(folder).absolute()
+    fix = "pass the out= folder of a finished dataset.render or dataset.encode job, or a tensor (N, *space.shape)"
+    if not (path / MANIFEST_NAME).is_file():
+        what = "a file" if path.is_file() else ("a folder without one" if path.is_dir() else "no such folder")
+        raise InvalidValueError(
+            f"latents={str(folder)!r} is not a latentlab job folder",
+            expected=f"a job folder (with {MANIFEST_NAME}) or a tensor of latents",
+            got=what,
+            fix=fix + (" (a Parquet file of your own: dataset.latents(table))" if path.is_file() else ""),
+        )
+    manifest = info(path)
+    if manifest["shards_done"] < manifest["n_shards"]:
+        raise InvalidValueError(
+            f"the job {path} given as latents= is not finished",
+            expected=f"{manifest['n_shards']} shards",
+            got=f"{manifest['shards_done']} shards written",
+            fix="run that job's dataset.render/encode call again to finish it, then render from it",
+        )
+    files = [path / _shard_name(k) for k in range(manifest["n_shards"])]
+    schema = _pq().read_schema(files[0])
+    if "latent" not in schema.names or _META_KEY not in (schema.metadata or {}):
+        raise InvalidValueError(
+            f"the job {path} given as latents= has no latent column",
+            expected="a column 'latent' and latentlab metadata",
+            got=f"columns {schema.names}",
+            fix=fix,
+        )
+    sp = json.loads(schema.metadata[_META_KEY])["space"]
+    rows = [
+        (str(f), min(manifest["n"], (k + 1) * manifest["shard_size"]) - k * manifest["shard_size"])
+        for k, f in enumerate(files)
+    ]
+    return _JobLatents(str(path), rows, tuple(int(d) for d in sp["shape"]), str(sp["name"]), manifest)
+
+
+def _is_folder(latents: Any) -> bool:
+    return isinstance(latents, (str, os.PathLike, Job))
+
+
+def _space_for_job(gen: Generator, source: _JobLatents, space: str | None) -> LatentSpace:
+    """``space``, or else the generator's space of the source job's name (else its default), checked to fit."""
+    names = [sp.name for sp in gen.spaces]
+    s = gen.space(space if space is not None or source.space not in names else source.space)
+    shaped = np.lib.stride_tricks.as_strided(
+        np.zeros(1, np.float32), (len(source), *source.shape), (0,) * (1 + len(source.shape))
+    )
+    s.check(
+        shaped,
+        f"the latents of the job {source.folder}",
+        batch="required",
+        fix=f"that job ({source.manifest['model']['name']}, space {source.space!r}) is of another shape: render it "
+        "with a generator whose space has that shape, or pass space= the one of this generator that fits",
+    )
+    return s
+
+
+def _sweep(direction: Any, strength: Any, space: LatentSpace) -> tuple[Any, list[float] | None, dict[str, Any]]:
+    """``(direction, strengths, manifest args)`` of a direction sweep (all ``None``/empty without a direction)."""
+    from .directions import Direction
+    from .directions._common import as_strengths
+
+    if direction is None:
+        if strength is not None:
+            raise InvalidValueError(
+                "strength= needs direction=",
+                expected="direction=<a Direction> with strength=",
+                got=f"strength={strength!r} and no direction",
+                fix="pass the direction to move the latents along, or leave strength out",
+            )
+        return None, None, {}
+    if not isinstance(direction, Direction):
+        raise InvalidValueError(
+            "direction= must be a latentlab Direction",
+            expected="a Direction, e.g. dataset.from_labels(job.out, 'slant') or ll.directions.pca(gen)[0]",
+            got=type(direction).__name__,
+            fix="wrap a vector as ll.Direction(vector, gen.space())",
+        )
+    s = as_strengths(1.0 if strength is None else strength)
+    strengths = [s] if isinstance(s, float) else [float(v) for v in s.tolist()]
+    direction.apply(torch.zeros((1, *space.shape)), strengths, space=space)  # checks it fits, before any shard
+    vectors = np.ascontiguousarray(direction.vector.numpy())
+    args = {
+        "direction": {
+            "name": direction.name,
+            "space": direction.space.key,
+            "vector_sha256": _fingerprint_array(vectors),
+        },
+        "strengths": strengths,
+    }
+    return direction, strengths, args
+
+
 # --------------------------------------------------------------------------- render
 def render(
     gen: GeneratorLike,
@@ -761,6 +943,8 @@ def render(
     thumbnails: int | tuple[int, int] | None = 64,
     space: str | None = None,
     temperature: float = 1.0,
+    direction: Direction | None = None,
+    strength: float | Sequence[float] | None = None,
     batch_size: int = 256,
     shard_size: int = 10_000,
     engine: Engine = "local",
@@ -776,18 +960,50 @@ def render(
     :func:`latents`), one float64 column per measure (averaged over the generator's
     :meth:`~latentlab.Generator.measure_views`, e.g. the glyphs of a font), and
     ``thumbnail`` (PNG bytes). The schema metadata holds the space and the provenance.
+    A sweep (``direction=``) adds ``source_index`` and ``strength``.
+
+    Re-rendering a job: ``latents=`` another job's folder (or its :class:`Job`) renders the
+    same latents again, e.g. with other measures, thumbnails, or another generator of a space
+    of the same shape. They are streamed from its shards (memory holds one source shard), row
+    ``i`` is the source's row ``i``, and the manifest records the source job
+    (``info(out)["args"]["latents_job"]``: its folder, model and fingerprint) and the
+    latents' sha256, so a changed source is refused on re-run instead of mixed.
+
+    Example:
+        >>> import tempfile, latentlab as ll
+        >>> gen, tmp = ll.load("digits"), tempfile.mkdtemp()
+        >>> fonts = render(gen, n=40, seed=0, out=tmp + "/a", thumbnails=None, progress=False)
+        >>> again = render(gen, latents=fonts.out, out=tmp + "/b", measures=["ink_coverage"], progress=False)
+        >>> bool((latents(again.out) == latents(fonts.out)).all())
+        True
+        >>> d = ll.Direction(torch.ones(16), gen.space(), name="ones")
+        >>> swept = render(gen, latents=fonts.out, direction=d, strength=[-2.0, 0.0, 2.0], out=tmp + "/c",
+        ...                measures=["ink_coverage"], thumbnails=None, progress=False)
+        >>> t = read(swept.out)
+        >>> t.num_rows, t["source_index"][3].as_py(), t["strength"][3].as_py()
+        (120, 1, -2.0)
+        >>> bool(torch.allclose(latents(t)[3], d.apply(latents(fonts.out)[1], -2.0)))
+        True
 
     Args:
         gen: a generator, a model name or folder (Ray workers call ``ll.load`` on it once
             each), or a function with no arguments that builds the generator.
         n: number of latents to sample (or give ``latents``).
-        latents: ``(N, *space.shape)`` latents to render instead of samples.
+        latents: ``(N, *space.shape)`` latents to render instead of samples, or the folder
+            (or :class:`Job`) of a finished job whose latents to render again; its shape must
+            fit the space (:meth:`~latentlab.LatentSpace.check`). On a Ray cluster that folder,
+            like ``out``, must be on storage every node reads.
         seed: seed of the job; row ``i`` is ``gen.sample(1, seed=row_seed(seed, i))``.
         out: the job folder (created; re-running the same job resumes it).
         measures: names in :data:`latentlab.measures.MEASURES` or functions ``(N, 3, H, W) -> (N,)``.
         thumbnails: long side of the PNG thumbnails in pixels, ``(H, W)``, or ``None`` for none.
-        space: the latent space (default space when ``None``).
+        space: the latent space (default: the source job's space when ``latents`` is a job
+            and the generator has a space of that name, else the default space).
         temperature: sampling temperature.
+        direction: a :class:`~latentlab.Direction` to sweep the given latents along
+            (its first vector): row ``i * S + j`` is latent ``i`` moved by strength ``j``,
+            ``direction.apply(z[i], strength[j])``.
+        strength: a number or ``S`` numbers (with ``direction``; default 1.0).
         batch_size: latents decoded together.
         shard_size: rows per shard (memory holds one shard per worker).
         engine: ``"local"`` or ``"ray"`` (Ray Data; ``ray.init()`` is called if Ray is not running).
@@ -802,27 +1018,50 @@ def render(
 
     Raises:
         InvalidValueError: ``out`` holds another job's shards (different model, arguments or
-            latentlab version), bad arguments, or (``engine="ray"``) a generator the workers
-            cannot get.
+            latentlab version), bad arguments, ``latents`` names a folder that is not a
+            finished job, or (``engine="ray"``) a generator the workers cannot get.
+        LatentShapeError: the latents (or the source job's) do not fit the space.
+        IncompatibleLatentError: ``direction`` belongs to another model or space.
     """
     local = _resolve_local(gen)
-    s = local.space(space)
     if (n is None) == (latents is None):
         raise InvalidValueError(
             "render() needs either n (to sample) or latents, not both",
             expected="n=10_000 or latents=z",
             got=f"n={n!r}, latents={'given' if latents is not None else None}",
-            fix="pass n=... to sample latents, or latents=... to render yours",
+            fix="pass n=... to sample latents, or latents=... to render yours (a tensor or a job folder)",
         )
+    target = _out_path(out)
+    source = _job_latents(latents.out if isinstance(latents, Job) else latents) if _is_folder(latents) else None
+    s = _space_for_job(local, source, space) if source is not None else local.space(space)
+    if source is not None and Path(source.folder) == target:
+        raise InvalidValueError(
+            "a job cannot be rendered into the folder it reads its latents from",
+            expected="out= a new folder",
+            got=f"latents= and out= both {target}",
+            fix="pass another out= folder",
+        )
+    if direction is not None and latents is None:
+        raise InvalidValueError(
+            "direction= moves given latents: it needs latents=",
+            expected="latents=<a job folder or a tensor> with direction=",
+            got="n= with direction=",
+            fix="render the samples first (job = dataset.render(gen, n=...)), then sweep them: "
+            "dataset.render(gen, latents=job.out, direction=d, strength=[-2, 0, 2], out=...)",
+        )
+    moved_by, strengths, sweep_args = _sweep(direction, strength, s)
     args: dict[str, Any] = {"space": s.name, "batch_size": _positive(batch_size, "batch_size", "256")}
-    lat_np = None
-    if latents is not None:
+    lat_np: Any = None
+    if source is not None:
+        lat_np, total = source, len(source) * len(strengths or [1.0])
+        args.update(latents_sha256=source.fingerprint(), latents_job=source.provenance(), **sweep_args)
+    elif latents is not None:
         from ._checks import as_batched_latents
 
         z, _ = as_batched_latents(latents, s)
         lat_np = np.ascontiguousarray(z.detach().cpu().float().reshape(len(z), -1).numpy())
-        total = len(lat_np)
-        args["latents_sha256"] = _fingerprint_array(lat_np)
+        total = len(lat_np) * len(strengths or [1.0])
+        args.update(latents_sha256=_fingerprint_array(lat_np), **sweep_args)
     else:
         total = _positive(n, "n", "10_000")
         if not (isinstance(temperature, (int, float)) and temperature > 0):
@@ -835,7 +1074,7 @@ def render(
     args.update(measures=[name for name, _ in pairs], thumbnails=list(thumb) if thumb else None)
     spec = _Spec(
         "render",
-        str(_out_path(out)),
+        str(target),
         total,
         _positive(shard_size, "shard_size", "10_000"),
         int(batch_size),
@@ -845,6 +1084,8 @@ def render(
         seed=int(seed) if latents is None else None,
         temperature=float(temperature),
         latents=lat_np,
+        direction=moved_by,
+        strengths=strengths,
         meta={"kind": "render", "space": _space_meta(s), "model": local.name, "latentlab": _version(), "args": args},
     )
     return _run(gen, local, spec, args, engine, overwrite, progress, workers, num_cpus)
@@ -1155,6 +1396,14 @@ def _space_of(out: str | os.PathLike[str]) -> LatentSpace:
     return LatentSpace(sp["name"], tuple(sp["shape"]), sp["prior"], model=sp["model"], description=sp["description"])
 
 
+def _flat_latents(col: Any) -> np.ndarray:
+    """A fixed-size-list column (Array or ChunkedArray) as a writable float32 ``(N, D)`` array."""
+    arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    return np.array(arr.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(
+        len(arr), arr.type.list_size
+    )
+
+
 def latents(data: Any, column: str = "latent", shape: Sequence[int] | None = None) -> torch.Tensor:
     """The latents of a table, record batch or job folder as a float32 tensor ``(N, *shape)``.
 
@@ -1172,10 +1421,7 @@ def latents(data: Any, column: str = "latent", shape: Sequence[int] | None = Non
     if hasattr(data, "schema") and hasattr(data, "column"):
         if shape is None and data.schema.metadata and _META_KEY in data.schema.metadata:
             shape = json.loads(data.schema.metadata[_META_KEY])["space"]["shape"]
-        col = data.column(column)
-        arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
-        width = arr.type.list_size
-        flat = np.array(arr.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(arr), width)
+        flat = _flat_latents(data.column(column))
     else:  # pandas: a column of numpy arrays
         values = list(data[column])
         flat = np.stack([np.asarray(v, dtype=np.float32) for v in values]) if values else np.zeros((0, 0), np.float32)
