@@ -49,6 +49,7 @@ model = prior.encoder.load()
 print(model.tokenizer.tokenize(words))
 emb = prior.embed(words)
 print(emb.shape, "length", round(float(emb.norm()), 3))
+assert emb.shape == (1, 384) and abs(float(emb.norm()) - 1) < 1e-4
 """),
     md("""
 Similar descriptions get similar vectors: the cosine similarity (the dot product of unit
@@ -61,6 +62,8 @@ E = prior.embed(texts)
 sim = E @ E.T
 for t, row in zip(texts, sim):
     print(f"{t:24s}", " ".join(f"{float(v):5.2f}" for v in row))
+# the two script phrases are nearer each other than a script is to a bold sans-serif
+assert sim[2, 3] > sim[2, 0] + 0.1
 """),
     md("""
 ## 2. Denoising, step by step
@@ -71,6 +74,9 @@ that prediction shows the font emerging out of noise.
     code("""
 noise = prior.sample(1, seed=3)
 steps = prior.denoising_steps(noise, prompt=words, steps=10)     # (10, 1, 64): predicted font per step
+moves = (steps[1:] - steps[:-1]).norm(dim=-1).flatten()      # how far the prediction moves per step
+print("prediction moves per step", [round(float(v), 2) for v in moves])
+assert moves[-1] < 0.1 * moves[0]                                  # it settles: the font is decided early
 strip = fonts.decode(steps[:, 0])
 ll.contact_sheet(strip, labels=[f"step {i + 1}" for i in range(len(steps))], nrow=5)
 """),
@@ -85,7 +91,11 @@ ignored (a random font); larger `g` follows the words more closely and makes the
 scales = [0, 1, 2, 3, 5, 8]
 noise = prior.sample(1, seed=7)
 z = torch.cat([prior.styles(noise, prompt="a black condensed sans-serif", guidance=g) for g in scales])
-ll.contact_sheet(fonts.decode(z), labels=[f"guidance {g}" for g in scales], nrow=3)
+sheet = fonts.decode(z)
+ink = (1 - sheet).mean(dim=(1, 2, 3))                              # share of ink in each specimen
+print("ink by guidance", [round(float(v), 3) for v in ink])
+assert ink[1:].min() > 1.5 * ink[0]                                # any guidance follows "black"; 0 ignores it
+ll.contact_sheet(sheet, labels=[f"guidance {g}" for g in scales], nrow=3)
 """),
     md("""
 ## 4. Seeds: other fonts for the same words
@@ -159,8 +169,15 @@ base = prior.embed("a regular serif")
 bold = prior.embed("a bold serif") - base
 noise = prior.sample(1, seed=4).expand(5, -1)
 z = torch.cat([base + a * bold for a in torch.linspace(0, 1.5, 5)])
-ll.contact_sheet(prior.decode(z, space="prompt", noise=noise), labels=[f"+{a:.2f} bold" for a in torch.linspace(0, 1.5, 5).tolist()],
-                 nrow=5)
+strip = prior.decode(z, space="prompt", noise=noise)
+ink = (1 - strip).mean(dim=(1, 2, 3))
+# control: a random direction of the same length does not make the font bolder
+rand = torch.randn(bold.shape, generator=torch.Generator().manual_seed(3))
+rand = rand / rand.norm() * bold.norm()
+ink_rand = (1 - prior.decode(base + 1.5 * rand, space="prompt", noise=noise[:1])).mean()
+print("ink along bold", [round(float(v), 3) for v in ink], "random direction at +1.5:", round(float(ink_rand), 3))
+assert (ink.diff() > 0).all() and ink[-1] > 1.3 * ink[0] and ink_rand < 1.3 * ink[0]
+ll.contact_sheet(strip, labels=[f"+{a:.2f} bold" for a in torch.linspace(0, 1.5, 5).tolist()], nrow=5)
 """),
 ]
 
