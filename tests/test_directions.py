@@ -297,6 +297,46 @@ def test_pca_on_codes_agrees_with_scikit_learn() -> None:
     assert np.allclose(ours.provenance["explained_variance"], ref.explained_variance_, rtol=1e-6)
 
 
+def _offset_rows(n: int, d: int, offset: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    scales = torch.logspace(0, -2, d, dtype=torch.float64)
+    mix = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))[0]
+    return ((torch.randn(n, d, generator=g, dtype=torch.float64) * scales) @ mix + offset).to(dtype)
+
+
+def test_covariance_stream_gives_identical_results_for_any_chunking() -> None:
+    x = _offset_rows(5000, 7, 50.0)
+    whole = dirs.unsupervised.CovarianceStream(7, block_rows=512)
+    whole.update(x)
+    mean, cov = whole.result()
+    for sizes in ([1, 699, 3000, 1300], [511] * 9 + [401], [512] * 9 + [392], [4999, 1]):
+        stream = dirs.unsupervised.CovarianceStream(7, block_rows=512)
+        for chunk in x.split(sizes):
+            stream.update(chunk)
+        m, c = stream.result()
+        assert stream.n == 5000 and torch.equal(c, cov) and torch.equal(m, mean), sizes
+    other_blocks = dirs.unsupervised.CovarianceStream(7, block_rows=500)  # control: other blocks, other rounding
+    other_blocks.update(x)
+    assert not torch.equal(other_blocks.result()[1], cov)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_covariance_stream_is_accurate_with_a_large_offset(dtype: torch.dtype, tol: float) -> None:
+    x = _offset_rows(20_000, 8, 1000.0, dtype)
+    ref = torch.from_numpy(np.cov(x.double().numpy(), rowvar=False))
+    stream = dirs.unsupervised.CovarianceStream(8)
+    for chunk in x.split(3000):
+        stream.update(chunk)
+    mean, cov = stream.result()
+    assert float((cov - ref).norm() / ref.norm()) < tol
+    assert torch.allclose(mean, x.double().mean(0), rtol=1e-12)
+    # negative control: raw moments in the same precision without the shift lose the small variances
+    xs = x.numpy()
+    m = xs.mean(0)
+    raw = torch.from_numpy(((xs.T @ xs - len(xs) * np.outer(m, m)) / (len(xs) - 1)).astype(np.float64))
+    assert float((raw - ref).norm() / ref.norm()) > 100 * tol
+
+
 @pytest.mark.parametrize("streaming", [False, True])
 def test_pca_of_mapped_samples_finds_the_planted_axes(streaming: bool) -> None:
     gen = LinearGen(dim=6)
