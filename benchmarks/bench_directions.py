@@ -6,7 +6,7 @@ memory (growth of the peak resident set size after setup) is its own:
 
 * latentlab in memory: ``pca(gen, 100_000, 10, space="w", streaming=False)`` vs scikit-learn
   ``PCA(10).fit(X)`` on the same samples held in memory (sampling included in both);
-* latentlab streaming (exact running covariance) vs scikit-learn ``IncrementalPCA.partial_fit``
+* latentlab streaming (running covariance) vs scikit-learn ``IncrementalPCA.partial_fit``
   on the same batches of 8192 (sampling included in both);
 * latentlab streaming vs latentlab in memory;
 * agreement of the top-3 components with scikit-learn's PCA.

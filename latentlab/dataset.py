@@ -15,7 +15,7 @@ one machine, or a cluster after ``ray.init(address=...)``; see ``docs/CLUSTER.md
   :func:`latents` turns its fixed-size-list ``latent`` column into a tensor;
   :func:`iter_batches` streams a job without holding it.
 * :func:`pca`, :func:`from_labels` and :func:`fit_map` find directions and maps in a data
-  set larger than memory (exact streaming covariance, SGD with a held-out shard, a map fitted
+  set larger than memory (streaming covariance, SGD with a held-out shard, a map fitted
   on a sample and applied in batches).
 
 Jobs resume: a shard appears only when complete (written to a temporary file, then renamed),
@@ -1455,8 +1455,9 @@ def pca(
 ) -> DirectionSet:
     """Principal directions of a job's latents, streamed shard by shard (GANSpace over a data set).
 
-    Uses the exact streaming covariance of :func:`latentlab.directions.pca` (float64, one
-    pass, ``D x D`` memory), so the result equals the in-memory PCA of the same latents
+    Uses the streaming covariance of :func:`latentlab.directions.pca` (fixed blocks of rows
+    summed in float64, one pass, ``D x D`` memory), so the result equals, bit for bit, the
+    in-memory PCA of the same latents
     (above ``D = 4096``, scikit-learn's ``IncrementalPCA``, as ``directions.pca`` does).
 
     Args:

@@ -149,9 +149,10 @@ def pca(
 
     Samples ``n_samples`` latents of ``space`` (from its prior, or by mapping the default
     space when the space has no prior, as GANSpace maps ``z -> w``), or uses ``codes``.
-    In memory, the covariance of all samples is factorised with ``eigh``; when streaming
-    (default for ``n_samples > 50_000``), samples are drawn in batches and never held
-    together: an exact running covariance for ``D <= 4096``, scikit-learn's
+    The covariance (:class:`CovarianceStream`: blocks of 4096 rows, in float32 for samples and
+    float32 codes, float64 for float64 codes, summed in float64) is factorised with ``eigh``;
+    when streaming (default for ``n_samples > 50_000``), samples are drawn in batches and never
+    held together: the same running covariance for ``D <= 4096``, scikit-learn's
     ``IncrementalPCA`` above.
 
     Args:
