@@ -63,6 +63,12 @@ class CovarianceStream:
     in the data's precision (float32 data: float32 BLAS syrk, as scikit-learn does for its whole
     covariance; float64 data: float64), then the blocks are summed in float64.
 
+    Args:
+        dim: ``D``, the number of columns.
+        dtype: precision of the blocks (``torch.float32`` or ``torch.float64``); when ``None``,
+            float64 if the first rows are float64, else float32.
+        block_rows: rows per block (``0``: :data:`COV_BLOCK_ROWS`).
+
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(5000, 3, generator=g) + 100.0
