@@ -187,8 +187,9 @@ swept = dataset.read(sweep.out).to_pandas()
 print(sweep, f"in {time.perf_counter() - start:.1f} s; source:", dataset.info(sweep.out)["args"]["latents_job"]["path"])
 weight = swept.pivot(index="source_index", columns="strength", values="stroke_weight")
 print(weight.mean().round(4).to_string())
-print(f"fonts bolder at +{strengths[1]:.2f} than at {strengths[0]:.2f}:",
-      f"{(weight[strengths[1]] > weight[strengths[0]]).mean():.1%}")
+bolder = float((weight[strengths[1]] > weight[strengths[0]]).mean())
+print(f"fonts bolder at +{strengths[1]:.2f} than at {strengths[0]:.2f}: {bolder:.1%}")
+assert len(swept) == 2 * N and bolder > 0.9
 """),
     md("""
 `dataset.pca` streams the principal directions (the exact covariance, shard by shard):
