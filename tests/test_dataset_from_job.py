@@ -122,6 +122,14 @@ def test_another_generator_of_a_space_of_that_shape_renders_the_same_latents(sou
     assert (manifest["model"]["name"], manifest["args"]["latents_job"]["model"]) == ("tiny16", "digits")
 
 
+def test_an_encode_job_is_a_source_too(digits, tmp_path):
+    pictures = list(digits.decode(digits.sample(6, seed=9)))
+    enc = dataset.encode(digits, pictures, out=tmp_path / "enc", method="encoder", shard_size=4, progress=False)
+    job = _again(digits, enc.out, tmp_path / "again", measures=["ink_coverage"], thumbnails=None)
+    assert torch.equal(dataset.latents(job.out), dataset.latents(enc.out))
+    assert dataset.info(job.out)["args"]["latents_job"]["kind"] == "encode"
+
+
 # --------------------------------------------------------------------------- resume
 def test_a_rerender_resumes_and_refuses_a_changed_source(digits, tmp_path, monkeypatch):
     src = dataset.render(
