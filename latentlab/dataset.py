@@ -9,7 +9,9 @@ one machine, or a cluster after ``ray.init(address=...)``; see ``docs/CLUSTER.md
 * :func:`render` samples (or takes) latents, decodes them, computes :mod:`latentlab.measures`
   and stores small PNG thumbnails. Row ``i`` of a sampled job has its own seed
   (:func:`row_seed`): its latent is ``gen.sample(1, seed=row["seed"])``, whatever the shard
-  size or engine, so the local and Ray engines write identical tables.
+  size or engine, so the local and Ray engines write identical tables. ``latents=`` another
+  job's folder renders its latents again (other measures, thumbnails or generator), streamed
+  from its shards; with ``direction=`` and ``strength=`` it sweeps a direction over them.
 * :func:`encode` encodes a folder, a list or a Parquet column of images.
 * :func:`read` returns the rows as a ``pyarrow.Table`` (``.to_pandas()`` for pandas);
   :func:`latents` turns its fixed-size-list ``latent`` column into a tensor;

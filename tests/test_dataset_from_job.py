@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from latentlab import dataset
 from latentlab.errors import IncompatibleLatentError, InvalidValueError, LatentShapeError
 
 pa = pytest.importorskip("pyarrow")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +120,14 @@ def test_another_generator_of_a_space_of_that_shape_renders_the_same_latents(sou
     assert np.allclose(table["ink_coverage"].to_numpy(), ll.measures.ink_coverage(tiny.decode(z)).double().numpy())
     manifest = dataset.info(job.out)
     assert (manifest["model"]["name"], manifest["args"]["latents_job"]["model"]) == ("tiny16", "digits")
+
+
+def test_an_encode_job_is_a_source_too(digits, tmp_path):
+    pictures = list(digits.decode(digits.sample(6, seed=9)))
+    enc = dataset.encode(digits, pictures, out=tmp_path / "enc", method="encoder", shard_size=4, progress=False)
+    job = _again(digits, enc.out, tmp_path / "again", measures=["ink_coverage"], thumbnails=None)
+    assert torch.equal(dataset.latents(job.out), dataset.latents(enc.out))
+    assert dataset.info(job.out)["args"]["latents_job"]["kind"] == "encode"
 
 
 # --------------------------------------------------------------------------- resume
@@ -241,6 +253,66 @@ def test_bad_sources_and_sweeps_get_latentlab_errors(digits, source, tmp_path):
         with pytest.raises(ll.LatentLabError):
             _again(digits, source.out, tmp_path / "o10", direction=d, strength=bad)
     assert not any((tmp_path / f"o{k}").exists() for k in range(1, 11))  # nothing written for bad input
+
+
+# --------------------------------------------------------------------------- memory
+_MEMORY_SCRIPT = textwrap.dedent("""
+    import sys, torch
+    from torch import nn
+    import latentlab as ll
+    from latentlab import dataset
+    source, out, mode = sys.argv[1:4]
+    torch.manual_seed(0)
+    dec = nn.Sequential(nn.Linear(256, 3 * 8 * 8), nn.Sigmoid(), nn.Unflatten(1, (3, 8, 8)))
+    gen = ll.from_module(dec, latent_shape=256, output_range=(0, 1), name="tiny")
+    if mode == "job":
+        dataset.render(gen, latents=source, out=out, measures=["ink_coverage"], thumbnails=8, shard_size=5000,
+                       batch_size=1000, progress=False)
+    else:  # negative control: reading the source's latents all at once
+        z = dataset.latents(source)
+    print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) // 1024)
+""")
+
+
+def _tiny256() -> ll.Generator:
+    torch.manual_seed(0)
+    dec = nn.Sequential(nn.Linear(256, 3 * 8 * 8), nn.Sigmoid(), nn.Unflatten(1, (3, 8, 8)))
+    return ll.from_module(dec, latent_shape=256, output_range=(0, 1), name="tiny")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc (Linux)")
+def test_rerendering_a_job_keeps_memory_flat_from_10k_to_100k_rows(tmp_path):
+    for n in (10_000, 100_000):  # sources of 256-d latents (given, so no decode is needed to write them)
+        z = torch.randn(n, 256, generator=torch.Generator().manual_seed(n))
+        dataset.render(
+            _tiny256(),
+            latents=z,
+            out=tmp_path / f"src{n}",
+            measures=None,
+            thumbnails=None,
+            shard_size=5000,
+            progress=False,
+        )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def peak_mb(n: int, mode: str) -> int:
+        args = [str(tmp_path / f"src{n}"), str(tmp_path / f"{mode}{n}"), mode]
+        done = subprocess.run(
+            [sys.executable, "-c", _MEMORY_SCRIPT, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    small, large = peak_mb(10_000, "job"), peak_mb(100_000, "job")
+    assert large - small < 40, (small, large)  # 90k more 256-d latents are 92 MB of float32 alone
+    assert dataset.read(tmp_path / "job100000", columns=["index"]).num_rows == 100_000
+    read_small, read_large = peak_mb(10_000, "read"), peak_mb(100_000, "read")
+    assert read_large - read_small > 40, (read_small, read_large)  # the bound would catch a job that read them all
 
 
 # --------------------------------------------------------------------------- Ray Data

@@ -171,6 +171,27 @@ edited = bold.apply(z, [-3 * spread, 0.0, 3 * spread])   # (strengths, fonts, 64
 ll.show(gen.decode(edited.transpose(0, 1).reshape(-1, z.shape[1])), nrow=3)   # a row per font: lighter, as is, bolder
 """),
     md("""
+## Sweep the direction over every font
+`latents=` also takes a finished job's folder: its latents are rendered again, streamed from its
+shards, here each moved along the direction by each strength (`direction=`, `strength=`; row
+`i * S + j` is font `i` at strength `j`, with columns `source_index` and `strength`). The job
+records its source (folder, model, fingerprint), and resumes like any other.
+"""),
+    code("""
+strengths = [-2 * spread, 2 * spread]
+start = time.perf_counter()
+sweep = dataset.render(gen, latents=job.out, direction=bold, strength=strengths, out=OUT / "bolder",
+                       measures=["stroke_weight"], thumbnails=None, shard_size=max(50, N // 10), batch_size=128,
+                       progress=False)
+swept = dataset.read(sweep.out).to_pandas()
+print(sweep, f"in {time.perf_counter() - start:.1f} s; source:", dataset.info(sweep.out)["args"]["latents_job"]["path"])
+weight = swept.pivot(index="source_index", columns="strength", values="stroke_weight")
+print(weight.mean().round(4).to_string())
+bolder = float((weight[strengths[1]] > weight[strengths[0]]).mean())
+print(f"fonts bolder at +{strengths[1]:.2f} than at {strengths[0]:.2f}: {bolder:.1%}")
+assert len(swept) == 2 * N and bolder > 0.9
+"""),
+    md("""
 `dataset.pca` streams the principal directions (the exact covariance, shard by shard):
 """),
     code("""
