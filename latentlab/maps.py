@@ -80,6 +80,7 @@ def knn(
     chunk: int = 2048,
     progress: bool = False,
     desc: str = "neighbours",
+    data_sq: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact Euclidean k nearest neighbours, chunked so memory stays at ``chunk x M`` floats.
 
@@ -89,6 +90,8 @@ def knn(
         k: neighbours per query (``<= M``).
         chunk: queries per block.
         progress: show a tqdm bar over the blocks.
+        data_sq: ``(M,)`` squared row norms of ``data`` when the caller keeps them (repeated
+            queries against the same data); computed here when ``None``.
 
     Returns:
         ``(indices (N, k) int64, distances (N, k) float32)``, nearest first. A query that
@@ -104,7 +107,7 @@ def knn(
 
     q = queries.detach().float()
     d = data.detach().float()
-    d_sq = (d * d).sum(1)
+    d_sq = (d * d).sum(1) if data_sq is None else data_sq
     idx_out = torch.empty((q.shape[0], k), dtype=torch.int64)
     dist_out = torch.empty((q.shape[0], k), dtype=torch.float32)
     starts = range(0, q.shape[0], chunk)
@@ -646,13 +649,27 @@ class LatentMap:
         q = self._flat(latents, "latents")
         if self.method == "pca":
             return ((q - self.mean_) @ self.components_.T).numpy().astype(np.float32)
-        data = self.latents_.reshape(len(self.latents_), -1)
+        data, data_sq = self._neighbour_data()
         if self.metric == "cosine":
-            q, data = torch.nn.functional.normalize(q, dim=1), torch.nn.functional.normalize(data, dim=1)
+            q = torch.nn.functional.normalize(q, dim=1)
         k = min(self.n_neighbors, data.shape[0])
-        idx, dist = knn(q, data, k)
+        idx, dist = knn(q, data, k, data_sq=data_sq)
         pos = torch.from_numpy(self.embedding_)[idx]  # (M, k, 2)
         return _blend(pos, dist).numpy().astype(np.float32)
+
+    def _neighbour_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fitted latents as ``transform`` searches them (flat, unit rows for cosine) and
+        their squared norms, kept while ``latents_`` is the same tensor: placing one latent
+        (a click on the map) then costs one matrix-vector product, not a pass over all rows."""
+        cached = getattr(self, "_neighbours", None)
+        if cached is not None and cached[0] is self.latents_:
+            return cached[1], cached[2]
+        data = self.latents_.reshape(len(self.latents_), -1).float()
+        if self.metric == "cosine":
+            data = torch.nn.functional.normalize(data, dim=1)
+        data_sq = (data * data).sum(1)
+        self._neighbours = (self.latents_, data, data_sq)
+        return data, data_sq
 
     def inverse_transform(self, points: Any, k: int = 8) -> torch.Tensor:
         """Latents for map positions, so any point of the map can be rendered.
