@@ -98,18 +98,24 @@ import ray
 t = time.perf_counter()
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
 start = time.perf_counter() - t
+import threading
 import psutil
-me = psutil.Process()
-def tree_cpu():  # CPU seconds of Ray's processes (raylet, GCS, workers: all children of this driver)
-    total = 0.0
-    for p in me.children(recursive=True):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
-cpu_ray0 = tree_cpu()
+me, seen, stop = psutil.Process(), {}, threading.Event()
+def poll():  # CPU seconds of Ray's processes (raylet, GCS, actors: children of this driver), sampled every 0.5 s
+    while not stop.is_set():  # so actors that exit when the pool finishes are still counted (to within 0.5 s)
+        for p in me.children(recursive=True):
+            try:
+                t = p.cpu_times()
+                seen[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        stop.wait(0.5)
+watcher = threading.Thread(target=poll, daemon=True)
+watcher.start()
+def tree_cpu():
+    stop.set()
+    watcher.join()
+    return sum(seen.values())
 dataset.render("glyphs", n=n, seed=0, out=out, measures=MEASURES, thumbnails=32, shard_size=SHARD, batch_size=BATCH,
                progress=False, engine="ray", workers=2)
 report(rows=dataset.read(out, columns=["index"]).num_rows, ray_start=start, ray_cpu=tree_cpu())
