@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import math
 import os
@@ -113,10 +114,10 @@ def knn(
     starts = range(0, q.shape[0], chunk)
     for s in tqdm(starts, desc=desc, disable=not progress, leave=False):
         block = q[s : s + chunk]
-        # ||a-b||^2 = |a|^2 + |b|^2 - 2ab: one matmul per block picks the candidates
-        sq = (block * block).sum(1, keepdim=True) + d_sq[None, :] - 2.0 * block @ d.T
-        sq.clamp_(min=0.0)
-        _, ids = torch.topk(sq, k, dim=1, largest=False, sorted=True)
+        # ||a-b||^2 = |a|^2 + |b|^2 - 2ab; |a|^2 is the same along a row, so |b|^2 - 2ab (one fused
+        # matmul-add per block) ranks the candidates
+        rank = torch.addmm(d_sq[None, :], block, d.T, alpha=-2.0)
+        _, ids = torch.topk(rank, k, dim=1, largest=False, sorted=True)
         # exact distances for the chosen few (the matmul form loses digits near 0)
         exact = (block[:, None, :].double() - d[ids].double()).norm(dim=2)
         exact, order = exact.sort(dim=1, stable=True)
@@ -160,7 +161,11 @@ def _reload_numba_config() -> None:
 
 
 # one kernel file per package that a UMAP fit compiles with cache=True: their index files mean "warm"
-_WARM_SIGNS = (("umap", "layouts._optimize_layout_euclidean_single_epoch-"), ("pynndescent", "rp_trees."))
+_WARM_SIGNS = (
+    ("latentlab", "_umap_layout.single_epoch-"),
+    ("umap", "umap_.smooth_knn_dist-"),
+    ("pynndescent", "rp_trees."),
+)
 
 
 def _numba_cache_folder(package: str) -> Path | None:
@@ -258,6 +263,31 @@ def _umap() -> ModuleType:
         umap = require("umap", purpose="LatentMap(method='umap')")
     _cache_umap_kernels()
     return umap
+
+
+def _import_umap_in_background() -> concurrent.futures.Future[ModuleType]:
+    """:func:`_umap` on a worker thread (a done future when umap is already imported).
+
+    Importing umap-learn (sklearn, pynndescent, numba's cached kernels) is seconds of Python;
+    torch's neighbour search releases the GIL, so on two cores the two overlap.
+    """
+    import importlib.util
+
+    if _umap.cache_info().currsize or importlib.util.find_spec("umap") is None:
+        done: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+        done.set_result(_umap())  # imported already, or not installed: the clear error comes now
+        return done
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="latentlab-umap")
+    future = pool.submit(_umap)
+    pool.shutdown(wait=False)  # the import goes on; the pool's thread ends with it
+    return future
+
+
+def _umap_layout() -> ModuleType:
+    """:mod:`latentlab._umap_layout` (imports numba and umap, so only when a UMAP map is fitted)."""
+    from latentlab import _umap_layout
+
+    return _umap_layout
 
 
 def _cache_umap_kernels() -> None:
@@ -437,6 +467,13 @@ class LatentMap:
         knn_indices_, knn_dists_: ``(N, k)`` neighbours of each point (UMAP only).
         umap_: the fitted ``umap.UMAP`` (UMAP only).
 
+    Class attribute:
+        float32_layout: ``True`` (default): UMAP's layout epochs, ~80% of a fit, run in float32
+            (:mod:`latentlab._umap_layout`, 1.3x faster; the maps differ from umap-learn's bit
+            for bit and match them in quality). Set ``False`` on the class or on one map for
+            umap-learn's own float64 epochs (then the map equals ``umap.UMAP``'s given the same
+            neighbours).
+
     Example:
         >>> import torch
         >>> x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
@@ -444,6 +481,8 @@ class LatentMap:
         >>> m.transform(x[:2]).shape
         (2, 2)
     """
+
+    float32_layout: bool = True
 
     def __init__(
         self,
@@ -568,10 +607,11 @@ class LatentMap:
     def _fit_umap(self, x: torch.Tensor) -> None:
         if self.progress and not _umap.cache_info().currsize:  # umap not imported yet in this process
             _say_first_compile()
-        umap = _umap()
         n = x.shape[0]
         k = min(self.n_neighbors, n - 1)
         fast_metric = self.metric in ("euclidean", "cosine")
+        # the first fit of a process imports umap (seconds) on a second thread while torch finds the neighbours
+        umap_ready = _import_umap_in_background() if fast_metric else None
         init = "spectral" if n > k + 1 else "random"
         kwargs: dict[str, Any] = dict(
             n_neighbors=k,
@@ -593,7 +633,8 @@ class LatentMap:
             kwargs["precomputed_knn"] = (self.knn_indices_, self.knn_dists_)
         if self.seed is None:
             kwargs["n_jobs"] = -1
-        with warnings.catch_warnings():
+        umap = _umap() if umap_ready is None else umap_ready.result()
+        with warnings.catch_warnings(), _umap_layout().float32_layout(self.float32_layout):
             # precomputed kNN without a pynndescent index: we place new points ourselves
             warnings.filterwarnings("ignore", message=".*knn_search_index.*")
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")

@@ -203,6 +203,59 @@ def test_umap_sets_numba_cache_dir(umap_pair: tuple[LatentMap, LatentMap, torch.
     assert os.environ.get("NUMBA_CACHE_DIR")  # set by the umap fit above, or by the user
 
 
+def _mixture(n: int = 1500, d: int = 12, k: int = 6) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(k, d))[rng.integers(0, k, n)] * 3 + rng.normal(size=(n, d))).astype(np.float32)
+
+
+def _neighbours_kept(x: np.ndarray, emb: np.ndarray, k: int = 10) -> float:
+    """Share of each point's k nearest latents that are among its k nearest map points."""
+    near_x = knn(torch.from_numpy(x), torch.from_numpy(x), k + 1)[0][:, 1:].numpy()
+    near_e = knn(torch.from_numpy(emb), torch.from_numpy(emb), k + 1)[0][:, 1:].numpy()
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(near_x, near_e)]))
+
+
+def test_float32_layout_keeps_umaps_quality(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("umap")
+    x = _mixture()
+    kept = {}
+    for f32 in (False, True):
+        monkeypatch.setattr(LatentMap, "float32_layout", f32)
+        maps_ = [LatentMap(seed=s, n_epochs=200, progress=False).fit(x) for s in (0, 1)]
+        kept[f32] = [_neighbours_kept(x, m.embedding_) for m in maps_]
+    assert np.mean(kept[True]) >= 0.95 * np.mean(kept[False]), kept
+    # control: the same map points, shuffled (their spread kept, their neighbours lost), fails the same bar
+    emb = LatentMap(seed=0, n_epochs=200, progress=False).fit(x).embedding_
+    shuffled = emb[np.random.default_rng(1).permutation(len(emb))]
+    assert _neighbours_kept(x, shuffled) < 0.5 * np.mean(kept[False])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # umap: n_jobs with a seed; kNN without an index
+def test_float64_layout_is_umap_learns_own_and_the_float32_swap_is_scoped(monkeypatch: pytest.MonkeyPatch) -> None:
+    umap = pytest.importorskip("umap")
+    import umap.layouts as layouts
+
+    from latentlab import _umap_layout
+
+    x = _mixture(n=400, d=8)
+    before = layouts._nb_optimize_layout_euclidean_single_epoch
+    f32 = LatentMap(seed=0, n_epochs=50, progress=False).fit(x)
+    assert layouts._nb_optimize_layout_euclidean_single_epoch is before  # restored after the fit
+    with _umap_layout.float32_layout():
+        assert layouts._nb_optimize_layout_euclidean_single_epoch is _umap_layout.single_epoch
+    monkeypatch.setattr(LatentMap, "float32_layout", False)
+    f64 = LatentMap(seed=0, n_epochs=50, progress=False).fit(x)
+    ref = umap.UMAP(
+        n_neighbors=15,
+        random_state=0,
+        n_epochs=50,
+        low_memory=True,
+        precomputed_knn=(f64.knn_indices_, f64.knn_dists_),
+    ).fit_transform(x)
+    np.testing.assert_array_equal(f64.embedding_, ref)  # float64 epochs: umap-learn's map, bit for bit
+    assert not np.array_equal(f32.embedding_, f64.embedding_)  # the float32 epochs did run
+
+
 # -- plots ------------------------------------------------------------------------
 def test_plot_with_thumbnails_saves_png(tmp_path: pytest.TempPathFactory) -> None:
     gen = ll.load("digits")
