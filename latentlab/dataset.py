@@ -1578,10 +1578,12 @@ def from_labels(
 
     Returns:
         A :class:`~latentlab.Direction` bound to the job's space; ``provenance["scores"]`` holds
-        ``heldout_accuracy`` (classifiers) or ``heldout_r2`` (ridge) on the held-out shard.
+        ``heldout_accuracy`` and ``heldout_balanced_accuracy`` (classifiers) or ``heldout_r2``
+        (ridge) on the held-out shard.
     """
     from .directions import Direction
     from .directions._common import base_provenance
+    from .directions.supervised import classifier_scores
 
     if method not in ("logistic", "svm", "ridge"):
         raise InvalidValueError(
@@ -1661,7 +1663,7 @@ def from_labels(
         r2 = 1.0 - float(((y_te - pred) ** 2).sum()) / max(float(((y_te - y_te.mean()) ** 2).sum()), 1e-30)
         scores = {"heldout_r2": r2}
     else:
-        scores = {"heldout_accuracy": float(model.score(xs_te, y_te))}
+        scores = classifier_scores(y_te, model.predict(xs_te))
     v = np.asarray(model.coef_, dtype=np.float64).reshape(-1) / scaler.scale_  # back to latent coordinates
     params = {
         "method": method,

@@ -464,6 +464,7 @@ def test_out_of_core_from_labels_matches_in_memory_and_scores_on_a_held_out_shar
     z, y = dataset.latents(table), torch.from_numpy(table["slant"].to_numpy())
     in_memory = ll.directions.from_labels(z, y, method="logistic", space=digits)
     assert d.provenance["scores"]["heldout_accuracy"] > 0.85, d.provenance["scores"]
+    assert d.provenance["scores"]["heldout_balanced_accuracy"] > 0.85, d.provenance["scores"]
     assert d.provenance["n_test"] > 250 and d.provenance["params"]["holdout_shard"] == 5
     assert d.cosine(in_memory) > 0.9
     ridge = dataset.from_labels(slant_job, "slant", method="ridge")

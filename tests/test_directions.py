@@ -245,7 +245,18 @@ def test_classifiers_recover_a_planted_direction_from_binary_labels(method: str)
     assert _cos(d.vector, v) >= 0.95
     prov = d.provenance
     assert prov["method"] == method and prov["n_samples"] == 3000 and prov["scores"]["heldout_accuracy"] > 0.85
+    assert prov["scores"]["heldout_balanced_accuracy"] > 0.85
     assert {"created_at", "library_version", "params", "n_train", "n_test"} <= set(prov)
+
+
+def test_balanced_accuracy_sees_through_a_majority_class() -> None:
+    codes, _, score = _planted()
+    rare = score > np.quantile(score, 0.9)  # 10% positives
+    noise = np.random.default_rng(5).normal(size=codes.shape).astype(np.float32)  # labels unrelated to the codes
+    found = dirs.from_labels(codes, rare, method="logistic", space=TOY).provenance["scores"]
+    guess = dirs.from_labels(noise, rare, method="logistic", space=TOY).provenance["scores"]
+    assert found["heldout_balanced_accuracy"] > 0.85  # measured 0.92
+    assert guess["heldout_balanced_accuracy"] < 0.65  # control: codes unrelated to the labels (measured 0.54)
 
 
 @pytest.mark.parametrize("method", ["mean_diff", "svm", "logistic", "ridge"])

@@ -108,7 +108,25 @@ def _score(
         r2 = 1.0 - float((resid**2).sum()) / max(float(((y_te - y_te.mean()) ** 2).sum()), 1e-30)
         return {"heldout_r2": r2}
     threshold = 0.5 * (p_tr[y_tr == 1].mean() + p_tr[y_tr == 0].mean())
-    return {"heldout_accuracy": float(((p_te > threshold).astype(np.int64) == y_te).mean())}
+    return classifier_scores(y_te, (p_te > threshold).astype(np.int64))
+
+
+def classifier_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Held-out accuracy and balanced accuracy (the mean of the two classes' recalls).
+
+    Balanced accuracy is 0.5 for guessing whatever the class balance: on labels that are 80%
+    one class, always answering that class scores 0.8 accuracy but 0.5 balanced.
+
+    Example:
+        >>> classifier_scores(np.array([0, 0, 0, 0, 1]), np.array([0, 0, 0, 0, 0]))
+        {'heldout_accuracy': 0.8, 'heldout_balanced_accuracy': 0.5}
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    recalls = [float((y_pred[y_true == c] == c).mean()) for c in (0, 1) if (y_true == c).any()]
+    return {
+        "heldout_accuracy": float((y_pred == y_true).mean()),
+        "heldout_balanced_accuracy": float(np.mean(recalls)),
+    }
 
 
 def from_labels(
@@ -138,7 +156,8 @@ def from_labels(
     Classifiers take binary labels as they are; continuous labels keep only the top and
     bottom ``quantile`` (InterFaceGAN's extreme-sample selection). The direction points
     towards the positive class / larger labels. A held-out split (``test_size``) gives
-    ``provenance["scores"]``: accuracy of thresholding the projection, or R^2 for ridge.
+    ``provenance["scores"]``: accuracy and balanced accuracy of thresholding the projection
+    (``heldout_accuracy``, ``heldout_balanced_accuracy``), or R^2 for ridge (``heldout_r2``).
 
     Args:
         codes: ``(N, *shape)`` latents (tensor or numpy).

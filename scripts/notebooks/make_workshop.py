@@ -190,8 +190,11 @@ code of the top 30% and that of the bottom 30%, as a unit vector, scored on font
 """),
     code("""
 italic = ll.directions.from_labels(codes, labels["italic"], space=fonts, name="italic")
-print("held-out accuracy of the italic direction:", round(italic.provenance["scores"]["heldout_accuracy"], 2))
-assert italic.provenance["scores"]["heldout_accuracy"] >= 0.9   # 80% of the fonts are upright: 0.8 is guessing
+scores = italic.provenance["scores"]
+print("held-out accuracy of the italic direction:", round(scores["heldout_accuracy"], 2),
+      "- balanced (the mean of italic's and upright's):", round(scores["heldout_balanced_accuracy"], 2))
+# 80% of the fonts are upright, so "always upright" scores 0.8 accuracy but 0.5 balanced; shuffled labels get 0.51
+assert scores["heldout_balanced_accuracy"] >= 0.85
 base = fonts.sample(1, seed=5)[0]
 ll.show(fonts.decode(torch.stack([base + s * italic.vectors[0] for s in (-3, 0, 3)])), nrow=3, scale=0.7)
 """),
