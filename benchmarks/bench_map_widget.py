@@ -31,6 +31,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from benchmarks._map_cell import million_map_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _FIT = textwrap.dedent(
@@ -98,21 +100,6 @@ def _fit_rows(n: int, quick: bool) -> list[dict[str, str]]:
     ]
 
 
-_CELL = """
-import numpy as np, torch
-import latentlab as ll
-N = {n}
-gen = ll.load("digits")
-g = torch.Generator().manual_seed(0)
-centres = gen.sample(12, seed=1)
-cluster = torch.randint(0, 12, (N,), generator=g)
-z = centres[cluster] + 0.45 * torch.randn(N, 16, generator=g)
-latent_map = ll.LatentMap(method="pca").fit(z[:20_000])
-xy = latent_map.transform(z)
-{name} = ll.MapWidget(latent_map, gen, points=xy, latents=z, color_by=cluster.numpy(), density_above={above})
-{name}
-"""
-
 # counts requestAnimationFrame callbacks from now on (the page's own frame rate)
 _COUNT_FRAMES = """() => { window.__rafs = 0; if (window.__rafLoop) return;
   window.__rafLoop = true;
@@ -124,8 +111,8 @@ def _notebook(n: int) -> dict[str, Any]:
     import nbformat
 
     cells = [
-        nbformat.v4.new_code_cell(_CELL.format(n=n, name="scalable", above=20_000).strip()),
-        nbformat.v4.new_code_cell(_CELL.format(n=n, name="every_point", above=10 * n).strip()),
+        nbformat.v4.new_code_cell(million_map_cell(n, "scalable", density_above=20_000)),
+        nbformat.v4.new_code_cell(million_map_cell(n, "every_point", density_above=10 * n)),
     ]
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
     return dict(nb)

@@ -59,6 +59,33 @@ def shipped_glyphs() -> Any:
     return g
 
 
+# -- peak memory of a job, measured in a fresh process -------------------------------
+#: A tiny 256-d generator (a seeded linear decoder to 8x8 RGB), for memory tests where decoding costs nothing.
+TINY256_SOURCE = """
+import torch
+from torch import nn
+import latentlab as ll
+torch.manual_seed(0)
+dec = nn.Sequential(nn.Linear(256, 3 * 8 * 8), nn.Sigmoid(), nn.Unflatten(1, (3, 8, 8)))
+gen = ll.from_module(dec, latent_shape=256, output_range=(0, 1), name="tiny")
+"""
+
+# VmHWM: the peak of this process image (ru_maxrss would include the forked pytest process before exec)
+_PRINT_PEAK = """
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) // 1024)
+"""
+
+
+def peak_rss_mb(script: str, *args: object) -> int:
+    """Run ``script`` after :data:`TINY256_SOURCE` in a new Python, ``sys.argv[1:] = args``; its peak RSS in MB."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    code = "import sys\n" + TINY256_SOURCE + script + _PRINT_PEAK
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], env=env, capture_output=True, text=True, timeout=600, check=True
+    )
+    return int(done.stdout.split()[-1])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
+from benchmarks._map_cell import million_map_cell
+
 from .conftest import Lab
 
 pytestmark = pytest.mark.browser
@@ -24,28 +26,11 @@ N_POINTS = int(os.environ.get("LATENTLAB_MAP_POINTS", 1_000_000))
 NOTEBOOK = "_map_million.ipynb"
 XY_FILE = "_map_million_xy.npy"
 
-# 12 clusters of digits latents, mapped with PCA fitted on 20k of them, then every point transformed
-CELL = """
-import numpy as np, torch
-import latentlab as ll
-N = {n}
-gen = ll.load("digits")
-g = torch.Generator().manual_seed(0)
-centres = gen.sample(12, seed=1)
-cluster = torch.randint(0, 12, (N,), generator=g)
-z = centres[cluster] + 0.45 * torch.randn(N, 16, generator=g)
-latent_map = ll.LatentMap(method="pca").fit(z[:20_000])
-xy = latent_map.transform(z)
-np.save("{xy_file}", xy)
-widget = ll.MapWidget(latent_map, gen, points=xy, latents=z, color_by=cluster.numpy())
-widget
-"""
-
 
 def write_notebook(folder: Path, n: int = N_POINTS) -> str:
     """Write the million-point map notebook into ``folder``; returns its file name."""
     nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(CELL.format(n=n, xy_file=XY_FILE).strip())],
+        cells=[nbformat.v4.new_code_cell(million_map_cell(n, xy_file=XY_FILE))],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
     )
     nbformat.write(nb, folder / NOTEBOOK)

@@ -23,6 +23,8 @@ import latentlab as ll
 from latentlab import dataset
 from latentlab.errors import InvalidValueError
 
+from .conftest import peak_rss_mb
+
 pa = pytest.importorskip("pyarrow")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -231,36 +233,19 @@ def test_resume_after_sigkill_of_a_subprocess(tmp_path):
 
 
 # --------------------------------------------------------------------------- memory
-_MEMORY_SCRIPT = textwrap.dedent("""
-    import sys, torch
-    from torch import nn
-    import latentlab as ll
-    from latentlab import dataset
-    n, mode = int(sys.argv[1]), sys.argv[2]
-    torch.manual_seed(0)
-    dec = nn.Sequential(nn.Linear(256, 3 * 8 * 8), nn.Sigmoid(), nn.Unflatten(1, (3, 8, 8)))
-    gen = ll.from_module(dec, latent_shape=256, output_range=(0, 1), name="tiny")
-    if mode == "job":
-        dataset.render(gen, n=n, seed=0, out=sys.argv[3], measures=["ink_coverage"], thumbnails=8, shard_size=5000,
-                       batch_size=1000, progress=False)
-    else:  # negative control: what a loop that keeps every latent holds
-        kept = [gen.sample(1, seed=i) for i in range(n)]
-    # VmHWM: the peak of this process image (ru_maxrss would include the forked pytest process before exec)
-    print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) // 1024)
-""")
+_MEMORY_SCRIPT = """
+from latentlab import dataset
+n, mode = int(sys.argv[1]), sys.argv[2]
+if mode == "job":
+    dataset.render(gen, n=n, seed=0, out=sys.argv[3], measures=["ink_coverage"], thumbnails=8, shard_size=5000,
+                   batch_size=1000, progress=False)
+else:  # negative control: what a loop that keeps every latent holds
+    kept = [gen.sample(1, seed=i) for i in range(n)]
+"""
 
 
 def _peak_mb(tmp_path: Path, n: int, mode: str) -> int:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(n), mode, str(tmp_path / f"{mode}{n}")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return int(done.stdout.split()[-1])
+    return peak_rss_mb(_MEMORY_SCRIPT, n, mode, tmp_path / f"{mode}{n}")
 
 
 @pytest.mark.slow

@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,8 @@ from torch import nn
 import latentlab as ll
 from latentlab import dataset
 from latentlab.errors import IncompatibleLatentError, InvalidValueError, LatentShapeError
+
+from .conftest import peak_rss_mb
 
 pa = pytest.importorskip("pyarrow")
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,22 +255,15 @@ def test_bad_sources_and_sweeps_get_latentlab_errors(digits, source, tmp_path):
 
 
 # --------------------------------------------------------------------------- memory
-_MEMORY_SCRIPT = textwrap.dedent("""
-    import sys, torch
-    from torch import nn
-    import latentlab as ll
-    from latentlab import dataset
-    source, out, mode = sys.argv[1:4]
-    torch.manual_seed(0)
-    dec = nn.Sequential(nn.Linear(256, 3 * 8 * 8), nn.Sigmoid(), nn.Unflatten(1, (3, 8, 8)))
-    gen = ll.from_module(dec, latent_shape=256, output_range=(0, 1), name="tiny")
-    if mode == "job":
-        dataset.render(gen, latents=source, out=out, measures=["ink_coverage"], thumbnails=8, shard_size=5000,
-                       batch_size=1000, progress=False)
-    else:  # negative control: reading the source's latents all at once
-        z = dataset.latents(source)
-    print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) // 1024)
-""")
+_MEMORY_SCRIPT = """
+from latentlab import dataset
+source, out, mode = sys.argv[1:4]
+if mode == "job":
+    dataset.render(gen, latents=source, out=out, measures=["ink_coverage"], thumbnails=8, shard_size=5000,
+                   batch_size=1000, progress=False)
+else:  # negative control: reading the source's latents all at once
+    z = dataset.latents(source)
+"""
 
 
 def _tiny256() -> ll.Generator:
@@ -294,19 +286,9 @@ def test_rerendering_a_job_keeps_memory_flat_from_10k_to_100k_rows(tmp_path):
             shard_size=5000,
             progress=False,
         )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
     def peak_mb(n: int, mode: str) -> int:
-        args = [str(tmp_path / f"src{n}"), str(tmp_path / f"{mode}{n}"), mode]
-        done = subprocess.run(
-            [sys.executable, "-c", _MEMORY_SCRIPT, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
-        return int(done.stdout.split()[-1])
+        return peak_rss_mb(_MEMORY_SCRIPT, tmp_path / f"src{n}", tmp_path / f"{mode}{n}", mode)
 
     small, large = peak_mb(10_000, "job"), peak_mb(100_000, "job")
     assert large - small < 40, (small, large)  # 90k more 256-d latents are 92 MB of float32 alone
