@@ -66,6 +66,9 @@ class Generator(abc.ABC):
     #: Brightness of the empty image ("paper") in ``[0, 1]``: encoders pad and paint masked
     #: pixels with it (white for digits and glyphs).
     background: float = 1.0
+    #: The current text of a text-conditioned generator (``"prompt"`` in :attr:`capabilities`):
+    #: what ``decode`` of noise latents uses when no prompt is given. ``None`` for the others.
+    prompt: str | None = None
 
     def __init__(self, spaces: Sequence[LatentSpace], image_size: tuple[int, int]) -> None:
         if not spaces:
@@ -384,7 +387,7 @@ class Generator(abc.ABC):
     def _prompt_latents(self, prompt: str | Sequence[str] | torch.Tensor | None) -> torch.Tensor:
         """Prompt latents from text (embedded, cached) or as given (checked against the ``prompt`` space)."""
         if prompt is None:
-            prompt = getattr(self, "prompt", None)
+            prompt = self.prompt
             if prompt is None:
                 raise InvalidValueError(
                     "no prompt given and the generator has no current prompt",

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import torch
 
-from .._checks import as_batched_latents, shape_str, to_tensor
-from ..errors import IncompatibleLatentError, InvalidValueError, ShapeError
+from .._checks import as_batched_latents, to_tensor
+from ..directions.model import Direction
+from ..errors import InvalidValueError, ShapeError
 from ..generators.base import Generator
 from ..render import jpeg_bytes, png_bytes
 from ..spaces import LatentSpace
@@ -109,34 +110,19 @@ def direction_vectors(directions: Sequence[Any], space: LatentSpace) -> torch.Te
     """
     vectors = []
     for i, d in enumerate(directions):
-        if isinstance(d, torch.Tensor) or not hasattr(d, "vector"):
+        if isinstance(d, Direction):
+            d.check_compatible(space)  # another model or space: a clear error
+            d = d.lift(space)  # a direction of one part (e.g. the prompt) of joint latents moves only that part
+            v = to_tensor(d.vector, name=f"direction {d.name!r}").float()
+        else:
             v = to_tensor(d, name=f"direction {i}").float()
             space.check(
                 v, f"direction {i}", batch="none", fix="find directions with this generator (ll.directions.pca(gen))"
             )
-        else:
-            _check_direction(d, space)
-            if hasattr(d, "lift"):  # a direction of one part (e.g. the prompt) of joint latents
-                d = d.lift(space)
-            v = to_tensor(d.vector, name=f"direction {d.name!r}").float()
         vectors.append(v.detach().cpu())
     if not vectors:
         return torch.zeros((0, *space.shape))
     return torch.stack(vectors)
-
-
-def _check_direction(d: Any, space: LatentSpace) -> None:
-    if hasattr(d, "check_compatible"):
-        d.check_compatible(space)
-        return
-    other = getattr(d, "space", None)
-    if isinstance(other, LatentSpace) and (other.key != space.key or other.shape != space.shape):
-        raise IncompatibleLatentError(
-            f"direction {getattr(d, 'name', '?')!r} belongs to another model or space",
-            expected=f"a direction in {space.key} {shape_str(space.shape)}",
-            got=f"{other.key} {shape_str(other.shape)}",
-            fix="find the direction again with this generator, or explore the generator it came from",
-        )
 
 
 def combine(base: torch.Tensor, vectors: torch.Tensor, strengths: Sequence[float]) -> torch.Tensor:

@@ -134,7 +134,7 @@ class Explorer(LiveWidget, W.VBox):
             tooltip="GIF through the bookmarks (needs 2 or more)",
         )
         self.prompt_box = W.Text(
-            value=str(getattr(gen, "prompt", "") or ""),
+            value=gen.prompt or "",
             description="prompt",
             continuous_update=False,
             placeholder="describe the image, then Enter",
