@@ -236,6 +236,26 @@ def test_shipped_sampler_settings_are_in_force(prior) -> None:
     assert float(outside) > 0.05
 
 
+def test_shipped_snap_reads_only_unseen_words_through_the_caption_anchors(prior) -> None:
+    """Caption-like prompts pass the gate untouched; a validation word (in no caption) is snapped."""
+    from latentlab.generators._font_words import VALIDATION_WORDS, WEIGHT_PROMPTS
+
+    net = prior.net
+    assert net.config.anchors > 0 and net.config.snap_gate
+    assert torch.allclose(net.anchors.float().norm(dim=1), torch.ones(net.config.anchors), atol=1e-2)
+    familiar = prior.embed(
+        ["a bold serif", "an italic font", "a monospace font"] + [f"a {w} font" for w in WEIGHT_PROMPTS]
+    )
+    assert float(net.snap_share(familiar).max()) == 0.0
+    assert torch.equal(net.snap(familiar), familiar)
+    # control: words no caption contains are moved (the gate is not simply closed)
+    unseen = prior.embed(["terminal", "teletype", "helvetica"])
+    assert set(["terminal", "teletype", "helvetica"]) <= set(VALIDATION_WORDS)
+    share = net.snap_share(unseen)
+    assert float(share.min()) > 0.5
+    assert float((net.snap(unseen) * unseen).sum(1).max()) < 0.99
+
+
 def test_the_prior_meets_the_generator_contract(prior, tmp_path) -> None:
     from latentlab.testing import check_generator
 

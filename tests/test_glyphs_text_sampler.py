@@ -1,5 +1,6 @@
 """The ``glyphs-text`` sampler's settings: projection into the training codes' region, rescaled guidance,
-prompt ensembling, and which settings a training checkpoint resumes across.
+prompt ensembling, snapping prompts onto caption anchors (and its gate), and which settings a training
+checkpoint resumes across.
 
 Tiny real :class:`TextPriorNet` instances with random weights (their samples stray far, which is
 what the projections must catch); a deterministic stand-in encoder for the ensembling arithmetic.
@@ -13,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from latentlab.errors import InvalidValueError
 from latentlab.generators.glyphs_text import (
     GlyphsTextGenerator,
     TextPriorConfig,
@@ -125,3 +127,48 @@ def test_a_checkpoint_resumes_across_sampler_settings_only() -> None:
     assert base.training_dict() == TextPriorConfig(code_box=0.01, guidance_rescale=0.7, sample_steps=50).training_dict()
     assert base.training_dict() != TextPriorConfig(hidden=128).training_dict()  # control: a training setting
     assert TextPriorConfig(prompt_templates=["a {} font"]).prompt_templates == ("a {} font",)  # a list from JSON
+
+
+def snapping_net(**settings: object) -> TextPriorNet:
+    """A tiny net with 8 random unit anchors (the caption anchors of the real model)."""
+    net = TextPriorNet(TextPriorConfig(**{**TINY, "anchors": 8, "snap_tau": 0.01, **settings}))  # type: ignore[arg-type]
+    net.anchors.copy_(F.normalize(torch.randn(8, 384, generator=torch.Generator().manual_seed(3)), dim=1))
+    return net.eval()
+
+
+def near(net: TextPriorNet, cos: float) -> torch.Tensor:
+    """A unit embedding at cosine ``cos`` from the first anchor (and far from the others)."""
+    a = net.anchors[0]
+    other = torch.randn(384, generator=torch.Generator().manual_seed(4))
+    other = F.normalize(other - (other @ a) * a, dim=0)
+    return (cos * a + (1 - cos**2) ** 0.5 * other)[None]
+
+
+def test_snapping_reads_an_unseen_prompt_through_its_nearest_anchor() -> None:
+    net = snapping_net()
+    e = near(net, 0.6)
+    assert float(net.snap(e)[0] @ net.anchors[0]) > 0.99
+    half = snapping_net(snap_mix=0.5).snap(e)[0] @ net.anchors[0]
+    assert 0.7 < float(half) < 0.99  # a partial snap lands between the prompt and its anchor
+    # control: no share, no move
+    assert torch.equal(snapping_net(snap_mix=0.0).snap(e), e)
+
+
+def test_snap_gate_leaves_caption_like_prompts_as_they_are() -> None:
+    gated, ungated = snapping_net(snap_gate=(0.75, 0.85)), snapping_net()
+    familiar, unseen, between = near(gated, 0.95), near(gated, 0.6), near(gated, 0.8)
+    assert torch.equal(gated.snap(familiar), familiar)
+    assert float(ungated.snap(familiar)[0] @ familiar[0]) < 0.999  # control: without the gate it moves
+    assert torch.allclose(gated.snap(unseen), ungated.snap(unseen), atol=1e-6)  # unseen: the full snap
+    assert torch.allclose(gated.snap_share(between), torch.tensor([[0.5]]), atol=1e-4)
+    with pytest.raises(InvalidValueError):
+        TextPriorConfig(snap_gate=(0.85, 0.75))
+
+
+def test_snap_settings_do_nothing_without_anchors() -> None:
+    e = F.normalize(torch.randn(5, 384, generator=torch.Generator().manual_seed(5)), dim=1)
+    plain = TextPriorNet(TextPriorConfig(**TINY))  # type: ignore[arg-type]
+    tuned = TextPriorNet(TextPriorConfig(**TINY, snap_mix=0.5, snap_gate=(0.7, 0.8), snap_tau=0.02))  # type: ignore[arg-type]
+    assert torch.equal(plain.text_features(e), tuned.text_features(e))
+    assert TextPriorConfig(snap_gate=[0.7, 0.8]).snap_gate == (0.7, 0.8)  # a list from JSON
+    assert TextPriorConfig().training_dict() == TextPriorConfig(snap_mix=0.7, snap_gate=(0.7, 0.8)).training_dict()

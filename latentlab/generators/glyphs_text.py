@@ -72,6 +72,13 @@ class TextPriorConfig:
         snap_tau: with anchors, a prompt embedding is replaced by the softmax-weighted mean of the
             anchors (temperature ``snap_tau`` on the cosine similarity), renormalised: words the
             captions never used are read as the captions that MiniLM finds closest to them.
+        snap_mix: with anchors, how much of the snapped embedding the denoiser reads: the unit-length
+            ``(1 - snap_mix) * embedding + snap_mix * snapped`` (1: the snapped embedding alone).
+        snap_gate: with anchors, snap only prompts unlike every caption: ``(lo, hi)`` on the largest cosine
+            similarity ``s`` of the prompt to the anchors; the snapped share is ``snap_mix`` for ``s <= lo``,
+            0 for ``s >= hi`` (the embedding is then read as it is) and linear in between. Caption-like
+            prompts (``s`` of 0.88-0.98 for the shipped captions' words) keep their detail; words no caption
+            uses (``s`` of 0.53-0.79) are read through the captions closest to them. Empty: every prompt.
         clip_sample: the sampler clips each step's predicted clean latent to +- this (standardised units).
         guidance_rescale: rescaled classifier-free guidance (Lin et al. 2023, "Common Diffusion Noise
             Schedules and Sample Steps are Flawed", eq. 15-16): the guided noise prediction is rescaled
@@ -99,6 +106,8 @@ class TextPriorConfig:
     sample_steps: int = 25
     anchors: int = 0
     snap_tau: float = 0.05
+    snap_mix: float = 1.0
+    snap_gate: tuple[float, ...] = ()
     clip_sample: float = 4.0
     guidance_rescale: float = 0.0
     code_box: float = 0.0
@@ -108,6 +117,14 @@ class TextPriorConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prompt_templates", tuple(self.prompt_templates))  # a list from JSON
+        object.__setattr__(self, "snap_gate", tuple(float(x) for x in self.snap_gate))
+        if self.snap_gate and not (len(self.snap_gate) == 2 and self.snap_gate[0] < self.snap_gate[1]):
+            raise InvalidValueError(
+                "snap_gate must be two cosine similarities, the lower first",
+                expected="(lo, hi) with lo < hi, e.g. (0.75, 0.85), or () for no gate",
+                got=repr(self.snap_gate),
+                fix="pass snap_gate=(0.75, 0.85)",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +139,8 @@ SAMPLER_SETTINGS = (
     "sample_steps",
     "anchors",
     "snap_tau",
+    "snap_mix",
+    "snap_gate",
     "clip_sample",
     "guidance_rescale",
     "code_box",
@@ -228,11 +247,39 @@ class TextPriorNet(nn.Module):
         """What the text branch reads: the embedding snapped onto the anchors (when it has them), then
         centred and renormalised (when ``config.center``)."""
         if self.config.anchors and self.config.snap_tau > 0:
-            weights = torch.softmax(emb @ self.anchors.T / self.config.snap_tau, dim=-1)
-            emb = F.normalize(weights @ self.anchors, dim=-1)
+            emb = self.snap(emb)
         if self.config.center:
             emb = F.normalize(emb - self.emb_center, dim=-1)
         return emb
+
+    def snap_share(self, emb: torch.Tensor) -> torch.Tensor:
+        """How much of its snapped version each embedding ``(N, 384)`` is read as, ``(N, 1)`` in ``[0, 1]``
+        (``config.snap_mix``, lowered by ``config.snap_gate`` for prompts close to an anchor)."""
+        share = torch.full((emb.shape[0], 1), float(self.config.snap_mix), dtype=emb.dtype, device=emb.device)
+        if self.config.snap_gate:
+            lo, hi = self.config.snap_gate
+            closest = (emb @ self.anchors.T).max(dim=-1, keepdim=True).values
+            share = share * ((hi - closest) / (hi - lo)).clamp(0.0, 1.0)
+        return share
+
+    def snap(self, emb: torch.Tensor) -> torch.Tensor:
+        """Unit embeddings ``(N, 384)`` -> the same moved toward the softmax-weighted mean of the anchors (by
+        :meth:`snap_share`); an embedding whose share is 0 is returned as it is.
+
+        Example:
+            >>> cfg = TextPriorConfig(hidden=32, cond_dim=16, blocks=1, anchors=2, snap_tau=0.01)
+            >>> net = TextPriorNet(cfg)
+            >>> net.anchors.copy_(torch.eye(2, 384))  # doctest: +ELLIPSIS
+            tensor(...)
+            >>> e = torch.nn.functional.normalize(torch.tensor([[0.9, 0.3] + [0.0] * 382]), dim=1)
+            >>> net.snap(e)[0, :2].round(decimals=3)  # onto the nearer anchor
+            tensor([1., 0.])
+        """
+        weights = torch.softmax(emb @ self.anchors.T / self.config.snap_tau, dim=-1)
+        snapped = F.normalize(weights @ self.anchors, dim=-1)
+        share = self.snap_share(emb)
+        mixed = F.normalize((1 - share) * emb + share * snapped, dim=-1)
+        return torch.where(share > 0, mixed, emb)
 
     def condition(self, emb: torch.Tensor | None, n: int = 1) -> torch.Tensor:
         """Text embeddings ``(N, 384)`` -> conditioning ``(N, cond_dim)``; ``None`` -> the null (unconditional) one."""
