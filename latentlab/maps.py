@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import math
 import os
@@ -283,11 +284,11 @@ def _import_umap_in_background() -> concurrent.futures.Future[ModuleType]:
     return future
 
 
-def _umap_layout() -> ModuleType:
-    """:mod:`latentlab._umap_layout` (imports numba and umap, so only when a UMAP map is fitted)."""
-    from latentlab import _umap_layout
+def _layout_kernel(float32: bool) -> contextlib.AbstractContextManager[None]:
+    """:func:`latentlab._umap_layout.float32_layout` (imports numba and umap, so only when a UMAP map is fitted)."""
+    from ._umap_layout import float32_layout
 
-    return _umap_layout
+    return float32_layout(float32)
 
 
 def _cache_umap_kernels() -> None:
@@ -634,7 +635,7 @@ class LatentMap:
         if self.seed is None:
             kwargs["n_jobs"] = -1
         umap = _umap() if umap_ready is None else umap_ready.result()
-        with warnings.catch_warnings(), _umap_layout().float32_layout(self.float32_layout):
+        with warnings.catch_warnings(), _layout_kernel(self.float32_layout):
             # precomputed kNN without a pynndescent index: we place new points ourselves
             warnings.filterwarnings("ignore", message=".*knn_search_index.*")
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
