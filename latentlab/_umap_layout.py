@@ -40,6 +40,16 @@ def _clip(value: np.float32) -> np.float32:  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=True, cache=True)
+def _squared_distance(x: np.ndarray, y: np.ndarray, dim: int) -> np.float32:  # pragma: no cover - compiled
+    """umap's ``rdist`` accumulated in float32 (umap's starts from the float64 literal ``0.0``)."""
+    total = np.float32(0.0)
+    for d in range(dim):
+        diff = x[d] - y[d]
+        total += diff * diff
+    return total
+
+
+@numba.njit(fastmath=True, cache=True)
 def single_epoch(  # umap calls it with its positional arguments, one for one
     head_embedding: np.ndarray,
     tail_embedding: np.ndarray,
@@ -83,10 +93,7 @@ def single_epoch(  # umap calls it with its positional arguments, one for one
             k = tail[i]
             current = head_embedding[j]
             other = tail_embedding[k]
-            dist_squared = zero
-            for d in range(dim):
-                diff = current[d] - other[d]
-                dist_squared += diff * diff
+            dist_squared = _squared_distance(current, other, dim)
             if dist_squared > zero:
                 grad_coeff = attract * dist_squared ** (b32 - one)
                 grad_coeff /= a32 * dist_squared**b32 + one
@@ -102,10 +109,7 @@ def single_epoch(  # umap calls it with its positional arguments, one for one
             for _ in range(n_neg_samples):
                 k = tau_rand_int(rng_state_per_sample[j]) % n_vertices
                 other = tail_embedding[k]
-                dist_squared = zero
-                for d in range(dim):
-                    diff = current[d] - other[d]
-                    dist_squared += diff * diff
+                dist_squared = _squared_distance(current, other, dim)
                 if dist_squared > zero:
                     grad_coeff = repel / ((np.float32(0.001) + dist_squared) * (a32 * dist_squared**b32 + one))
                 elif j == k:

@@ -121,11 +121,10 @@ def classifier_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float
         >>> classifier_scores(np.array([0, 0, 0, 0, 1]), np.array([0, 0, 0, 0, 0]))
         {'heldout_accuracy': 0.8, 'heldout_balanced_accuracy': 0.5}
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    recalls = [float((y_pred[y_true == c] == c).mean()) for c in (0, 1) if (y_true == c).any()]
+    metrics = require("sklearn.metrics", purpose="from_labels")
     return {
-        "heldout_accuracy": float((y_pred == y_true).mean()),
-        "heldout_balanced_accuracy": float(np.mean(recalls)),
+        "heldout_accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "heldout_balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
     }
 
 
